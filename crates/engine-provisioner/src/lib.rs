@@ -1,0 +1,1 @@
+//! Engine provisioning: llama.cpp from source to a prepared llama-server.

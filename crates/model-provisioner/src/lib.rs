@@ -1,0 +1,1 @@
+//! Model provisioning: model refs to verified local GGUF files.

@@ -1,0 +1,58 @@
+//! The action catalog: every (actor, action) a provisioner may narrate.
+//!
+//! `specs/narration-events.md` mirrors this module; a test fails when the
+//! two differ.
+
+/// Actions of `model-provisioner`.
+pub mod model {
+    pub const ACTOR: &str = "model-provisioner";
+    pub const RESOLVE: &str = "resolve";
+    pub const ENSURE: &str = "ensure";
+    pub const DOWNLOAD: &str = "download";
+    pub const DOWNLOADED: &str = "downloaded";
+    pub const DOWNLOAD_FAILED: &str = "download-failed";
+    pub const VERIFY: &str = "verify";
+    pub const VERIFIED: &str = "verified";
+    pub const VERIFY_FAILED: &str = "verify-failed";
+    pub const COMPLETE: &str = "complete";
+
+    /// Every action, in lifecycle order.
+    pub const ALL: &[&str] = &[
+        RESOLVE,
+        ENSURE,
+        DOWNLOAD,
+        DOWNLOADED,
+        DOWNLOAD_FAILED,
+        VERIFY,
+        VERIFIED,
+        VERIFY_FAILED,
+        COMPLETE,
+    ];
+}
+
+/// Actions of `engine-provisioner`.
+pub mod engine {
+    pub const ACTOR: &str = "engine-provisioner";
+    pub const START: &str = "start";
+    pub const PREFLIGHT: &str = "preflight";
+    pub const GIT_CLONE: &str = "git-clone";
+    pub const GIT_CHECKOUT: &str = "git-checkout";
+    pub const CMAKE_CONFIGURE: &str = "cmake-configure";
+    pub const CMAKE_RETRY: &str = "cmake-retry";
+    pub const CMAKE_FAILED: &str = "cmake-failed";
+    pub const CMAKE_BUILD: &str = "cmake-build";
+    pub const COMPLETE: &str = "complete";
+
+    /// Every action, in lifecycle order.
+    pub const ALL: &[&str] = &[
+        START,
+        PREFLIGHT,
+        GIT_CLONE,
+        GIT_CHECKOUT,
+        CMAKE_CONFIGURE,
+        CMAKE_RETRY,
+        CMAKE_FAILED,
+        CMAKE_BUILD,
+        COMPLETE,
+    ];
+}

@@ -1,0 +1,163 @@
+//! `narrate()`: redact, stamp provenance, pick the level, emit one event.
+
+use crate::fields::NarrationFields;
+use crate::redact::{redact_option, redact_string};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// The tracing target every narration event is emitted on. Adapters select
+/// narrations by this target; filters such as `RUST_LOG=narration=info`
+/// use it too.
+pub const NARRATION_TARGET: &str = "narration";
+
+/// The tracing field that carries [`NarrationFields::target`]. A field named
+/// `target` would collide with tracing's own event target.
+pub const TARGET_FIELD: &str = "narration_target";
+
+/// Default `emitted_by` for narrations that do not set one.
+pub(crate) const EMITTED_BY: &str = concat!("narration-core@", env!("CARGO_PKG_VERSION"));
+
+/// The level a narration is emitted at, chosen from its action name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum NarrationLevel {
+    Info,
+    Warn,
+    Error,
+}
+
+impl NarrationLevel {
+    /// `*-failed` is an error, `*-retry` a warning, everything else info.
+    pub fn for_action(action: &str) -> Self {
+        if action.ends_with("-failed") || action == "failed" {
+            Self::Error
+        } else if action.ends_with("-retry") || action == "retry" {
+            Self::Warn
+        } else {
+            Self::Info
+        }
+    }
+
+    pub(crate) fn from_tracing(level: &tracing::Level) -> Self {
+        match *level {
+            tracing::Level::ERROR => Self::Error,
+            tracing::Level::WARN => Self::Warn,
+            _ => Self::Info,
+        }
+    }
+
+    /// The name used in log lines: `INFO`, `WARN`, `ERROR`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Info => "INFO",
+            Self::Warn => "WARN",
+            Self::Error => "ERROR",
+        }
+    }
+}
+
+/// Emit one narration.
+///
+/// Every string field is redacted first, `emitted_by` and `emitted_at_ms`
+/// are filled when absent, and exactly one tracing event is emitted on the
+/// [`NARRATION_TARGET`] target at the level [`NarrationLevel::for_action`]
+/// picks. Correlation and trace fields that the caller leaves empty are
+/// inherited from the enclosing span by the adapters.
+///
+/// ```
+/// use narration_core::{narrate, NarrationFields};
+/// narrate(NarrationFields {
+///     actor: "engine-provisioner",
+///     action: "cmake-build",
+///     target: "pool-a".to_string(),
+///     human: "Building llama-server with 8 parallel jobs".to_string(),
+///     pool_id: Some("pool-a".to_string()),
+///     ..Default::default()
+/// });
+/// ```
+pub fn narrate(mut fields: NarrationFields) {
+    redact_fields(&mut fields);
+    if fields.emitted_by.is_none() {
+        fields.emitted_by = Some(EMITTED_BY.to_string());
+    }
+    if fields.emitted_at_ms.is_none() {
+        fields.emitted_at_ms = Some(now_ms());
+    }
+    emit(&fields);
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+fn redact_fields(f: &mut NarrationFields) {
+    redact_string(&mut f.target);
+    redact_string(&mut f.human);
+    for s in [
+        &mut f.correlation_id,
+        &mut f.session_id,
+        &mut f.job_id,
+        &mut f.task_id,
+        &mut f.pool_id,
+        &mut f.replica_id,
+        &mut f.worker_id,
+        &mut f.error_kind,
+        &mut f.engine,
+        &mut f.engine_version,
+        &mut f.model_ref,
+        &mut f.device,
+        &mut f.emitted_by,
+        &mut f.trace_id,
+        &mut f.span_id,
+        &mut f.parent_span_id,
+        &mut f.source_location,
+    ] {
+        redact_option(s);
+    }
+}
+
+/// One callsite per level; the field list is written once.
+macro_rules! emit_at {
+    ($level:expr, $f:expr) => {
+        tracing::event!(
+            target: "narration",
+            $level,
+            actor = $f.actor,
+            action = $f.action,
+            narration_target = $f.target.as_str(),
+            human = $f.human.as_str(),
+            correlation_id = $f.correlation_id.as_deref(),
+            session_id = $f.session_id.as_deref(),
+            job_id = $f.job_id.as_deref(),
+            task_id = $f.task_id.as_deref(),
+            pool_id = $f.pool_id.as_deref(),
+            replica_id = $f.replica_id.as_deref(),
+            worker_id = $f.worker_id.as_deref(),
+            error_kind = $f.error_kind.as_deref(),
+            retry_after_ms = $f.retry_after_ms,
+            backoff_ms = $f.backoff_ms,
+            duration_ms = $f.duration_ms,
+            bytes = $f.bytes,
+            engine = $f.engine.as_deref(),
+            engine_version = $f.engine_version.as_deref(),
+            model_ref = $f.model_ref.as_deref(),
+            device = $f.device.as_deref(),
+            emitted_by = $f.emitted_by.as_deref(),
+            emitted_at_ms = $f.emitted_at_ms,
+            trace_id = $f.trace_id.as_deref(),
+            span_id = $f.span_id.as_deref(),
+            parent_span_id = $f.parent_span_id.as_deref(),
+            source_location = $f.source_location.as_deref(),
+        )
+    };
+}
+
+fn emit(f: &NarrationFields) {
+    match NarrationLevel::for_action(f.action) {
+        NarrationLevel::Info => emit_at!(tracing::Level::INFO, f),
+        NarrationLevel::Warn => emit_at!(tracing::Level::WARN, f),
+        NarrationLevel::Error => emit_at!(tracing::Level::ERROR, f),
+    }
+}

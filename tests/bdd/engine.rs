@@ -1,0 +1,4 @@
+//! Steps for the engine features.
+
+#[derive(Debug, Default)]
+pub struct State {}

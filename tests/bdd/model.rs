@@ -1,0 +1,4 @@
+//! Steps for the model features.
+
+#[derive(Debug, Default)]
+pub struct State {}

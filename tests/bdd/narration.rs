@@ -1,0 +1,4 @@
+//! Steps for the narration features.
+
+#[derive(Debug, Default)]
+pub struct State {}
