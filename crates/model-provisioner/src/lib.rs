@@ -1,1 +1,18 @@
 //! Model provisioning: model refs to verified local GGUF files.
+//!
+//! Parse a reference with [`ModelRef::parse`], fetch it through a
+//! [`Fetcher`] (local files here; Hugging Face and HTTPS plug in through
+//! the same trait), verify its sha256 ([`Digest`]), and record it.
+
+mod digest;
+mod error;
+mod fetch;
+pub mod gguf;
+mod model_ref;
+
+pub use digest::{
+    Digest, DigestError, HASH_BUFFER_BYTES, Sha256Stream, hash_file, hash_reader, sha256_bytes,
+};
+pub use error::{BoxError, CatalogError, ProvisionError};
+pub use fetch::{FetchContext, Fetched, Fetcher, FileFetcher};
+pub use model_ref::{ModelRef, RefError};

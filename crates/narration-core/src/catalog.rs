@@ -15,18 +15,42 @@ pub mod model {
     pub const VERIFIED: &str = "verified";
     pub const VERIFY_FAILED: &str = "verify-failed";
     pub const COMPLETE: &str = "complete";
+    /// The model reference could not be parsed.
+    pub const RESOLVE_FAILED: &str = "resolve-failed";
+    /// The model is not available (missing file, no fetcher, offline miss).
+    pub const ENSURE_FAILED: &str = "ensure-failed";
+    /// A verified fingerprint matched: hashing was skipped.
+    pub const CACHE_HIT: &str = "cache-hit";
+    /// The file is not a GGUF model.
+    pub const INSPECT_FAILED: &str = "inspect-failed";
+    /// The catalog row was written.
+    pub const REGISTER: &str = "register";
+    /// The catalog could not be read or written.
+    pub const REGISTER_FAILED: &str = "register-failed";
+    /// The engine handoff file was written.
+    pub const HANDOFF: &str = "handoff";
+    /// The handoff or provenance file could not be written.
+    pub const HANDOFF_FAILED: &str = "handoff-failed";
 
     /// Every action, in lifecycle order.
     pub const ALL: &[&str] = &[
         RESOLVE,
+        RESOLVE_FAILED,
         ENSURE,
+        ENSURE_FAILED,
         DOWNLOAD,
         DOWNLOADED,
         DOWNLOAD_FAILED,
         VERIFY,
+        CACHE_HIT,
         VERIFIED,
         VERIFY_FAILED,
+        INSPECT_FAILED,
+        REGISTER,
+        REGISTER_FAILED,
         COMPLETE,
+        HANDOFF,
+        HANDOFF_FAILED,
     ];
 }
 

@@ -1,0 +1,179 @@
+//! The fetcher plug-in point: how a [`ModelRef`] becomes a local file.
+//!
+//! The provisioner picks the first registered [`Fetcher`] whose
+//! [`schemes`](Fetcher::schemes) contains [`ModelRef::scheme`] (`file`,
+//! `hf`, `https`, `http`) and calls [`Fetcher::fetch`]. Everything after
+//! that — verification, GGUF inspection, the catalog, the handoff — is the
+//! provisioner's job, the same for every source.
+//!
+//! # Contract
+//!
+//! - **Result.** [`Fetched::path`] is a complete regular file on local
+//!   disk; nothing partial or unverified is ever returned (or left at a
+//!   final path). It stays valid after `fetch` returns.
+//! - **Digest.** Set [`Fetched::digest`] only when this call computed the
+//!   sha256 over exactly the bytes at `path` while writing them (e.g. with
+//!   [`Sha256Stream`](crate::Sha256Stream), continuing over a resumed
+//!   prefix). When `expected` is `Some`, the fetcher must compare it before
+//!   moving the file into place and fail with
+//!   [`ProvisionError::DigestMismatch`] (narrating `verify-failed`) on a
+//!   mismatch. The provisioner then trusts the digest and does not hash
+//!   again. On a cache hit (no transfer), return `digest: None`: the
+//!   provisioner verifies through the catalog fingerprint or by hashing.
+//! - **Narration.** A fetcher that transfers bytes narrates its own
+//!   transfer: `download` (start), optionally `download-progress` /
+//!   `download-retry`, then `downloaded` (with `bytes` and `duration_ms`)
+//!   or `download-failed` (with `error_kind`). Build the fields with
+//!   [`FetchContext::fields`] so correlation id, pool id and model ref are
+//!   carried. The provisioner narrates `resolve`, `ensure`, `verify`,
+//!   `cache-hit`, `verified` / `verify-failed`, `register`, `complete`.
+//! - **Failure.** Before returning `Err`, the fetcher narrates the failure
+//!   of the step that failed (`download-failed`, `verify-failed`, or
+//!   `ensure-failed` for a missing local file / offline miss) with
+//!   `error_kind` = [`ProvisionError::error_kind`]. The provisioner does not
+//!   narrate a fetch error a second time. Wrap fetcher-specific errors with
+//!   [`ProvisionError::fetch`] and a stable kebab-case kind.
+//! - **Offline.** With [`FetchContext::offline`] set, a fetcher makes no
+//!   network request; a file missing from its cache is
+//!   [`ProvisionError::Offline`].
+//! - **Where.** Network fetchers store under [`FetchContext::cache_dir`]
+//!   (or their own configured cache, e.g. the HF cache), writing to a
+//!   temporary name and renaming into place.
+//! - **Threads.** Fetchers are `Send + Sync` and may be called from several
+//!   threads and processes at once; cross-process exclusion is theirs.
+
+use crate::digest::Digest;
+use crate::error::ProvisionError;
+use crate::model_ref::ModelRef;
+use narration_core::NarrationFields;
+use narration_core::catalog::model as actions;
+use std::path::PathBuf;
+
+/// A source of model files for one or more [`ModelRef`] schemes. See the
+/// module documentation for the contract.
+pub trait Fetcher: Send + Sync {
+    /// The [`ModelRef::scheme`] values this fetcher handles.
+    fn schemes(&self) -> &'static [&'static str];
+
+    /// Make `model` available as a local file.
+    fn fetch(
+        &self,
+        model: &ModelRef,
+        expected: Option<&Digest>,
+        ctx: &FetchContext,
+    ) -> Result<Fetched, ProvisionError>;
+}
+
+/// What a fetch produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fetched {
+    /// The complete local file.
+    pub path: PathBuf,
+    /// sha256 computed while this call wrote the bytes (already compared
+    /// with `expected`); `None` when nothing was transferred.
+    pub digest: Option<Digest>,
+    /// Bytes moved over the network by this call (0 on a cache hit).
+    pub bytes_transferred: u64,
+    /// Where the bytes came from, for provenance (a URL without
+    /// credentials, `hf:org/repo@commit/file`, or the local path).
+    pub source: String,
+}
+
+/// What a fetch call needs to know about the surrounding `ensure_present`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FetchContext {
+    /// Correlation id of this ensure, carried on every narration.
+    pub correlation_id: Option<String>,
+    /// The pool this model is for, when known.
+    pub pool_id: Option<String>,
+    /// No network: serve from cache or fail with [`ProvisionError::Offline`].
+    pub offline: bool,
+    /// Directory where network fetchers may keep downloads.
+    pub cache_dir: PathBuf,
+}
+
+impl FetchContext {
+    /// A context for fetching into `cache_dir`.
+    pub fn new(cache_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            cache_dir: cache_dir.into(),
+            ..Self::default()
+        }
+    }
+
+    /// Narration fields for a model-provisioner `action` on `model`, with
+    /// the correlation id, pool id and model ref filled in.
+    ///
+    /// ```
+    /// use model_provisioner::{FetchContext, ModelRef};
+    /// let ctx = FetchContext::new("/tmp/cache");
+    /// let model = ModelRef::parse("hf:org/repo/m.gguf").unwrap();
+    /// let f = ctx.fields("download", &model, "Downloading m.gguf from org/repo".into());
+    /// narration_core::narrate(narration_core::NarrationFields { bytes: Some(0), ..f });
+    /// ```
+    pub fn fields(&self, action: &'static str, model: &ModelRef, human: String) -> NarrationFields {
+        NarrationFields {
+            actor: actions::ACTOR,
+            action,
+            target: model.id(),
+            human,
+            correlation_id: self.correlation_id.clone(),
+            pool_id: self.pool_id.clone(),
+            model_ref: Some(model.id()),
+            ..Default::default()
+        }
+    }
+}
+
+/// Local files: `file:` refs and bare paths. Transfers nothing.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FileFetcher;
+
+impl Fetcher for FileFetcher {
+    fn schemes(&self) -> &'static [&'static str] {
+        &["file"]
+    }
+
+    fn fetch(
+        &self,
+        model: &ModelRef,
+        _expected: Option<&Digest>,
+        ctx: &FetchContext,
+    ) -> Result<Fetched, ProvisionError> {
+        let ModelRef::File { path } = model else {
+            let err = ProvisionError::NoFetcher {
+                model: model.id(),
+                scheme: model.scheme().to_string(),
+            };
+            return Err(fail(ctx, model, err));
+        };
+        let checked = match std::fs::metadata(path) {
+            Ok(meta) if meta.is_file() => Ok(()),
+            Ok(_) => Err(ProvisionError::NotAFile { path: path.clone() }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                Err(ProvisionError::MissingFile { path: path.clone() })
+            }
+            Err(source) => Err(ProvisionError::UnreadableFile {
+                path: path.clone(),
+                source,
+            }),
+        };
+        match checked {
+            Ok(()) => Ok(Fetched {
+                path: path.clone(),
+                digest: None,
+                bytes_transferred: 0,
+                source: path.display().to_string(),
+            }),
+            Err(err) => Err(fail(ctx, model, err)),
+        }
+    }
+}
+
+fn fail(ctx: &FetchContext, model: &ModelRef, err: ProvisionError) -> ProvisionError {
+    narration_core::narrate(NarrationFields {
+        error_kind: Some(err.error_kind().to_string()),
+        ..ctx.fields(actions::ENSURE_FAILED, model, err.to_string())
+    });
+    err
+}
