@@ -1,0 +1,123 @@
+//! Injectable faults: each rule matches requests by listener, method and
+//! path, fires a number of times, then is used up.
+
+use std::time::Duration;
+
+/// Which of the two listeners answered a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Listener {
+    /// The Hub itself (`/api`, `/{repo}/resolve/...`).
+    Hub,
+    /// The LFS "CDN" that cross-origin redirects point to.
+    Cdn,
+}
+
+/// What goes wrong.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FaultKind {
+    /// Send the full headers (true `Content-Length`) and this many body bytes
+    /// of the response, then close the connection abruptly.
+    DropAfter(u64),
+    /// Answer this status (500, 503, 429, 408 …) with an optional
+    /// `Retry-After` in seconds, and no body.
+    Status {
+        status: u16,
+        retry_after: Option<u64>,
+    },
+    /// Serve only the first `n` bytes of the file, with a `Content-Length`
+    /// that matches that shorter body (a complete but truncated response).
+    Truncate(u64),
+    /// Serve bytes of the right size with the first byte flipped.
+    WrongBytes,
+    /// Answer a Range request with 200 and the whole body.
+    IgnoreRange,
+    /// Wait before sending headers, then between 64 KiB body chunks.
+    Slow {
+        before_headers: Duration,
+        per_chunk: Duration,
+    },
+    /// Redirect the request to its own URL, forever.
+    RedirectLoop,
+    /// Leave `X-Repo-Commit` out of a resolve answer (not a Hub).
+    NoRepoCommit,
+}
+
+/// A fault rule: `Fault::new(kind)` matches every request once; narrow it
+/// with [`Fault::on`], [`Fault::method`], [`Fault::path_contains`] and
+/// [`Fault::times`].
+#[derive(Clone, Debug)]
+pub struct Fault {
+    pub(crate) kind: FaultKind,
+    pub(crate) listener: Option<Listener>,
+    pub(crate) method: Option<String>,
+    pub(crate) path_contains: Option<String>,
+    pub(crate) remaining: u32,
+}
+
+impl Fault {
+    /// A rule firing once on any request.
+    pub fn new(kind: FaultKind) -> Self {
+        Self {
+            kind,
+            listener: None,
+            method: None,
+            path_contains: None,
+            remaining: 1,
+        }
+    }
+
+    /// Only requests to this listener.
+    pub fn on(mut self, listener: Listener) -> Self {
+        self.listener = Some(listener);
+        self
+    }
+
+    /// Only requests with this method (`GET`, `HEAD`).
+    pub fn method(mut self, method: &str) -> Self {
+        self.method = Some(method.to_ascii_uppercase());
+        self
+    }
+
+    /// Only requests whose decoded path contains this text.
+    pub fn path_contains(mut self, needle: &str) -> Self {
+        self.path_contains = Some(needle.to_string());
+        self
+    }
+
+    /// Fire this many times (`u32::MAX`: always).
+    pub fn times(mut self, n: u32) -> Self {
+        self.remaining = n;
+        self
+    }
+
+    pub(crate) fn matches(&self, listener: Listener, method: &str, path: &str) -> bool {
+        self.remaining > 0
+            && self.listener.is_none_or(|l| l == listener)
+            && self.method.as_deref().is_none_or(|m| m == method)
+            && self
+                .path_contains
+                .as_deref()
+                .is_none_or(|p| path.contains(p))
+    }
+}
+
+/// Takes the first live rule matching the request, using one firing.
+pub(crate) fn take(
+    faults: &mut Vec<Fault>,
+    listener: Listener,
+    method: &str,
+    path: &str,
+) -> Option<FaultKind> {
+    let i = faults
+        .iter()
+        .position(|f| f.matches(listener, method, path))?;
+    let f = &mut faults[i];
+    let kind = f.kind.clone();
+    if f.remaining != u32::MAX {
+        f.remaining -= 1;
+    }
+    if f.remaining == 0 {
+        faults.remove(i);
+    }
+    Some(kind)
+}
