@@ -4,15 +4,19 @@
 //! [`Fetcher`] (local files here; Hugging Face and HTTPS plug in through
 //! the same trait), verify its sha256 ([`Digest`]), and record it.
 
+pub mod catalog;
 mod digest;
 mod error;
 mod fetch;
+mod fingerprint;
 pub mod gguf;
 mod model_ref;
 
+pub use catalog::{CatalogEntry, CatalogStore, Lifecycle, SqliteCatalog, VerifyOutcome};
 pub use digest::{
     Digest, DigestError, HASH_BUFFER_BYTES, Sha256Stream, hash_file, hash_reader, sha256_bytes,
 };
 pub use error::{BoxError, CatalogError, ProvisionError};
 pub use fetch::{FetchContext, Fetched, Fetcher, FileFetcher};
+pub use fingerprint::{Fingerprint, RACY_WINDOW_NS};
 pub use model_ref::{ModelRef, RefError};
