@@ -494,3 +494,16 @@ fn tiny_llama_is_deterministic_per_seed() {
     assert_eq!(a, b);
     assert_ne!(a, c);
 }
+
+#[cfg(unix)]
+#[test]
+fn write_file_leaves_a_world_readable_model_and_no_temp_file() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("m.gguf");
+    write_tiny_llama(&path, 3).expect("write");
+    let mode = std::fs::metadata(&path).expect("metadata").permissions().mode();
+    assert_eq!(mode & 0o644, 0o644, "mode {mode:o}");
+    let entries = std::fs::read_dir(dir.path()).expect("read_dir").count();
+    assert_eq!(entries, 1, "only the model is left");
+}

@@ -1,6 +1,7 @@
 //! A small GGUF v3 writer: metadata plus tensors, data aligned to 32 bytes
 //! (or `general.alignment`). Used by tests and for the README's tiny model.
 
+use std::fs;
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
 
@@ -187,6 +188,13 @@ impl GgufWriter {
             w.flush()?;
         }
         tmp.as_file().sync_all()?;
+        // Temporary files are private (0600); a model file is not.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            tmp.as_file()
+                .set_permissions(fs::Permissions::from_mode(0o644))?;
+        }
         tmp.persist(path).map_err(|e| e.error)?;
         Ok(())
     }
