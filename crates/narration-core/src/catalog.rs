@@ -66,17 +66,41 @@ pub mod engine {
     pub const CMAKE_FAILED: &str = "cmake-failed";
     pub const CMAKE_BUILD: &str = "cmake-build";
     pub const COMPLETE: &str = "complete";
+    pub const PROVIDER_FAILED: &str = "provider-failed";
+    pub const CONFIG_FAILED: &str = "config-failed";
+    pub const PREFLIGHT_FAILED: &str = "preflight-failed";
+    pub const PACKAGE_INSTALL: &str = "package-install";
+    pub const GIT_FETCH: &str = "git-fetch";
+    pub const GIT_FAILED: &str = "git-failed";
+    pub const BUILD_CACHED: &str = "build-cached";
+    pub const BUILT: &str = "built";
+    pub const BUILD_FAILED: &str = "build-failed";
+    pub const CACHE_FAILED: &str = "cache-failed";
+    pub const MODEL_FAILED: &str = "model-failed";
+    pub const PORT_FAILED: &str = "port-failed";
 
     /// Every action, in lifecycle order.
     pub const ALL: &[&str] = &[
+        PROVIDER_FAILED,
+        CONFIG_FAILED,
         START,
         PREFLIGHT,
+        PACKAGE_INSTALL,
+        PREFLIGHT_FAILED,
         GIT_CLONE,
+        GIT_FETCH,
         GIT_CHECKOUT,
+        GIT_FAILED,
+        BUILD_CACHED,
         CMAKE_CONFIGURE,
         CMAKE_RETRY,
         CMAKE_FAILED,
         CMAKE_BUILD,
+        BUILT,
+        BUILD_FAILED,
+        CACHE_FAILED,
+        MODEL_FAILED,
+        PORT_FAILED,
         COMPLETE,
     ];
 }

@@ -1,0 +1,197 @@
+//! The provisioner's typed errors. Each knows the failure narration it is
+//! reported with ([`ProvisionError::action`]) and its `error_kind`.
+
+use crate::config::ConfigError;
+use crate::preflight::MissingTool;
+use crate::validate::ValidationError;
+use narration_core::catalog::engine as ev;
+use std::path::PathBuf;
+
+/// Everything that can stop `plan` or `ensure`.
+#[derive(Debug, thiserror::Error)]
+pub enum ProvisionError {
+    /// The pool config failed validation.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// `provisioning.source.ref` was refused before any process ran.
+    #[error("pool {pool_id}: refusing git ref: {source}")]
+    InvalidRef {
+        /// The pool.
+        pool_id: String,
+        /// Why.
+        source: ValidationError,
+    },
+    /// `provisioning.source.repo` was refused before any process ran.
+    #[error("pool {pool_id}: refusing repository: {source}")]
+    InvalidRepo {
+        /// The pool.
+        pool_id: String,
+        /// Why.
+        source: ValidationError,
+    },
+    /// A required config section is absent.
+    #[error("pool {pool_id}: `{key}` is required for engine llamacpp: {hint}")]
+    MissingSection {
+        /// The pool.
+        pool_id: String,
+        /// The missing key.
+        key: &'static str,
+        /// What to add.
+        hint: &'static str,
+    },
+    /// The engine parses but has no provider.
+    #[error(
+        "pool {pool_id}: engine {engine:?} is not supported yet; only \"llamacpp\" can be provisioned"
+    )]
+    Unsupported {
+        /// The pool.
+        pool_id: String,
+        /// The engine named.
+        engine: &'static str,
+    },
+    /// Build tools are missing (all of them listed).
+    #[error("{}", crate::preflight::describe_missing(missing, note))]
+    MissingTools {
+        /// Every missing tool.
+        missing: Vec<MissingTool>,
+        /// Why no automatic install happened, or how it failed.
+        note: Option<String>,
+    },
+    /// A git command failed.
+    #[error(
+        "git {step} failed for {repo} (ref {git_ref}): {detail}\nCheck that the repository is reachable and the ref exists; see {log}"
+    )]
+    Git {
+        /// clone, fetch, checkout, submodule, rev-parse.
+        step: &'static str,
+        /// The repository.
+        repo: String,
+        /// The ref.
+        git_ref: String,
+        /// Exit status (or spawn error) and the last lines of its output.
+        detail: String,
+        /// Where git's output is.
+        log: PathBuf,
+    },
+    /// The ref does not exist in the repository.
+    #[error(
+        "ref {git_ref:?} was not found in {repo}: use an existing tag, branch or full commit id"
+    )]
+    RefNotFound {
+        /// The repository.
+        repo: String,
+        /// The ref.
+        git_ref: String,
+    },
+    /// CMake configure failed (after the retry, for CUDA builds).
+    #[error("cmake configure failed{}: {status}\n{tail}\n{advice}\nFull log: {log}", if *cuda { " for the CUDA build" } else { "" })]
+    CmakeConfigure {
+        /// Whether CUDA was requested.
+        cuda: bool,
+        /// Exit status.
+        status: String,
+        /// CMake's error tail.
+        tail: String,
+        /// What to do next.
+        advice: String,
+        /// The build log.
+        log: PathBuf,
+    },
+    /// `cmake --build` failed.
+    #[error("building llama-server failed: {status}\n{tail}\nFull log: {log}")]
+    Build {
+        /// Exit status.
+        status: String,
+        /// Last lines of the build output.
+        tail: String,
+        /// The build log.
+        log: PathBuf,
+    },
+    /// The build succeeded but left no binary.
+    #[error("the build finished but {path} does not exist; check the build log {log}")]
+    BinaryMissing {
+        /// Where the binary should be.
+        path: PathBuf,
+        /// The build log.
+        log: PathBuf,
+    },
+    /// A file in the cache dir could not be read or written.
+    #[error("{what} {path}: {source}")]
+    Io {
+        /// What was being done.
+        what: &'static str,
+        /// The path.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// model-provisioner could not provide the model.
+    #[error("model {model_ref:?} for pool {pool_id}: {message}")]
+    Model {
+        /// The pool.
+        pool_id: String,
+        /// The reference from the config.
+        model_ref: String,
+        /// model-provisioner's error.
+        message: String,
+    },
+    /// No port could be bound.
+    #[error("no free port for pool {pool_id}: {message}")]
+    Port {
+        /// The pool.
+        pool_id: String,
+        /// Why.
+        message: String,
+    },
+}
+
+impl ProvisionError {
+    /// The failure action narrated for this error.
+    pub fn action(&self) -> &'static str {
+        use ProvisionError::*;
+        match self {
+            Config(_) | InvalidRef { .. } | InvalidRepo { .. } | MissingSection { .. } => {
+                ev::CONFIG_FAILED
+            }
+            Unsupported { .. } => ev::PROVIDER_FAILED,
+            MissingTools { .. } => ev::PREFLIGHT_FAILED,
+            Git { .. } | RefNotFound { .. } => ev::GIT_FAILED,
+            CmakeConfigure { .. } => ev::CMAKE_FAILED,
+            Build { .. } | BinaryMissing { .. } => ev::BUILD_FAILED,
+            Io { .. } => ev::CACHE_FAILED,
+            Model { .. } => ev::MODEL_FAILED,
+            Port { .. } => ev::PORT_FAILED,
+        }
+    }
+
+    /// A short, stable `error_kind`.
+    pub fn kind(&self) -> &'static str {
+        use ProvisionError::*;
+        match self {
+            Config(_) => "invalid-config",
+            InvalidRef { .. } => "invalid-ref",
+            InvalidRepo { .. } => "invalid-repo",
+            MissingSection { .. } => "missing-config",
+            Unsupported { .. } => "unsupported-engine",
+            MissingTools { .. } => "missing-tools",
+            Git { step, .. } => match *step {
+                "clone" => "git-clone",
+                "fetch" => "git-fetch",
+                "checkout" => "git-checkout",
+                "submodule" => "git-submodule",
+                _ => "git",
+            },
+            RefNotFound { .. } => "ref-not-found",
+            CmakeConfigure { cuda: true, .. } => "cuda-configure",
+            CmakeConfigure { cuda: false, .. } => "cmake-configure",
+            Build { .. } => "build",
+            BinaryMissing { .. } => "binary-missing",
+            Io { .. } => "cache-io",
+            Model { .. } => "model",
+            Port { .. } => "port",
+        }
+    }
+}
+
+/// Shorthand for results in this crate.
+pub type Result<T, E = ProvisionError> = std::result::Result<T, E>;

@@ -1,0 +1,35 @@
+//! What `ensure` hands the orchestrator: everything needed to start the
+//! engine, nothing started.
+
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// A ready-to-start engine. Field names are a contract (JSON consumers).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PreparedEngine {
+    /// The `llama-server` binary.
+    pub binary_path: PathBuf,
+    /// Its full argument list (`--model`, `--host`, `--port` first).
+    pub flags: Vec<String>,
+    /// Always `127.0.0.1`.
+    pub host: String,
+    /// The port in `flags`.
+    pub port: u16,
+    /// The verified model file.
+    pub model_path: PathBuf,
+    /// `llamacpp-source:<ref>-<cpu|cuda>`.
+    pub engine_version: String,
+    /// The source commit the binary was built from.
+    pub commit: String,
+    /// sha256 of the binary (hex).
+    pub binary_sha256: String,
+    /// How it was provisioned: `source`.
+    pub provisioning_mode: String,
+    /// The pool.
+    pub pool_id: String,
+    /// The replica within the pool (`r0`: one replica per ensure).
+    pub replica_id: String,
+    /// GPUs the engine may use (`CUDA_VISIBLE_DEVICES` from the pool env
+    /// for CUDA builds); `None` for CPU builds or all GPUs.
+    pub device_mask: Option<String>,
+}

@@ -1,0 +1,55 @@
+//! Narration for one pool: every event carries the pool id.
+
+use crate::error::ProvisionError;
+use narration_core::catalog::engine as ev;
+use narration_core::{NarrationFields, narrate};
+use std::time::Duration;
+
+/// Narrates on behalf of one pool.
+pub(crate) struct Say<'a> {
+    pub pool_id: &'a str,
+}
+
+impl Say<'_> {
+    fn fields(&self, action: &'static str, target: &str, human: String) -> NarrationFields {
+        NarrationFields {
+            actor: ev::ACTOR,
+            action,
+            target: target.to_string(),
+            human,
+            pool_id: Some(self.pool_id.to_string()),
+            engine: Some("llamacpp".into()),
+            ..Default::default()
+        }
+    }
+
+    /// A step starts or happens.
+    pub fn step(&self, action: &'static str, target: &str, human: String) {
+        narrate(self.fields(action, target, human));
+    }
+
+    /// A step finished, with its duration.
+    pub fn done(&self, action: &'static str, target: &str, human: String, took: Duration) {
+        narrate(NarrationFields {
+            duration_ms: Some(took.as_millis() as u64),
+            ..self.fields(action, target, human)
+        });
+    }
+
+    /// The lifecycle finished.
+    pub fn complete(&self, engine_version: &str, human: String, took: Duration) {
+        narrate(NarrationFields {
+            duration_ms: Some(took.as_millis() as u64),
+            engine_version: Some(engine_version.to_string()),
+            ..self.fields(ev::COMPLETE, self.pool_id, human)
+        });
+    }
+
+    /// An error is about to be returned.
+    pub fn failed(&self, err: &ProvisionError) {
+        narrate(NarrationFields {
+            error_kind: Some(err.kind().to_string()),
+            ..self.fields(err.action(), self.pool_id, err.to_string())
+        });
+    }
+}
