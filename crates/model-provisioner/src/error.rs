@@ -39,8 +39,12 @@ pub enum ProvisionError {
     NotGguf {
         path: PathBuf,
         #[source]
-        source: BoxError,
+        source: crate::gguf::GgufError,
     },
+    #[error(
+        "model file {path} changed while it was being hashed; wait for the writer to finish and retry"
+    )]
+    ChangedWhileHashing { path: PathBuf },
     #[error(transparent)]
     Catalog(#[from] CatalogError),
     #[error(
@@ -91,7 +95,8 @@ impl ProvisionError {
             Self::UnreadableFile { .. } => "unreadable-file",
             Self::NotAFile { .. } => "not-a-file",
             Self::DigestMismatch { .. } => "digest-mismatch",
-            Self::NotGguf { .. } => "not-gguf",
+            Self::NotGguf { source, .. } => source.kind(),
+            Self::ChangedWhileHashing { .. } => "changed-while-hashing",
             Self::Catalog(_) => "catalog",
             Self::NoFetcher { .. } => "no-fetcher",
             Self::Offline { .. } => "offline-miss",

@@ -10,7 +10,11 @@ mod error;
 mod fetch;
 mod fingerprint;
 pub mod gguf;
+mod handoff;
+pub mod hf;
+pub mod https;
 mod model_ref;
+mod provisioner;
 
 pub use catalog::{CatalogEntry, CatalogStore, Lifecycle, SqliteCatalog, VerifyOutcome};
 pub use digest::{
@@ -19,4 +23,11 @@ pub use digest::{
 pub use error::{BoxError, CatalogError, ProvisionError};
 pub use fetch::{FetchContext, Fetched, Fetcher, FileFetcher};
 pub use fingerprint::{Fingerprint, RACY_WINDOW_NS};
+pub use handoff::{
+    HANDOFF_VERSION, Handoff, ProvenanceRecord, append_provenance, read_handoff, read_provenance,
+    write_handoff,
+};
 pub use model_ref::{ModelRef, RefError};
+pub use provisioner::{
+    EnsureOptions, ModelProvisioner, ProvisionerBuilder, ResolvedModel, Verification,
+};
