@@ -556,7 +556,8 @@ mod tests {
 
     #[test]
     fn refuses_bad_refs_with_a_typed_error_naming_the_input() {
-        let cases: &[(&str, fn(&RefError) -> bool)] = &[
+        type Check = fn(&RefError) -> bool;
+        let cases: &[(&str, Check)] = &[
             ("", |e| matches!(e, RefError::Empty)),
             (
                 "s3://bucket/m.gguf",
