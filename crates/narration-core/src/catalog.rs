@@ -11,6 +11,10 @@ pub mod model {
     pub const DOWNLOAD: &str = "download";
     pub const DOWNLOADED: &str = "downloaded";
     pub const DOWNLOAD_FAILED: &str = "download-failed";
+    /// Bytes received so far in a transfer (at a bounded rate).
+    pub const DOWNLOAD_PROGRESS: &str = "download-progress";
+    /// A transient transfer failure; retrying after `backoff_ms`.
+    pub const DOWNLOAD_RETRY: &str = "download-retry";
     pub const VERIFY: &str = "verify";
     pub const VERIFIED: &str = "verified";
     pub const VERIFY_FAILED: &str = "verify-failed";
@@ -39,6 +43,8 @@ pub mod model {
         ENSURE,
         ENSURE_FAILED,
         DOWNLOAD,
+        DOWNLOAD_PROGRESS,
+        DOWNLOAD_RETRY,
         DOWNLOADED,
         DOWNLOAD_FAILED,
         VERIFY,
