@@ -31,7 +31,7 @@ pub use reader::{
     DEFAULT_ALIGNMENT, GGUF_MAGIC, MAX_ARRAY_DEPTH, MAX_ARRAY_LEN, MAX_DIMS, MAX_HEADER_BYTES,
     MAX_KEY_LEN, MAX_KV_COUNT, MAX_STRING_LEN, MAX_TENSOR_COUNT, read_header,
 };
-pub use summary::{GgufSummary, read_summary};
+pub use summary::{GgufSummary, read_header_file, read_summary};
 pub use tiny::{TINY_LLAMA_SEED, tiny_llama_writer, write_tiny_llama};
 pub use types::{GGML_TYPE_F32, GgufValueType, file_type_name, tensor_byte_size, tensor_type_name};
 pub use value::{GgufArray, GgufHeader, GgufKv, GgufTensorInfo, GgufValue};

@@ -69,9 +69,15 @@ impl GgufHeader {
 /// corrupt headers, with an error naming the file; never panics and never
 /// allocates more than the file's own size suggests.
 pub fn read_summary(path: &Path) -> Result<GgufSummary, GgufError> {
+    Ok(read_header_file(path)?.summary())
+}
+
+/// Read the whole GGUF header (every metadata pair and tensor info) of the
+/// file at `path`, with errors naming it.
+pub fn read_header_file(path: &Path) -> Result<GgufHeader, GgufError> {
     let file = File::open(path).map_err(|source| GgufError::Io {
         file: path.to_path_buf(),
         source,
     })?;
-    Ok(read_header_named(file, path)?.summary())
+    read_header_named(file, path)
 }

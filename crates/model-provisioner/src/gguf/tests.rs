@@ -502,7 +502,10 @@ fn write_file_leaves_a_world_readable_model_and_no_temp_file() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("m.gguf");
     write_tiny_llama(&path, 3).expect("write");
-    let mode = std::fs::metadata(&path).expect("metadata").permissions().mode();
+    let mode = std::fs::metadata(&path)
+        .expect("metadata")
+        .permissions()
+        .mode();
     assert_eq!(mode & 0o644, 0o644, "mode {mode:o}");
     let entries = std::fs::read_dir(dir.path()).expect("read_dir").count();
     assert_eq!(entries, 1, "only the model is left");

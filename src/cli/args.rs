@@ -1,0 +1,172 @@
+//! Command-line arguments (clap derive).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use super::paths::{default_cache_dir, default_catalog};
+
+const AFTER_HELP: &str = "\
+Narrations go to stderr ([actor] action: human, or JSON lines with \
+--log-format json); stdout carries only the result. Exit codes: 0 success, \
+1 provisioning failure (one line on stderr), 2 usage error.
+
+Environment: RUST_LOG filters narrations (default narration=info); \
+PROVISION_CATALOG sets the catalog; HF_HUB_CACHE / HF_HOME / XDG_CACHE_HOME \
+set the model cache; HF_TOKEN authenticates to the Hub; HF_HUB_OFFLINE=1 \
+forbids network access; HF_ENDPOINT points at another Hub.";
+
+/// Provision GGUF models and llama.cpp engines, narrating every step.
+#[derive(Debug, Parser)]
+#[command(name = "provision", version, after_help = AFTER_HELP, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+
+    #[command(flatten)]
+    pub global: Global,
+}
+
+/// Options every verb accepts.
+#[derive(Debug, Args)]
+pub struct Global {
+    /// Print the result on stdout as one JSON object (or array)
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// Narration format on stderr
+    #[arg(long, global = true, value_enum, default_value_t = LogFormatArg::Human)]
+    pub log_format: LogFormatArg,
+
+    /// Only warnings and failures on stderr; no progress bars
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// More detail on stderr: -v debug narrations, -vv every crate's debug events
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+/// Narration line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormatArg {
+    /// `[actor] action: human`
+    Human,
+    /// one JSON object per line
+    Json,
+}
+
+/// The verbs.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Make a model present and verified locally, and record it in the catalog
+    Model(ModelArgs),
+    /// Prepare a llama.cpp engine for a pool (source, build, model, flags, port)
+    Engine(EngineArgs),
+    /// Inspect and manage the model catalog
+    Catalog(CatalogArgs),
+    /// Print the GGUF metadata of a model file
+    Gguf(GgufArgs),
+}
+
+/// Where the catalog lives.
+#[derive(Debug, Args)]
+pub struct CatalogPath {
+    /// The SQLite catalog file (default: $XDG_DATA_HOME/provision/catalog.sqlite, else ~/.local/share/provision/catalog.sqlite)
+    #[arg(long, env = "PROVISION_CATALOG", value_name = "FILE", default_value_os_t = default_catalog())]
+    pub catalog: PathBuf,
+}
+
+/// `provision model`.
+#[derive(Debug, Args)]
+pub struct ModelArgs {
+    /// The model: a path, file:/abs, hf:org/repo/file.gguf, hf:org/repo:Q4_K_M, https://…
+    #[arg(value_name = "REF")]
+    pub model_ref: String,
+
+    /// Expected sha256 of the file: sha256:<64 hex>
+    #[arg(long, value_name = "sha256:HEX")]
+    pub digest: Option<String>,
+
+    /// Model cache (default from HF_HUB_CACHE, else $HF_HOME/hub, else $XDG_CACHE_HOME/huggingface/hub, else ~/.cache/huggingface/hub)
+    #[arg(long, value_name = "DIR", default_value_os_t = default_cache_dir())]
+    pub cache_dir: PathBuf,
+
+    #[command(flatten)]
+    pub catalog: CatalogPath,
+
+    /// Use only what is already cached: no network access
+    #[arg(long)]
+    pub offline: bool,
+
+    /// Hub revision (branch, tag or commit) for hf: refs
+    #[arg(long, value_name = "REV")]
+    pub revision: Option<String>,
+}
+
+/// `provision engine`.
+#[derive(Debug, Args)]
+pub struct EngineArgs {
+    /// The pool configuration (TOML)
+    #[arg(value_name = "POOL.toml")]
+    pub pool: PathBuf,
+
+    /// Show what would be done, without doing it
+    #[arg(long)]
+    pub plan: bool,
+
+    #[command(flatten)]
+    pub catalog: CatalogPath,
+}
+
+/// `provision catalog`.
+#[derive(Debug, Args)]
+pub struct CatalogArgs {
+    #[command(subcommand)]
+    pub action: CatalogAction,
+
+    #[command(flatten)]
+    pub catalog: CatalogPath,
+}
+
+/// `provision catalog <action>`.
+#[derive(Debug, Subcommand)]
+pub enum CatalogAction {
+    /// List every entry
+    List,
+    /// Show one entry
+    Show {
+        /// The entry id (see `provision catalog list`)
+        id: String,
+    },
+    /// Mark an entry retired: kept for the record, not handed to new pools
+    Retire {
+        /// The entry id
+        id: String,
+    },
+    /// Remove an entry
+    Remove {
+        /// The entry id
+        id: String,
+        /// Also delete the model file (never a file the ref named directly)
+        #[arg(long)]
+        delete_files: bool,
+    },
+    /// Re-hash model files and compare with their recorded digests
+    Verify {
+        /// Only this entry (default: all)
+        id: Option<String>,
+    },
+}
+
+/// `provision gguf`.
+#[derive(Debug, Args)]
+pub struct GgufArgs {
+    /// The GGUF file
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+
+    /// Also print every metadata key (arrays abbreviated)
+    #[arg(long)]
+    pub metadata: bool,
+}

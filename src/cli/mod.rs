@@ -1,0 +1,57 @@
+//! The `provision` command line: arguments, output, and one module per verb.
+
+mod args;
+mod catalog;
+mod error;
+mod gguf;
+mod logging;
+mod output;
+mod paths;
+mod progress;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use args::{Cli, Command};
+use error::{CliError, EXIT_FAILURE};
+use output::Output;
+
+/// Parse arguments, install narration output, run the verb, map the
+/// outcome to an exit code. Usage errors exit 2 through clap.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    let out = Output::new(cli.global.json);
+    let logging = match logging::install(&cli.global) {
+        Ok(guard) => guard,
+        Err(e) => return report(&CliError::new(e)),
+    };
+    let result = run(cli.command, &out, &logging);
+    drop(logging);
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => report(&e),
+    }
+}
+
+fn run(command: Command, out: &Output, logging: &logging::Logging) -> Result<(), CliError> {
+    let _ = logging;
+    match command {
+        Command::Gguf(args) => gguf::run(&args, out),
+        Command::Catalog(args) => catalog::run(args, out),
+        Command::Model(_) => Err(CliError::new(
+            "`provision model` is not available in this build yet",
+        )),
+        Command::Engine(_) => Err(CliError::new(
+            "`provision engine` is not available in this build yet",
+        )),
+    }
+}
+
+fn report(e: &CliError) -> ExitCode {
+    eprintln!("provision: error: {}", e.message());
+    ExitCode::from(EXIT_FAILURE)
+}
