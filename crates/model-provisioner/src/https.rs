@@ -49,7 +49,8 @@ impl Default for HttpsConfig {
     }
 }
 
-/// Fetches `https://` and `http://` model refs.
+/// Fetches `https://` and `http://` model refs. `Default` is
+/// `HttpsFetcher::new(HttpsConfig::default())`.
 ///
 /// ```
 /// use model_provisioner::https::{HttpsConfig, HttpsFetcher};
@@ -64,6 +65,12 @@ impl Default for HttpsConfig {
 pub struct HttpsFetcher {
     config: HttpsConfig,
     client: Client,
+}
+
+impl Default for HttpsFetcher {
+    fn default() -> Self {
+        Self::new(HttpsConfig::default())
+    }
 }
 
 impl HttpsFetcher {
