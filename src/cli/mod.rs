@@ -5,6 +5,7 @@ mod catalog;
 mod error;
 mod gguf;
 mod logging;
+mod model;
 mod output;
 mod paths;
 mod progress;
@@ -29,7 +30,7 @@ pub fn main() -> ExitCode {
         Ok(guard) => guard,
         Err(e) => return report(&CliError::new(e)),
     };
-    let result = run(cli.command, &out, &logging);
+    let result = run(cli.command, &out);
     drop(logging);
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -37,14 +38,11 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn run(command: Command, out: &Output, logging: &logging::Logging) -> Result<(), CliError> {
-    let _ = logging;
+fn run(command: Command, out: &Output) -> Result<(), CliError> {
     match command {
         Command::Gguf(args) => gguf::run(&args, out),
         Command::Catalog(args) => catalog::run(args, out),
-        Command::Model(_) => Err(CliError::new(
-            "`provision model` is not available in this build yet",
-        )),
+        Command::Model(args) => model::run(&args, out),
         Command::Engine(_) => Err(CliError::new(
             "`provision engine` is not available in this build yet",
         )),

@@ -1,0 +1,148 @@
+//! `provision model REF`: make a model present, verified and catalogued.
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::sync::Arc;
+
+use model_provisioner::hf::{HfConfig, HfFetcher};
+use model_provisioner::https::{HttpsConfig, HttpsFetcher};
+use model_provisioner::{Digest, ModelProvisioner, ModelRef, ResolvedModel, Verification};
+
+use super::args::ModelArgs;
+use super::error::CliError;
+use super::gguf::human_summary;
+use super::output::{Output, human_bytes};
+
+pub fn run(args: &ModelArgs, out: &Output) -> Result<(), CliError> {
+    let expected = args
+        .digest
+        .as_deref()
+        .map(|d| {
+            d.parse::<Digest>()
+                .map_err(|e| CliError::new(format!("--digest {d:?} is not valid: {e}")))
+        })
+        .transpose()?;
+    let input = with_revision(&args.model_ref, args.revision.as_deref())?;
+    let provisioner = provisioner(args)?;
+    let resolved = provisioner.ensure_present_str(&input, expected)?;
+    out.emit(&resolved, |s| human_resolved(s, &resolved))
+}
+
+/// The provisioner for these arguments: the Hub and HTTPS fetchers use
+/// `--cache-dir`; the catalog is `--catalog`, and the provenance log sits
+/// beside it.
+pub fn provisioner(args: &ModelArgs) -> Result<ModelProvisioner, CliError> {
+    let cache = &args.cache_dir;
+    let hf = HfConfig::from_env()
+        .with_cache_dir(cache)
+        .with_offline(args.offline || HfConfig::from_env().offline);
+    let https = HttpsConfig {
+        offline: args.offline,
+        ..HttpsConfig::default()
+    };
+    let catalog = &args.catalog.catalog;
+    let provenance = catalog
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+        .join("provenance.jsonl");
+    Ok(ModelProvisioner::builder(cache)
+        .fetcher(Arc::new(HfFetcher::new(hf)))
+        .fetcher(Arc::new(HttpsFetcher::new(https)))
+        .catalog_path(catalog)
+        .provenance_path(provenance)
+        .offline(args.offline)
+        .build()?)
+}
+
+/// Apply `--revision` to an `hf:` ref (other refs have no revisions).
+fn with_revision(input: &str, revision: Option<&str>) -> Result<String, CliError> {
+    let Some(revision) = revision else {
+        return Ok(input.to_string());
+    };
+    // An unparsable ref is left to the provisioner, which narrates why.
+    let Ok(model) = ModelRef::parse(input) else {
+        return Ok(input.to_string());
+    };
+    match model {
+        ModelRef::Hf {
+            org,
+            repo,
+            revision: None,
+            path,
+            quant,
+        } => Ok(ModelRef::Hf {
+            org,
+            repo,
+            revision: Some(revision.to_string()),
+            path,
+            quant,
+        }
+        .id()),
+        ModelRef::Hf {
+            revision: Some(own),
+            ..
+        } if own == revision => Ok(input.to_string()),
+        ModelRef::Hf {
+            revision: Some(own),
+            ..
+        } => Err(CliError::new(format!(
+            "--revision {revision:?} conflicts with the revision {own:?} inside {input:?}; give one"
+        ))),
+        _ => Err(CliError::new(format!(
+            "--revision applies to hf: refs only, not {input:?}"
+        ))),
+    }
+}
+
+fn human_resolved(s: &mut String, m: &ResolvedModel) {
+    let how = match m.verification {
+        Verification::Hashed => "sha256 computed now",
+        Verification::InFlight => "sha256 computed while downloading",
+        Verification::Fingerprint => "unchanged since last verified (catalog fingerprint)",
+    };
+    let rows = [
+        ("model", m.id.clone()),
+        ("path", m.local_path.display().to_string()),
+        ("digest", m.digest.to_string()),
+        (
+            "size",
+            format!("{} ({} bytes)", human_bytes(m.size_bytes), m.size_bytes),
+        ),
+        ("verified", how.to_string()),
+    ];
+    for (k, v) in rows {
+        let _ = writeln!(s, "{k:<17}{v}");
+    }
+    let mut gguf = String::new();
+    human_summary(&mut gguf, "", &m.gguf);
+    for line in gguf
+        .lines()
+        .filter(|l| !l.starts_with("file ") && !l.starts_with("size "))
+    {
+        let _ = writeln!(s, "{line}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_revision;
+
+    #[test]
+    fn revision_is_folded_into_hf_refs_only() {
+        assert_eq!(
+            with_revision("hf:o/r/m.gguf", None).unwrap(),
+            "hf:o/r/m.gguf"
+        );
+        assert_eq!(
+            with_revision("hf:o/r/m.gguf", Some("v1")).unwrap(),
+            "hf:o/r@v1/m.gguf"
+        );
+        assert_eq!(
+            with_revision("hf:o/r@v1/m.gguf", Some("v1")).unwrap(),
+            "hf:o/r@v1/m.gguf"
+        );
+        assert!(with_revision("hf:o/r@v1/m.gguf", Some("v2")).is_err());
+        assert!(with_revision("/tmp/m.gguf", Some("v1")).is_err());
+    }
+}
