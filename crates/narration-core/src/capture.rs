@@ -23,11 +23,10 @@
 //! ```
 
 use crate::decode::{Narration, decode_in_context, remember_span_context, update_span_context};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard};
 use tracing::dispatcher::{self, DefaultGuard, Dispatch};
 use tracing::span::{Attributes, Id, Record};
-use tracing::subscriber::Interest;
-use tracing::{Event, Metadata, Subscriber};
+use tracing::{Event, Subscriber};
 use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
 use tracing_subscriber::registry::{LookupSpan, Registry};
 
@@ -41,6 +40,13 @@ type Sink = Arc<Mutex<Vec<CapturedNarration>>>;
 #[derive(Clone, Default)]
 pub struct CaptureLayer {
     sink: Sink,
+}
+
+impl CaptureLayer {
+    /// Every narration this layer (and its clones) received, in order.
+    pub fn captured(&self) -> Vec<CapturedNarration> {
+        lock(&self.sink).clone()
+    }
 }
 
 impl<S> Layer<S> for CaptureLayer
@@ -65,42 +71,6 @@ where
 fn lock(sink: &Sink) -> MutexGuard<'_, Vec<CapturedNarration>> {
     // A test that panicked while holding the lock must not hide what it captured.
     sink.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// Keeps tracing's per-callsite interest cache from ever concluding that
-/// nobody listens to narrations.
-///
-/// Tracing caches, per callsite and per process, whether any subscriber is
-/// interested. A narration emitted first on a thread with no subscriber
-/// could otherwise mark its callsite "never", and a capture installed later
-/// would see nothing. This subscriber stays alive for the whole process and
-/// answers "sometimes" for narrations, so each event asks the dispatcher
-/// that is current on its thread.
-struct AlwaysAsk;
-
-impl Subscriber for AlwaysAsk {
-    fn register_callsite(&self, _: &'static Metadata<'static>) -> Interest {
-        Interest::sometimes()
-    }
-    fn enabled(&self, _: &Metadata<'_>) -> bool {
-        false
-    }
-    fn max_level_hint(&self) -> Option<tracing::level_filters::LevelFilter> {
-        Some(tracing::level_filters::LevelFilter::TRACE)
-    }
-    fn new_span(&self, _: &Attributes<'_>) -> Id {
-        Id::from_u64(1)
-    }
-    fn record(&self, _: &Id, _: &Record<'_>) {}
-    fn record_follows_from(&self, _: &Id, _: &Id) {}
-    fn event(&self, _: &Event<'_>) {}
-    fn enter(&self, _: &Id) {}
-    fn exit(&self, _: &Id) {}
-}
-
-fn keep_callsites_interested() {
-    static ALWAYS_ASK: OnceLock<Dispatch> = OnceLock::new();
-    ALWAYS_ASK.get_or_init(|| Dispatch::new(AlwaysAsk));
 }
 
 /// Collects the narrations emitted under it, for assertions.
@@ -136,7 +106,7 @@ impl CaptureAdapter {
     /// A capture that is not yet the default anywhere; run code under it
     /// with [`CaptureAdapter::in_scope`].
     pub fn new() -> Self {
-        keep_callsites_interested();
+        crate::interest::keep_narrations_interested();
         let layer = CaptureLayer::default();
         let sink = layer.sink.clone();
         let dispatch = Dispatch::new(Registry::default().with(layer));

@@ -110,3 +110,21 @@ pub mod engine {
         COMPLETE,
     ];
 }
+
+/// Every actor with its actions: what `specs/narration-events.md` lists,
+/// one table per actor. A new action needs its constant in the actor's
+/// module, an entry in that module's `ALL`, and a row in the spec table;
+/// the catalog test names whichever is missing.
+pub const ALL: &[(&str, &[&str])] = &[(model::ACTOR, model::ALL), (engine::ACTOR, engine::ALL)];
+
+/// True when `action` is in `actor`'s catalog.
+///
+/// ```
+/// use narration_core::catalog;
+/// assert!(catalog::contains("model-provisioner", catalog::model::RESOLVE));
+/// assert!(!catalog::contains("model-provisioner", "teleport"));
+/// ```
+pub fn contains(actor: &str, action: &str) -> bool {
+    ALL.iter()
+        .any(|(a, actions)| *a == actor && actions.contains(&action))
+}

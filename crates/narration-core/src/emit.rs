@@ -75,14 +75,12 @@ impl NarrationLevel {
 /// });
 /// ```
 pub fn narrate(mut fields: NarrationFields) {
+    crate::interest::keep_narrations_interested();
     redact_fields(&mut fields);
-    if fields.emitted_by.is_none() {
-        fields.emitted_by = Some(EMITTED_BY.to_string());
-    }
-    if fields.emitted_at_ms.is_none() {
-        fields.emitted_at_ms = Some(now_ms());
-    }
-    emit(&fields);
+    // Provenance defaults go straight into the event: no allocation.
+    let emitted_by = fields.emitted_by.as_deref().unwrap_or(EMITTED_BY);
+    let emitted_at_ms = fields.emitted_at_ms.unwrap_or_else(now_ms);
+    emit(&fields, emitted_by, emitted_at_ms);
 }
 
 fn now_ms() -> u64 {
@@ -120,7 +118,7 @@ fn redact_fields(f: &mut NarrationFields) {
 
 /// One callsite per level; the field list is written once.
 macro_rules! emit_at {
-    ($level:expr, $f:expr) => {
+    ($level:expr, $f:expr, $emitted_by:expr, $emitted_at_ms:expr) => {
         tracing::event!(
             target: "narration",
             $level,
@@ -144,8 +142,8 @@ macro_rules! emit_at {
             engine_version = $f.engine_version.as_deref(),
             model_ref = $f.model_ref.as_deref(),
             device = $f.device.as_deref(),
-            emitted_by = $f.emitted_by.as_deref(),
-            emitted_at_ms = $f.emitted_at_ms,
+            emitted_by = $emitted_by,
+            emitted_at_ms = $emitted_at_ms,
             trace_id = $f.trace_id.as_deref(),
             span_id = $f.span_id.as_deref(),
             parent_span_id = $f.parent_span_id.as_deref(),
@@ -154,10 +152,10 @@ macro_rules! emit_at {
     };
 }
 
-fn emit(f: &NarrationFields) {
+fn emit(f: &NarrationFields, emitted_by: &str, emitted_at_ms: u64) {
     match NarrationLevel::for_action(f.action) {
-        NarrationLevel::Info => emit_at!(tracing::Level::INFO, f),
-        NarrationLevel::Warn => emit_at!(tracing::Level::WARN, f),
-        NarrationLevel::Error => emit_at!(tracing::Level::ERROR, f),
+        NarrationLevel::Info => emit_at!(tracing::Level::INFO, f, emitted_by, emitted_at_ms),
+        NarrationLevel::Warn => emit_at!(tracing::Level::WARN, f, emitted_by, emitted_at_ms),
+        NarrationLevel::Error => emit_at!(tracing::Level::ERROR, f, emitted_by, emitted_at_ms),
     }
 }

@@ -3,13 +3,19 @@
 //!
 //! Call [`narrate`] with a [`NarrationFields`]; compose adapters (tracing
 //! layers) to capture narrations in tests ([`CaptureAdapter`]), write them as
-//! log lines, or export them to OpenTelemetry.
+//! log lines ([`LogLayer`]), or export them to OpenTelemetry (`otel`
+//! module, feature `otel`). Binaries call [`init`] once.
 
 mod capture;
 pub mod catalog;
 mod decode;
 mod emit;
 mod fields;
+mod init;
+mod interest;
+mod log;
+#[cfg(feature = "otel")]
+pub mod otel;
 mod redact;
 
 pub use capture::{CaptureAdapter, CaptureLayer, CapturedNarration, field_value};
@@ -18,4 +24,8 @@ pub use decode::{
 };
 pub use emit::{NARRATION_TARGET, NarrationLevel, TARGET_FIELD, narrate};
 pub use fields::NarrationFields;
+pub use init::{
+    DEFAULT_FILTER, InitError, InitGuard, InitOptions, NarrationFilter, init, init_with,
+};
+pub use log::{LogFormat, LogLayer};
 pub use redact::{REDACTED, redact};
