@@ -26,19 +26,17 @@ fn git_dir(checkout: &Path) -> PathBuf {
     checkout.join(".git")
 }
 
-/// The commit HEAD points at, read from the files (`None` when unknown).
-pub fn head_commit(checkout: &Path) -> Option<String> {
+/// The commit of a detached, checked-out HEAD (`None` when HEAD is a
+/// branch, as right after `clone --no-checkout`, or when there is no
+/// index yet, i.e. nothing was checked out). Read from the files.
+pub fn detached_head(checkout: &Path) -> Option<String> {
     let gd = git_dir(checkout);
+    if !gd.join("index").is_file() {
+        return None;
+    }
     let head = std::fs::read_to_string(gd.join("HEAD")).ok()?;
     let head = head.trim();
-    if is_full_commit(head) {
-        return Some(head.to_ascii_lowercase());
-    }
-    let name = head.strip_prefix("ref: ")?;
-    match lookup(&gd, name)? {
-        RefValue::Peeled(c) => Some(c),
-        RefValue::Unpeeled(_) => None,
-    }
+    is_full_commit(head).then(|| head.to_ascii_lowercase())
 }
 
 /// A ref's value as stored.
@@ -232,12 +230,13 @@ mod tests {
     fn detached_head_and_packed_lightweight_tag() {
         let r = repo(&[
             ("HEAD", &format!("{A}\n")),
+            ("index", ""),
             (
                 "packed-refs",
                 &format!("# pack-refs with: peeled fully-peeled sorted \n{A} refs/tags/v0\n"),
             ),
         ]);
-        assert_eq!(head_commit(r.path()).as_deref(), Some(A));
+        assert_eq!(detached_head(r.path()).as_deref(), Some(A));
         assert_eq!(resolve_local(r.path(), "v0"), LocalRef::Commit(A.into()));
         assert_eq!(resolve_local(r.path(), "v1"), LocalRef::Absent);
     }
@@ -259,7 +258,8 @@ mod tests {
             ("refs/tags/v2", &format!("{B}\n")),
             ("refs/remotes/origin/dev", &format!("{B}\n")),
         ]);
-        assert_eq!(head_commit(r.path()).as_deref(), Some(A));
+        // On a branch (as after `clone --no-checkout`): not "already there".
+        assert_eq!(detached_head(r.path()), None);
         assert_eq!(resolve_local(r.path(), "v2"), LocalRef::NeedsGit);
         assert_eq!(resolve_local(r.path(), "dev"), LocalRef::Commit(B.into()));
         assert_eq!(resolve_local(r.path(), A), LocalRef::Commit(A.into()));

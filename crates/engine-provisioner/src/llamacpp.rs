@@ -343,7 +343,7 @@ fn checkout(
             t.elapsed(),
         );
     }
-    let head = git::head_commit(src);
+    let head = git::detached_head(src);
     let mut commit = match git::resolve_local(src, &plan.git_ref) {
         LocalRef::Commit(c) => Some(c),
         LocalRef::NeedsGit => resolve_with_git(&g, src, &plan.git_ref),
