@@ -2,6 +2,7 @@
 
 mod args;
 mod catalog;
+mod engine;
 mod error;
 mod gguf;
 mod logging;
@@ -43,9 +44,7 @@ fn run(command: Command, out: &Output) -> Result<(), CliError> {
         Command::Gguf(args) => gguf::run(&args, out),
         Command::Catalog(args) => catalog::run(args, out),
         Command::Model(args) => model::run(&args, out),
-        Command::Engine(_) => Err(CliError::new(
-            "`provision engine` is not available in this build yet",
-        )),
+        Command::Engine(args) => engine::run(&args, out),
     }
 }
 

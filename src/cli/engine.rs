@@ -1,0 +1,81 @@
+//! `provision engine POOL.toml [--plan]`: prepare (or plan) a llama.cpp
+//! engine for a pool. Nothing is started.
+
+use std::fmt::Write as _;
+
+use engine_provisioner::{ConfigError, Plan, PoolConfig, PreparedEngine, provider_for};
+
+use super::args::EngineArgs;
+use super::error::CliError;
+use super::output::Output;
+
+pub fn run(args: &EngineArgs, out: &Output) -> Result<(), CliError> {
+    let pool = PoolConfig::from_path(&args.pool).map_err(|e| match e {
+        ConfigError::Read { .. } => CliError::new(e),
+        other => CliError::new(format!(
+            "{} {other}; fix the file and run again",
+            args.pool.display()
+        )),
+    })?;
+    let provider = provider_for(&pool)?;
+    if args.plan {
+        let plan = provider.plan(&pool)?;
+        out.emit(&plan, |s| human_plan(s, &plan))
+    } else {
+        let engine = provider.ensure(&pool)?;
+        out.emit(&engine, |s| human_engine(s, &engine))
+    }
+}
+
+fn human_plan(s: &mut String, p: &Plan) {
+    let rows = [
+        ("pool", p.pool_id.clone()),
+        ("engine", p.engine_version.clone()),
+        ("source", format!("{} @ {}", p.repo, p.git_ref)),
+        ("checkout", p.checkout_dir.display().to_string()),
+        ("build", p.build_dir.display().to_string()),
+        ("binary", p.binary_path.display().to_string()),
+        ("model", p.model_ref.clone()),
+        ("cmake", p.cmake_defs.join(" ")),
+        ("jobs", p.jobs.to_string()),
+    ];
+    for (k, v) in rows {
+        let _ = writeln!(s, "{k:<10}{v}");
+    }
+    let _ = writeln!(s, "steps:");
+    for (i, step) in p.steps.iter().enumerate() {
+        let _ = writeln!(s, "  {}. {step}", i + 1);
+    }
+}
+
+fn human_engine(s: &mut String, e: &PreparedEngine) {
+    let rows = [
+        ("pool", format!("{} (replica {})", e.pool_id, e.replica_id)),
+        ("engine", e.engine_version.clone()),
+        ("commit", e.commit.clone()),
+        ("binary", e.binary_path.display().to_string()),
+        ("sha256", e.binary_sha256.clone()),
+        ("model", e.model_path.display().to_string()),
+        ("listen", format!("{}:{}", e.host, e.port)),
+        ("command", command_line(e)),
+    ];
+    for (k, v) in rows {
+        let _ = writeln!(s, "{k:<10}{v}");
+    }
+}
+
+/// The start command, for people to copy (arguments with spaces quoted).
+fn command_line(e: &PreparedEngine) -> String {
+    let quote = |a: &str| {
+        if a.is_empty() || a.contains(|c: char| c.is_whitespace() || c == '\'' || c == '"') {
+            format!("'{}'", a.replace('\'', r"'\''"))
+        } else {
+            a.to_string()
+        }
+    };
+    std::iter::once(e.binary_path.display().to_string())
+        .chain(e.flags.iter().cloned())
+        .map(|a| quote(&a))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
