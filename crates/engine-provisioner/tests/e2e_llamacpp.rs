@@ -188,9 +188,11 @@ generator = "{generator}"
 cache_dir = "{}"
 [provisioning.model]
 ref = "{}"
+cache_dir = "{}"
 "#,
         cache.join("engine-cpu").display(),
-        model.display()
+        model.display(),
+        cache.join("models").display()
     );
     let pool = PoolConfig::from_toml_str(&toml).expect("pool config");
 

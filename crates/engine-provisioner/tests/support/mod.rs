@@ -284,8 +284,10 @@ jobs = 3
 cmake_flags = [{flags}]
 [provisioning.model]
 ref = "{model}"
+cache_dir = "{models}"
 "#,
             cache = self.cache.display(),
+            models = self.dir.path().join("models").display(),
             flags = flags.join(", "),
             model = tiny_model().display(),
         )
