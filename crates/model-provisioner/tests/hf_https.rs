@@ -1,0 +1,153 @@
+//! The generic https/http fetcher: digest required, loopback-only plain
+//! http, the same resume and verification as the Hub client.
+
+mod hf_support;
+
+use hf_support::{Env, SIZE};
+use hub_standin::{Fault, FaultKind, Listener};
+use model_provisioner::hf::RetryPolicy;
+use model_provisioner::https::{HttpsConfig, HttpsFetcher};
+use model_provisioner::{Digest, Fetcher, ModelRef, ProvisionError};
+use narration_core::CaptureAdapter;
+use narration_core::catalog::model as actions;
+
+fn fetcher(config: HttpsConfig) -> HttpsFetcher {
+    HttpsFetcher::new(HttpsConfig {
+        retry: RetryPolicy::quick(),
+        ..config
+    })
+}
+
+fn url(env: &Env) -> String {
+    format!("{}{}", env.hub.cdn_endpoint(), env.cdn_path())
+}
+
+fn fetch(
+    env: &Env,
+    f: &HttpsFetcher,
+    url: &str,
+    d: Option<&Digest>,
+) -> Result<model_provisioner::Fetched, ProvisionError> {
+    f.fetch(&ModelRef::parse(url).unwrap(), d, &env.ctx())
+}
+
+#[test]
+fn downloads_to_a_digest_named_path_and_hits_the_cache_after() {
+    let env = Env::new();
+    let f = fetcher(HttpsConfig::default());
+    let digest = env.digest();
+    let capture = CaptureAdapter::install();
+    let got = fetch(&env, &f, &url(&env), Some(&digest)).unwrap();
+    assert_eq!(got.digest, Some(digest));
+    assert_eq!(std::fs::read(&got.path).unwrap(), env.weights());
+    assert!(
+        got.path
+            .starts_with(env.work.path().join("https/sha256").join(digest.hex())),
+        "{:?}",
+        got.path
+    );
+    capture.assert_sequence(&[
+        (actions::ACTOR, actions::DOWNLOAD),
+        (actions::ACTOR, actions::DOWNLOADED),
+    ]);
+    let again = fetch(&env, &f, &url(&env), Some(&digest)).unwrap();
+    assert_eq!((again.path, again.bytes_transferred), (got.path, 0));
+    assert_eq!(env.cdn_gets(), 1);
+}
+
+#[test]
+fn a_digest_is_required_unless_the_caller_opts_out() {
+    let env = Env::new();
+    let err = fetch(&env, &fetcher(HttpsConfig::default()), &url(&env), None).unwrap_err();
+    assert_eq!(err.error_kind(), "digest-required");
+    assert_eq!(env.cdn_gets(), 0);
+    let opted = fetcher(HttpsConfig {
+        allow_no_digest: true,
+        ..HttpsConfig::default()
+    });
+    let got = fetch(&env, &opted, &url(&env), None).unwrap();
+    assert_eq!(std::fs::read(got.path).unwrap(), env.weights());
+}
+
+#[test]
+fn plain_http_is_refused_off_loopback_before_any_connection() {
+    let env = Env::new();
+    let capture = CaptureAdapter::install();
+    let err = fetch(
+        &env,
+        &fetcher(HttpsConfig::default()),
+        "http://example.invalid/m.gguf",
+        Some(&env.digest()),
+    )
+    .unwrap_err();
+    assert_eq!(err.error_kind(), "insecure-url");
+    capture.assert_field("action", actions::DOWNLOAD_FAILED);
+}
+
+#[test]
+fn interrupted_https_downloads_resume_and_wrong_bytes_are_rejected() {
+    let env = Env::new();
+    env.hub
+        .inject(Fault::new(FaultKind::DropAfter(700_000)).on(Listener::Cdn));
+    let got = fetch(
+        &env,
+        &fetcher(HttpsConfig::default()),
+        &url(&env),
+        Some(&env.digest()),
+    )
+    .unwrap();
+    assert_eq!(std::fs::read(&got.path).unwrap(), env.weights());
+    assert_eq!(env.hub.body_bytes(&env.cdn_path()), SIZE as u64);
+
+    let other = Env::new();
+    other
+        .hub
+        .inject(Fault::new(FaultKind::WrongBytes).on(Listener::Cdn));
+    let err = fetch(
+        &other,
+        &fetcher(HttpsConfig::default()),
+        &url(&other),
+        Some(&other.digest()),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(err, ProvisionError::DigestMismatch { .. }),
+        "{err}"
+    );
+    let dir = other
+        .work
+        .path()
+        .join("https/sha256")
+        .join(other.digest().hex());
+    let left: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(
+        left,
+        vec![std::ffi::OsString::from(".lock")],
+        "nothing unverified kept"
+    );
+}
+
+#[test]
+fn offline_https_serves_the_cache_or_fails() {
+    let env = Env::new();
+    let off = fetcher(HttpsConfig {
+        offline: true,
+        ..HttpsConfig::default()
+    });
+    let err = fetch(&env, &off, &url(&env), Some(&env.digest())).unwrap_err();
+    assert_eq!(err.error_kind(), "offline-miss");
+    fetch(
+        &env,
+        &fetcher(HttpsConfig::default()),
+        &url(&env),
+        Some(&env.digest()),
+    )
+    .unwrap();
+    env.hub.clear_requests();
+    fetch(&env, &off, &url(&env), Some(&env.digest())).unwrap();
+    assert!(env.hub.requests().is_empty());
+}

@@ -1,0 +1,60 @@
+//! `ensure_present` with the HF fetcher plugged in: a real GGUF from the
+//! stand-in Hub, verified in flight, inspected and catalogued.
+
+mod hf_support;
+
+use hf_support::Env;
+use hub_standin::FileSpec;
+use model_provisioner::{Digest, ModelProvisioner, gguf};
+use narration_core::CaptureAdapter;
+use narration_core::catalog::model as act;
+use std::sync::Arc;
+
+#[test]
+fn ensure_present_downloads_verifies_and_registers_an_hf_model() {
+    let env = Env::new();
+    let file = env.work.path().join("tiny.gguf");
+    gguf::write_tiny_llama(&file, gguf::TINY_LLAMA_SEED).unwrap();
+    let bytes = std::fs::read(&file).unwrap();
+    let spec = FileSpec::lfs(bytes.clone());
+    let digest = Digest::from_sha256_hex(&spec.sha256()).unwrap();
+    env.hub
+        .commit("org/tiny", "main", vec![("tiny-F32.gguf", spec)]);
+    let provisioner = ModelProvisioner::builder(env.work.path().join("prov"))
+        .fetcher(Arc::new(env.fetcher()))
+        .racy_window(std::time::Duration::ZERO)
+        .build()
+        .unwrap();
+    let capture = CaptureAdapter::install();
+    let resolved = provisioner
+        .ensure_present_str("hf:org/tiny:f32", Some(digest))
+        .unwrap();
+    assert_eq!(resolved.digest, digest);
+    assert_eq!(resolved.gguf.architecture.as_deref(), Some("llama"));
+    assert_eq!(std::fs::read(&resolved.local_path).unwrap(), bytes);
+    let a = act::ACTOR;
+    capture.assert_sequence(&[
+        (a, act::RESOLVE),
+        (a, act::ENSURE),
+        (a, act::DOWNLOAD),
+        (a, act::DOWNLOADED),
+        (a, act::VERIFIED),
+        (a, act::REGISTER),
+        (a, act::COMPLETE),
+    ]);
+    capture.clear();
+    let warm = provisioner
+        .ensure_present_str("hf:org/tiny:f32", Some(digest))
+        .unwrap();
+    assert_eq!(warm.local_path, resolved.local_path);
+    assert_eq!(warm.digest, digest);
+    assert!(
+        capture.captured().iter().all(|n| n.action != act::DOWNLOAD),
+        "nothing downloaded again"
+    );
+    capture.clear();
+    provisioner
+        .ensure_present_str("hf:org/tiny:f32", Some(digest))
+        .unwrap();
+    capture.assert_sequence(&[(a, act::RESOLVE), (a, act::CACHE_HIT), (a, act::COMPLETE)]);
+}
