@@ -29,11 +29,11 @@ pub mod model {
     pub const INSPECT_FAILED: &str = "inspect-failed";
     /// The catalog row was written.
     pub const REGISTER: &str = "register";
-    /// The catalog could not be read or written.
+    /// The catalog or the provenance log could not be written.
     pub const REGISTER_FAILED: &str = "register-failed";
     /// The engine handoff file was written.
     pub const HANDOFF: &str = "handoff";
-    /// The handoff or provenance file could not be written.
+    /// The handoff file could not be written.
     pub const HANDOFF_FAILED: &str = "handoff-failed";
 
     /// Every action, in lifecycle order.

@@ -1,0 +1,217 @@
+//! The OpenTelemetry adapter: narrations as span events, in memory and over
+//! a real OTLP/HTTP JSON POST to a loopback collector.
+#![cfg(feature = "otel")]
+
+use narration_core::{NarrationFields, narrate, otel};
+use opentelemetry::trace::{Status, TracerProvider as _};
+use opentelemetry::{Key, Value};
+use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::sync::mpsc;
+use std::time::Duration;
+use tracing_subscriber::layer::SubscriberExt;
+
+fn resolve() -> NarrationFields {
+    NarrationFields {
+        actor: "model-provisioner",
+        action: "resolve",
+        target: "hf:org/repo/f.gguf?token=leak".into(),
+        human: "Resolving model reference".into(),
+        bytes: Some(4096),
+        ..Default::default()
+    }
+}
+
+fn attr<'a>(attrs: &'a [opentelemetry::KeyValue], key: &str) -> Option<&'a Value> {
+    attrs
+        .iter()
+        .find(|kv| kv.key == Key::from(key.to_string()))
+        .map(|kv| &kv.value)
+}
+
+#[test]
+fn narrations_in_a_span_become_its_events_with_every_field_and_the_span_ids() {
+    let exporter = InMemorySpanExporter::default();
+    let provider = SdkTracerProvider::builder()
+        .with_simple_exporter(exporter.clone())
+        .build();
+    let subscriber = tracing_subscriber::registry().with(otel::layer(provider.tracer("test")));
+    tracing::subscriber::with_default(subscriber, || {
+        let span = tracing::info_span!("ensure_present", correlation_id = "corr-1");
+        span.in_scope(|| {
+            narrate(resolve());
+            narrate(NarrationFields {
+                action: "download-failed",
+                error_kind: Some("http-status".into()),
+                ..resolve()
+            });
+        });
+        // Outside any span: nothing to attach to, not exported.
+        narrate(NarrationFields {
+            action: "orphan",
+            ..resolve()
+        });
+    });
+    provider.force_flush().unwrap();
+    let spans = exporter.get_finished_spans().unwrap();
+    assert_eq!(spans.len(), 1, "{spans:#?}");
+    let span = &spans[0];
+    assert_eq!(span.name, "ensure_present");
+    let events = &span.events.events;
+    assert_eq!(
+        events.iter().map(|e| e.name.as_ref()).collect::<Vec<_>>(),
+        ["resolve", "download-failed"]
+    );
+
+    let a = &events[0].attributes;
+    assert_eq!(attr(a, "actor"), Some(&Value::from("model-provisioner")));
+    assert_eq!(attr(a, "action"), Some(&Value::from("resolve")));
+    assert_eq!(attr(a, "level"), Some(&Value::from("INFO")));
+    assert_eq!(
+        attr(a, "human"),
+        Some(&Value::from("Resolving model reference"))
+    );
+    assert_eq!(
+        attr(a, "target"),
+        Some(&Value::from("hf:org/repo/f.gguf?token=[REDACTED]"))
+    );
+    assert_eq!(attr(a, "bytes"), Some(&Value::I64(4096)));
+    assert_eq!(
+        attr(a, "correlation_id"),
+        Some(&Value::from("corr-1")),
+        "inherited from the span"
+    );
+    assert!(attr(a, "emitted_by").is_some() && attr(a, "emitted_at_ms").is_some());
+    assert_eq!(
+        attr(a, "trace_id"),
+        Some(&Value::from(span.span_context.trace_id().to_string())),
+        "trace_id is the exporting span's"
+    );
+    assert_eq!(
+        attr(a, "span_id"),
+        Some(&Value::from(span.span_context.span_id().to_string()))
+    );
+    let target_keys = a.iter().filter(|kv| kv.key.as_str() == "target").count();
+    assert_eq!(target_keys, 1, "one target attribute");
+
+    assert_eq!(
+        attr(&events[1].attributes, "error_kind"),
+        Some(&Value::from("http-status"))
+    );
+    assert_eq!(
+        attr(&events[1].attributes, "level"),
+        Some(&Value::from("ERROR"))
+    );
+    assert!(
+        matches!(span.status, Status::Error { .. }),
+        "a failure marks the span: {:?}",
+        span.status
+    );
+}
+
+/// What the collector received: request line, header lines, body.
+type Received = (String, Vec<String>, Vec<u8>);
+
+/// A one-shot OTLP collector on loopback: answers one POST with 200 and
+/// hands back the request line, headers and body.
+fn collector() -> (String, mpsc::Receiver<Received>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let mut reader = BufReader::new(stream.try_clone().unwrap());
+        let mut request_line = String::new();
+        reader.read_line(&mut request_line).unwrap();
+        let mut headers = Vec::new();
+        let mut length = 0usize;
+        loop {
+            let mut line = String::new();
+            reader.read_line(&mut line).unwrap();
+            let line = line.trim_end().to_string();
+            if line.is_empty() {
+                break;
+            }
+            if let Some((name, value)) = line.split_once(':')
+                && name.eq_ignore_ascii_case("content-length")
+            {
+                length = value.trim().parse().unwrap();
+            }
+            headers.push(line);
+        }
+        let mut body = vec![0; length];
+        reader.read_exact(&mut body).unwrap();
+        let mut stream = stream;
+        stream
+            .write_all(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}")
+            .unwrap();
+        tx.send((request_line.trim_end().to_string(), headers, body))
+            .unwrap();
+    });
+    (url, rx)
+}
+
+#[test]
+fn otlp_export_posts_json_with_the_narration_to_a_loopback_collector() {
+    let (url, received) = collector();
+    let provider = otel::otlp_provider(&url, "narration-test").unwrap();
+    let subscriber = tracing_subscriber::registry().with(otel::layer(provider.tracer("test")));
+    tracing::subscriber::with_default(subscriber, || {
+        tracing::info_span!("provision", pool_id = "pool-a").in_scope(|| narrate(resolve()));
+    });
+    provider.force_flush().unwrap();
+    let (request_line, headers, body) = received
+        .recv_timeout(Duration::from_secs(20))
+        .expect("the collector got a POST");
+    provider.shutdown().unwrap();
+
+    assert_eq!(request_line, "POST /v1/traces HTTP/1.1");
+    assert!(
+        headers
+            .iter()
+            .any(|h| h.eq_ignore_ascii_case("content-type: application/json")),
+        "{headers:?}"
+    );
+    let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    let resource_spans = &json["resourceSpans"][0];
+    let service = resource_spans["resource"]["attributes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["key"] == "service.name")
+        .unwrap();
+    assert_eq!(service["value"]["stringValue"], "narration-test");
+    let span = &resource_spans["scopeSpans"][0]["spans"][0];
+    assert_eq!(span["name"], "provision");
+    let event = &span["events"][0];
+    assert_eq!(event["name"], "resolve");
+    let attrs = event["attributes"].as_array().unwrap();
+    let get = |k: &str| {
+        attrs
+            .iter()
+            .find(|a| a["key"] == k)
+            .map(|a| a["value"].clone())
+    };
+    assert_eq!(get("actor").unwrap()["stringValue"], "model-provisioner");
+    assert_eq!(get("pool_id").unwrap()["stringValue"], "pool-a");
+    assert_eq!(
+        get("target").unwrap()["stringValue"],
+        "hf:org/repo/f.gguf?token=[REDACTED]"
+    );
+    assert_eq!(
+        get("trace_id").unwrap()["stringValue"]
+            .as_str()
+            .unwrap()
+            .to_lowercase(),
+        span["traceId"].as_str().unwrap().to_lowercase(),
+        "trace_id attribute matches the exported span"
+    );
+    assert!(
+        !String::from_utf8_lossy(&body).contains("leak"),
+        "no secret in the export"
+    );
+}
