@@ -73,7 +73,7 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct CatalogPath {
     /// The SQLite catalog file (default: $XDG_DATA_HOME/provision/catalog.sqlite, else ~/.local/share/provision/catalog.sqlite)
-    #[arg(long, env = "PROVISION_CATALOG", value_name = "FILE", default_value_os_t = default_catalog())]
+    #[arg(long, global = true, env = "PROVISION_CATALOG", value_name = "FILE", default_value_os_t = default_catalog())]
     pub catalog: PathBuf,
 }
 

@@ -167,10 +167,8 @@ fn delete_model_files(path: &Path) -> Result<Vec<PathBuf>, CliError> {
     let is_link = path
         .symlink_metadata()
         .is_ok_and(|m| m.file_type().is_symlink());
-    if is_link {
-        if let Ok(target) = path.canonicalize() {
-            remove_file(&target, &mut deleted)?;
-        }
+    if is_link && let Ok(target) = path.canonicalize() {
+        remove_file(&target, &mut deleted)?;
     }
     remove_file(path, &mut deleted)?;
     Ok(deleted)

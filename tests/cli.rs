@@ -1,0 +1,629 @@
+//! The `provision` binary, run as a user would: every verb, exit codes,
+//! `--json` shapes, the narration line format on stderr, and bad input.
+//!
+//! Each test gets its own catalog, caches and HOME, and no network: the
+//! only models are the committed tiny GGUF and copies of it.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, SystemTime};
+
+use serde_json::Value;
+
+const TINY_DIGEST: &str = "sha256:13d1380edc9c49f2eb9c06e13ac4d954ae4edc7fb30fefd08cb57f77667621bd";
+
+fn tiny() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/tiny-llama.gguf")
+}
+
+/// An isolated environment for the binary.
+struct Env {
+    dir: tempfile::TempDir,
+}
+
+impl Env {
+    fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().expect("tempdir"),
+        }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn catalog(&self) -> PathBuf {
+        self.path("data/catalog.sqlite")
+    }
+
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_provision"));
+        cmd.args(args)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env("HOME", self.path("home"))
+            .env("PROVISION_CATALOG", self.catalog())
+            .env("HF_HUB_CACHE", self.path("hub"))
+            .env("HF_HUB_OFFLINE", "1")
+            .env("HF_ENDPOINT", "http://127.0.0.1:9")
+            .env_remove("RUST_LOG")
+            .env_remove("HF_TOKEN")
+            .env_remove("HF_HOME")
+            .env_remove("XDG_CACHE_HOME")
+            .env_remove("XDG_DATA_HOME")
+            .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT");
+        cmd
+    }
+
+    fn run(&self, args: &[&str]) -> Run {
+        Run(self.cmd(args).output().expect("the binary runs"))
+    }
+
+    /// A private copy of the tiny model with an old mtime.
+    fn model_copy(&self, name: &str) -> PathBuf {
+        let path = self.path(name);
+        std::fs::copy(tiny(), &path).expect("copy model");
+        let past = SystemTime::now() - Duration::from_secs(3600);
+        let file = std::fs::File::options()
+            .write(true)
+            .open(&path)
+            .expect("open");
+        file.set_modified(past).expect("set mtime");
+        path
+    }
+}
+
+struct Run(Output);
+
+impl Run {
+    fn code(&self) -> i32 {
+        self.0.status.code().expect("exited normally")
+    }
+    fn stdout(&self) -> String {
+        String::from_utf8(self.0.stdout.clone()).expect("utf-8 stdout")
+    }
+    fn stderr(&self) -> String {
+        String::from_utf8(self.0.stderr.clone()).expect("utf-8 stderr")
+    }
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.0.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not one JSON document ({e}): {}", self.stdout()))
+    }
+    fn ok(self) -> Self {
+        assert_eq!(self.code(), 0, "stderr: {}", self.stderr());
+        self
+    }
+    /// Exit 1 with exactly one `provision: error:` line, last on stderr,
+    /// that contains `needle`.
+    fn fails_with(self, needle: &str) -> Self {
+        let stderr = self.stderr();
+        assert_eq!(self.code(), 1, "stderr: {stderr}");
+        let errors: Vec<&str> = stderr
+            .lines()
+            .filter(|l| l.starts_with("provision: error: "))
+            .collect();
+        assert_eq!(errors.len(), 1, "one error line: {stderr}");
+        assert_eq!(
+            stderr.lines().last(),
+            Some(errors[0]),
+            "the error comes last: {stderr}"
+        );
+        assert!(
+            errors[0].contains(needle),
+            "{:?} not in {}",
+            needle,
+            errors[0]
+        );
+        assert!(
+            !stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE"),
+            "{stderr}"
+        );
+        assert!(
+            self.stdout().is_empty(),
+            "no result on failure: {}",
+            self.stdout()
+        );
+        self
+    }
+}
+
+// ---------------------------------------------------------------- help
+
+#[test]
+fn help_shows_the_defaults_from_the_environment() {
+    let env = Env::new();
+    let top = env.run(&["--help"]).ok().stdout();
+    for needle in [
+        "model",
+        "engine",
+        "catalog",
+        "gguf",
+        "--json",
+        "--log-format",
+        "--quiet",
+        "PROVISION_CATALOG",
+        "HF_HUB_CACHE",
+        "RUST_LOG",
+    ] {
+        assert!(top.contains(needle), "{needle} missing from --help:\n{top}");
+    }
+    let model = env.run(&["model", "--help"]).ok().stdout();
+    let hub = env.path("hub");
+    assert!(
+        model.contains(&format!("[default: {}]", hub.display())),
+        "{model}"
+    );
+    assert!(
+        model.contains(&format!("[default: {}]", env.catalog().display()))
+            || model.contains("PROVISION_CATALOG"),
+        "{model}"
+    );
+
+    let mut cmd = env.cmd(&["catalog", "--help"]);
+    cmd.env_remove("PROVISION_CATALOG")
+        .env("XDG_DATA_HOME", env.path("xdg"));
+    let out = Run(cmd.output().expect("runs")).ok().stdout();
+    let want = env.path("xdg/provision/catalog.sqlite");
+    assert!(
+        out.contains(&format!("[default: {}]", want.display())),
+        "{out}"
+    );
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let env = Env::new();
+    for args in [
+        &["bogus"][..],
+        &["model"],
+        &["gguf"],
+        &["catalog", "frobnicate"],
+        &["model", "x", "--nope"],
+        &["-q", "-v", "gguf", "x"],
+    ] {
+        let run = env.run(args);
+        assert_eq!(run.code(), 2, "{args:?}: {}", run.stderr());
+        assert!(run.stdout().is_empty());
+    }
+    assert_eq!(
+        env.run(&["--version"]).ok().stdout().trim(),
+        format!("provision {}", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+// ---------------------------------------------------------------- gguf
+
+#[test]
+fn gguf_prints_a_human_summary() {
+    let env = Env::new();
+    let out = env.run(&["gguf", "examples/tiny-llama.gguf"]).ok();
+    let text = out.stdout();
+    for line in [
+        "file             examples/tiny-llama.gguf",
+        "architecture     llama",
+        "context length   2048",
+        "block count      2",
+        "quantization     F32 (file type 0)",
+        "tensors          21",
+        "size             479.7 KiB (491168 bytes)",
+    ] {
+        assert!(text.lines().any(|l| l == line), "{line:?} missing:\n{text}");
+    }
+    assert!(
+        out.stderr().is_empty(),
+        "reading a header narrates nothing: {}",
+        out.stderr()
+    );
+}
+
+#[test]
+fn gguf_json_is_the_summary_with_the_path() {
+    let env = Env::new();
+    let v = env
+        .run(&["gguf", "--json", "examples/tiny-llama.gguf"])
+        .ok()
+        .json();
+    assert_eq!(v["path"], "examples/tiny-llama.gguf");
+    assert_eq!(v["architecture"], "llama");
+    assert_eq!(v["name"], "tiny-llama");
+    assert_eq!(v["context_length"], 2048);
+    assert_eq!(v["block_count"], 2);
+    assert_eq!(v["embedding_length"], 64);
+    assert_eq!(v["file_type"], 0);
+    assert_eq!(v["quantization"], "F32");
+    assert_eq!(v["tensor_count"], 21);
+    assert_eq!(v["version"], 3);
+    assert_eq!(v["file_size"], 491168);
+    assert!(v.get("metadata").is_none());
+
+    let v = env
+        .run(&["gguf", "--json", "--metadata", "examples/tiny-llama.gguf"])
+        .ok()
+        .json();
+    assert_eq!(v["metadata"]["tokenizer.ggml.model"], "llama");
+    assert_eq!(v["metadata"]["tokenizer.ggml.tokens"]["len"], 300);
+    assert_eq!(v["metadata"]["tokenizer.ggml.tokens"]["head"][1], "<s>");
+    assert_eq!(v["metadata"]["llama.rope.dimension_count"], 16);
+}
+
+#[test]
+fn gguf_refuses_bad_files_in_one_line() {
+    let env = Env::new();
+    env.run(&["gguf", "Cargo.toml"])
+        .fails_with("Cargo.toml is not a GGUF file");
+    env.run(&["gguf", "no/such.gguf"])
+        .fails_with("no/such.gguf");
+    let cut = env.path("cut.gguf");
+    let bytes = std::fs::read(tiny()).expect("read");
+    std::fs::write(&cut, &bytes[..5000]).expect("write");
+    env.run(&["gguf", cut.to_str().expect("utf-8")])
+        .fails_with("is truncated");
+}
+
+// ---------------------------------------------------------------- model
+
+#[test]
+fn model_with_digest_narrates_each_step_and_prints_the_result() {
+    let env = Env::new();
+    let out = env
+        .run(&["model", "examples/tiny-llama.gguf", "--digest", TINY_DIGEST])
+        .ok();
+    let stdout = out.stdout();
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l == format!("digest           {TINY_DIGEST}")),
+        "{stdout}"
+    );
+    assert!(
+        stdout.lines().any(|l| l == "architecture     llama"),
+        "{stdout}"
+    );
+    let stderr = out.stderr();
+    let actions: Vec<&str> = stderr
+        .lines()
+        .map(|l| {
+            let rest = l
+                .strip_prefix("[model-provisioner] ")
+                .unwrap_or_else(|| panic!("not a narration line: {l:?}"));
+            rest.split(':').next().expect("action")
+        })
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "resolve", "ensure", "verify", "verified", "register", "complete"
+        ],
+        "{stderr}"
+    );
+}
+
+#[test]
+fn model_json_is_one_resolved_model_and_a_warm_run_skips_hashing() {
+    let env = Env::new();
+    let model = env.model_copy("m.gguf");
+    // A fingerprint is trusted only once the file's ctime (which cannot be
+    // set back) is older than the 2 s racy window.
+    std::thread::sleep(Duration::from_millis(2200));
+    let path = model.to_str().expect("utf-8");
+    let v = env.run(&["model", "--json", path]).ok().json();
+    assert_eq!(v["id"], format!("file:{path}"));
+    assert_eq!(v["local_path"], path);
+    assert_eq!(v["digest"], TINY_DIGEST);
+    assert_eq!(v["size_bytes"], 491168);
+    assert_eq!(v["gguf"]["architecture"], "llama");
+    assert_eq!(v["gguf"]["quantization"], "F32");
+    assert_eq!(v["verification"], "hashed");
+
+    let warm = env
+        .run(&["model", "--json", path, "--digest", TINY_DIGEST])
+        .ok();
+    assert_eq!(warm.json()["verification"], "fingerprint");
+    assert!(
+        warm.stderr().contains("[model-provisioner] cache-hit: "),
+        "{}",
+        warm.stderr()
+    );
+}
+
+#[test]
+fn log_format_json_writes_one_json_object_per_stderr_line() {
+    let env = Env::new();
+    let out = env
+        .run(&["model", "--log-format", "json", "examples/tiny-llama.gguf"])
+        .ok();
+    let lines: Vec<Value> = out
+        .stderr()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert!(lines.len() >= 5);
+    for l in &lines {
+        assert_eq!(l["actor"], "model-provisioner");
+        assert_eq!(l["level"], "INFO");
+        assert!(
+            l["action"].is_string() && l["human"].is_string() && l["correlation_id"].is_string()
+        );
+    }
+    assert_eq!(lines.last().expect("lines")["action"], "complete");
+    // stdout still carries the human result.
+    assert!(out.stdout().starts_with("model "), "{}", out.stdout());
+}
+
+#[test]
+fn quiet_keeps_stderr_for_failures_only() {
+    let env = Env::new();
+    let out = env.run(&["-q", "model", "examples/tiny-llama.gguf"]).ok();
+    assert!(out.stderr().is_empty(), "{}", out.stderr());
+    let bad = env
+        .run(&["--quiet", "model", "examples/missing.gguf"])
+        .fails_with("does not exist");
+    assert!(
+        bad.stderr().contains("[model-provisioner] ensure-failed: "),
+        "{}",
+        bad.stderr()
+    );
+}
+
+#[test]
+fn rust_log_filters_narrations() {
+    let env = Env::new();
+    let mut cmd = env.cmd(&["model", "examples/tiny-llama.gguf"]);
+    cmd.env("RUST_LOG", "narration=error");
+    let out = Run(cmd.output().expect("runs")).ok();
+    assert!(out.stderr().is_empty(), "{}", out.stderr());
+}
+
+#[test]
+fn model_refuses_bad_input_in_one_line() {
+    let env = Env::new();
+    env.run(&["model", "ftp://example.com/m.gguf"])
+        .fails_with("unknown scheme \"ftp\"");
+    env.run(&["model", "hf:org/../m.gguf"])
+        .fails_with("hf:org/../m.gguf");
+    env.run(&[
+        "model",
+        "examples/tiny-llama.gguf",
+        "--digest",
+        "sha256:1234",
+    ])
+    .fails_with("--digest");
+    env.run(&[
+        "model",
+        "examples/tiny-llama.gguf",
+        "--digest",
+        "md5:d41d8cd98f00b204e9800998ecf8427e",
+    ])
+    .fails_with("--digest");
+    env.run(&["model", "examples/missing.gguf"])
+        .fails_with("examples/missing.gguf does not exist");
+    let zeros = format!("sha256:{}", "0".repeat(64));
+    let out = env
+        .run(&["model", "examples/tiny-llama.gguf", "--digest", &zeros])
+        .fails_with("digest mismatch");
+    assert!(
+        out.stderr().contains("[model-provisioner] verify-failed: "),
+        "{}",
+        out.stderr()
+    );
+    env.run(&["model", "Cargo.toml"]).fails_with("Cargo.toml");
+    env.run(&["model", "examples/tiny-llama.gguf", "--revision", "v1"])
+        .fails_with("--revision applies to hf: refs only");
+}
+
+#[test]
+fn offline_hf_ref_without_a_cached_copy_fails_without_network() {
+    let env = Env::new();
+    env.run(&["model", "--offline", "hf:some-org/some-repo/m.gguf"])
+        .fails_with("some-org/some-repo");
+}
+
+#[test]
+fn stdout_closed_early_is_not_a_crash() {
+    let env = Env::new();
+    let mut child = env
+        .cmd(&["gguf", "--metadata", "examples/tiny-llama.gguf"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("wait");
+    assert!(
+        matches!(out.status.code(), Some(0)),
+        "{:?} {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+// ---------------------------------------------------------------- catalog
+
+#[test]
+fn catalog_verbs_list_show_retire_verify_remove() {
+    let env = Env::new();
+    assert_eq!(
+        env.run(&["catalog", "list", "--json"]).ok().json(),
+        serde_json::json!([])
+    );
+    assert!(
+        env.run(&["catalog", "list"])
+            .ok()
+            .stdout()
+            .contains("is empty")
+    );
+
+    let model = env.model_copy("c.gguf");
+    let path = model.to_str().expect("utf-8");
+    env.run(&["model", path]).ok();
+    let id = format!("file:{path}");
+
+    let list = env.run(&["catalog", "list", "--json"]).ok().json();
+    let rows = list.as_array().expect("array");
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["id"], id.as_str());
+    assert_eq!(rows[0]["lifecycle"], "active");
+    assert_eq!(rows[0]["digest"], TINY_DIGEST);
+    let human = env.run(&["catalog", "list"]).ok().stdout();
+    assert!(
+        human.starts_with("ID ") && human.contains(&id) && human.contains("active"),
+        "{human}"
+    );
+
+    let show = env.run(&["catalog", "show", &id, "--json"]).ok().json();
+    assert_eq!(show["gguf"]["architecture"], "llama");
+    assert_eq!(show["size_bytes"], 491168);
+    assert!(
+        env.run(&["catalog", "show", &id])
+            .ok()
+            .stdout()
+            .contains("state            active")
+    );
+
+    let retired = env.run(&["--json", "catalog", "retire", &id]).ok().json();
+    assert_eq!(retired["lifecycle"], "retired");
+    assert_eq!(
+        env.run(&["catalog", "retire", &id]).ok().stdout(),
+        format!("retired {id}\n")
+    );
+
+    let verified = env.run(&["catalog", "verify", "--json"]).ok().json();
+    assert_eq!(verified[0]["outcome"], "verified");
+    assert_eq!(verified[0]["bytes"], 491168);
+
+    // Change the file in place: verify must say so and exit 1.
+    let mut bytes = std::fs::read(&model).expect("read");
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    std::fs::write(&model, &bytes).expect("write");
+    let out = env.run(&["catalog", "verify", &id]);
+    assert_eq!(out.code(), 1, "{}", out.stderr());
+    assert!(
+        out.stdout().starts_with(&format!("MISMATCH {id}")),
+        "{}",
+        out.stdout()
+    );
+    assert!(
+        out.stderr()
+            .contains("1 of 1 catalog entries failed verification"),
+        "{}",
+        out.stderr()
+    );
+
+    // A file ref names the user's own file: --delete-files keeps it.
+    let removed = env
+        .run(&["catalog", "remove", &id, "--delete-files", "--json"])
+        .ok()
+        .json();
+    assert_eq!(removed["removed"], true);
+    assert_eq!(removed["deleted_files"], serde_json::json!([]));
+    assert_eq!(removed["kept_files"][0], path);
+    assert!(model.exists());
+    assert_eq!(
+        env.run(&["catalog", "list", "--json"]).ok().json(),
+        serde_json::json!([])
+    );
+}
+
+#[test]
+fn catalog_unknown_id_and_bad_catalog_fail_in_one_line() {
+    let env = Env::new();
+    env.run(&["catalog", "show", "file:/nope.gguf"])
+        .fails_with("no entry \"file:/nope.gguf\"");
+    env.run(&["catalog", "retire", "file:/nope.gguf"])
+        .fails_with("provision catalog list");
+    env.run(&["catalog", "remove", "x"]).fails_with("no entry");
+    env.run(&["catalog", "verify", "x"]).fails_with("no entry");
+    let not_db = env.path("not-a-db.sqlite");
+    std::fs::write(
+        &not_db,
+        "this is not a database, just text that is long enough to not be one",
+    )
+    .expect("write");
+    env.run(&[
+        "catalog",
+        "list",
+        "--catalog",
+        not_db.to_str().expect("utf-8"),
+    ])
+    .fails_with("not-a-db.sqlite");
+}
+
+// ---------------------------------------------------------------- engine
+
+fn pool_toml(env: &Env, engine: &str) -> PathBuf {
+    let path = env.path("pool.toml");
+    let text = format!(
+        r#"id = "cli-pool"
+engine = "{engine}"
+[provisioning]
+flags = ["--ctx-size", "128"]
+[provisioning.source]
+repo = "file://{repo}"
+ref = "v0"
+[provisioning.source.build]
+cache_dir = "{cache}"
+[provisioning.model]
+ref = "{model}"
+digest = "{TINY_DIGEST}"
+"#,
+        repo = env.path("no-such-repo").display(),
+        cache = env.path("engine").display(),
+        model = tiny().display(),
+    );
+    std::fs::write(&path, text).expect("write pool");
+    path
+}
+
+#[test]
+fn engine_plan_prints_steps_or_a_plan_object() {
+    let env = Env::new();
+    let pool = pool_toml(&env, "llamacpp");
+    let pool = pool.to_str().expect("utf-8");
+    let human = env.run(&["engine", pool, "--plan"]).ok().stdout();
+    assert!(human.starts_with("pool      cli-pool\n"), "{human}");
+    assert!(human.contains("steps:\n  1. "), "{human}");
+    let plan = env.run(&["engine", pool, "--plan", "--json"]).ok().json();
+    assert_eq!(plan["pool_id"], "cli-pool");
+    assert_eq!(plan["engine"], "llamacpp");
+    assert_eq!(plan["git_ref"], "v0");
+    assert_eq!(plan["model_digest"], TINY_DIGEST);
+    assert!(plan["steps"].as_array().is_some_and(|s| !s.is_empty()));
+    assert!(
+        !env.path("engine").join("src").exists(),
+        "a plan does nothing"
+    );
+}
+
+#[test]
+fn engine_failures_exit_1_in_one_line() {
+    let env = Env::new();
+    let missing = env.path("missing.toml");
+    env.run(&["engine", missing.to_str().expect("utf-8")])
+        .fails_with("missing.toml");
+
+    let bad = env.path("bad.toml");
+    std::fs::write(&bad, "id = \n").expect("write");
+    env.run(&["engine", bad.to_str().expect("utf-8")])
+        .fails_with("bad.toml: pool config is not valid");
+
+    let pool = pool_toml(&env, "vllm");
+    env.run(&["engine", pool.to_str().expect("utf-8"), "--plan"])
+        .fails_with("cli-pool");
+
+    // A repository that does not exist: git fails, the narration says so.
+    let pool = pool_toml(&env, "llamacpp");
+    let out = env.run(&["engine", pool.to_str().expect("utf-8")]);
+    if out.code() == 1 {
+        let out = out.fails_with("no-such-repo");
+        assert!(
+            out.stderr().contains("[engine-provisioner] "),
+            "{}",
+            out.stderr()
+        );
+    } else {
+        panic!(
+            "ensure against a missing repository must fail: {}",
+            out.stderr()
+        );
+    }
+}
