@@ -5,6 +5,7 @@
 //! `cargo test`.
 
 mod engine;
+mod hf;
 mod model;
 mod narration;
 
@@ -15,6 +16,7 @@ pub struct World {
     pub narration: narration::State,
     pub model: model::State,
     pub engine: engine::State,
+    pub hf: hf::State,
 }
 
 fn main() {
