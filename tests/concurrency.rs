@@ -1,0 +1,126 @@
+//! Many `provision model` processes at once: the same model is transferred
+//! once and shared; different models sharing one catalog all land in it.
+
+mod support;
+
+use hub_standin::{Fault, FaultKind, FileSpec, Hub, Listener};
+use model_provisioner::{CatalogStore, SqliteCatalog};
+use std::process::Output;
+use std::time::Duration;
+use support::{Dirs, big_gguf, provision_model};
+
+const PROCESSES: usize = 8;
+
+fn json(output: &Output) -> serde_json::Value {
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not one JSON object ({e}):\n{}\nstderr:\n{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        )
+    })
+}
+
+fn slow_cdn(hub: &Hub) {
+    hub.inject(
+        Fault::new(FaultKind::Slow {
+            before_headers: Duration::ZERO,
+            per_chunk: Duration::from_millis(2),
+        })
+        .on(Listener::Cdn)
+        .method("GET")
+        .times(100),
+    );
+}
+
+#[test]
+fn eight_processes_on_one_model_transfer_it_once() {
+    let content = big_gguf(8 << 20, 21);
+    let total = content.len() as u64;
+    let hub = Hub::start().expect("hub starts");
+    let spec = FileSpec::lfs(content);
+    let sha = spec.sha256();
+    hub.commit("org/shared", "main", vec![("shared.gguf", spec)]);
+    slow_cdn(&hub);
+    let dirs = Dirs::new();
+
+    let children: Vec<_> = (0..PROCESSES)
+        .map(|_| {
+            let mut cmd = provision_model(&dirs, &hub.endpoint(), "hf:org/shared/shared.gguf");
+            cmd.arg("--json");
+            cmd.spawn().expect("provision starts")
+        })
+        .collect();
+    let outputs: Vec<Output> = children
+        .into_iter()
+        .map(|c| c.wait_with_output().expect("provision runs"))
+        .collect();
+
+    for (i, out) in outputs.iter().enumerate() {
+        assert!(
+            out.status.success(),
+            "process {i} failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let results: Vec<_> = outputs.iter().map(json).collect();
+    for r in &results {
+        assert_eq!(
+            r["local_path"], results[0]["local_path"],
+            "same path for all"
+        );
+        assert_eq!(r["digest"], format!("sha256:{sha}"));
+    }
+    let transfers: Vec<_> = hub
+        .requests()
+        .into_iter()
+        .filter(|r| r.listener == Listener::Cdn && r.method == "GET")
+        .collect();
+    let served: u64 = transfers.iter().map(|r| r.body_bytes).sum();
+    assert_eq!(
+        served,
+        total,
+        "the blob must be transferred exactly once; transfers: {:?}",
+        transfers
+            .iter()
+            .map(|r| (r.range.clone(), r.body_bytes))
+            .collect::<Vec<_>>()
+    );
+    let rows = SqliteCatalog::open(dirs.catalog()).unwrap().list().unwrap();
+    assert_eq!(rows.len(), 1, "one catalog row: {rows:?}");
+    println!(
+        "concurrency (same model): {PROCESSES} processes exited 0, {} blob transfer(s), {served} bytes served for a {total}-byte file, 1 catalog row",
+        transfers.len()
+    );
+}
+
+#[test]
+fn eight_processes_on_eight_models_share_one_catalog() {
+    let hub = Hub::start().expect("hub starts");
+    for i in 0..PROCESSES {
+        let spec = FileSpec::lfs(big_gguf(256 << 10, 100 + i as u64));
+        hub.commit(&format!("org/m{i}"), "main", vec![("m.gguf", spec)]);
+    }
+    let dirs = Dirs::new();
+    let children: Vec<_> = (0..PROCESSES)
+        .map(|i| {
+            let mut cmd = provision_model(&dirs, &hub.endpoint(), &format!("hf:org/m{i}/m.gguf"));
+            cmd.arg("--json");
+            cmd.spawn().expect("provision starts")
+        })
+        .collect();
+    for (i, child) in children.into_iter().enumerate() {
+        let out = child.wait_with_output().expect("provision runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "process {i} failed:\n{stderr}");
+        assert!(
+            !stderr.contains("database is locked"),
+            "process {i} saw a locked database:\n{stderr}"
+        );
+    }
+    let rows = SqliteCatalog::open(dirs.catalog()).unwrap().list().unwrap();
+    assert_eq!(rows.len(), PROCESSES, "one row per model: {rows:?}");
+    println!(
+        "concurrency (distinct models): {PROCESSES} processes exited 0, {PROCESSES} catalog rows"
+    );
+}
