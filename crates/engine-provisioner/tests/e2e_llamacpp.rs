@@ -10,7 +10,7 @@
 //! machine reuse it. A missing prerequisite skips the test with a reason,
 //! except under `CI=true`, where it fails.
 
-use engine_provisioner::{EngineProvisioner, LlamaCppSource, PoolConfig, PreparedEngine};
+use engine_provisioner::{EngineProvisioner, LlamaCppSource, PoolConfig, PreparedEngine, Stamp};
 use narration_core::CaptureAdapter;
 use narration_core::catalog::engine as ev;
 use std::io::{Read, Write};
@@ -208,6 +208,10 @@ cache_dir = "{}"
         .unwrap_or_else(|e| panic!("cold ensure: {e}"));
     let cold_time = t.elapsed();
     let cold_calls = std::fs::read_to_string(&calls).unwrap_or_default();
+    let first_built = capture
+        .captured()
+        .iter()
+        .any(|n| n.actor == ev::ACTOR && n.action == ev::BUILT);
     println!("cold ensure: {cold_time:?}; processes:\n{cold_calls}");
     println!("{}", serde_json::to_string_pretty(&cold).unwrap());
     capture.assert_sequence(&[
@@ -257,10 +261,20 @@ cache_dir = "{}"
     assert_eq!(warm_calls, "", "a warm ensure started git or cmake");
     assert_eq!(warm.binary_sha256, cold.binary_sha256);
     assert_eq!(warm.commit, cold.commit);
+    let stamp: Stamp = serde_json::from_slice(
+        &std::fs::read(cache.join("engine-cpu/build.stamp")).expect("build stamp"),
+    )
+    .expect("stamp JSON");
     println!(
-        "BENCH ensure cold {:.3} s, warm {:.4} s, warm/cold ratio {:.5}",
+        "BENCH ensure first {:.3} s ({}), warm {:.4} s, warm/first ratio {:.5}; configure+build recorded in the stamp: {:.1} s",
         cold_time.as_secs_f64(),
+        if first_built {
+            "cold: configured and built"
+        } else {
+            "build cache from an earlier run"
+        },
         warm_time.as_secs_f64(),
-        warm_time.as_secs_f64() / cold_time.as_secs_f64()
+        warm_time.as_secs_f64() / cold_time.as_secs_f64(),
+        stamp.build_ms as f64 / 1000.0
     );
 }
