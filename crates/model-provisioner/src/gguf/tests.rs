@@ -510,3 +510,37 @@ fn write_file_leaves_a_world_readable_model_and_no_temp_file() {
     let entries = std::fs::read_dir(dir.path()).expect("read_dir").count();
     assert_eq!(entries, 1, "only the model is left");
 }
+
+#[test]
+fn random_header_corruption_never_panics() {
+    let bytes = bytes_of(&tiny_llama_writer(11).expect("tiny model"));
+    let header_len = parse(&bytes).expect("parses").data_offset as usize;
+    // splitmix64, inline: deterministic corruption patterns.
+    let mut state = 0x1234_5678_9abc_def0u64;
+    let mut next = move || {
+        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    };
+    let (mut failures, mut parsed) = (0, 0);
+    let mut corrupt = bytes.clone();
+    for _ in 0..3000 {
+        corrupt.copy_from_slice(&bytes);
+        for _ in 0..=(next() % 4) {
+            let at = 4 + (next() as usize % (header_len - 4));
+            corrupt[at] = next() as u8;
+        }
+        match parse(&corrupt) {
+            Ok(_) => parsed += 1,
+            Err(_) => failures += 1,
+        }
+    }
+    // Hits in float values or token text still parse; hits in lengths,
+    // counts and types are refused. None may panic or abort.
+    assert!(
+        failures > 100 && parsed > 100,
+        "{failures} refused, {parsed} parsed"
+    );
+}
