@@ -71,7 +71,8 @@ pub struct Failure {
 pub fn run_logged(mut cmd: Command, log: &Path) -> Result<(), Failure> {
     let mut file = open_append(log)?;
     let start = file.seek(SeekFrom::End(0)).unwrap_or(0);
-    let _ = writeln!(file, "$ {}", describe(&cmd));
+    // Arguments may hold a repo URL with credentials: never log them.
+    let _ = writeln!(file, "$ {}", narration_core::redact(&describe(&cmd)));
     let err = file.try_clone().map_err(io_failure)?;
     cmd.stdout(Stdio::from(file)).stderr(Stdio::from(err));
     let status = cmd.status().map_err(|e| Failure {
@@ -182,6 +183,22 @@ mod tests {
             f.tail
         );
         assert!(!f.tail.contains("earlier run"), "{}", f.tail);
+    }
+
+    #[test]
+    fn logged_command_lines_hide_credentials() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("git.log");
+        let env = ToolEnv {
+            path: std::env::var_os("PATH").unwrap_or_default(),
+            vars: vec![],
+        };
+        let mut cmd = env.command(&env.which("true").unwrap());
+        cmd.arg("https://user:s3cr3t-tok@example.org/repo.git");
+        run_logged(cmd, &log).unwrap();
+        let text = std::fs::read_to_string(&log).unwrap();
+        assert!(!text.contains("s3cr3t-tok"), "{text}");
+        assert!(text.contains("example.org/repo.git"), "{text}");
     }
 
     #[test]
