@@ -119,6 +119,9 @@ impl Plan {
         }
         let variant = if defs.cuda { "cuda" } else { "cpu" };
         let repo = mask_credentials(&source.repo);
+        // The plan is printed and logged: show the model ref without the
+        // credentials a URL ref may carry.
+        let model_ref = model_provisioner::public_url(&narration_core::redact(&model.model_ref));
         let checkout_dir = cache_dir.join("src");
         let build_dir = cache_dir.join("build");
         let steps = vec![
@@ -133,7 +136,7 @@ impl Plan {
                 build_dir.display(),
                 generator.cmake_name()
             ),
-            format!("model: ensure {}", model.model_ref),
+            format!("model: ensure {model_ref}"),
             "flags: normalize, add --model, --host 127.0.0.1 and a free --port".into(),
         ];
         Ok(Plan {
@@ -155,7 +158,7 @@ impl Plan {
             cmake_defs: defs.flags,
             mapped_flags: defs.mapped,
             tools,
-            model_ref: model.model_ref.clone(),
+            model_ref,
             model_digest: model.digest.clone(),
             engine_version: format!("llamacpp-source:{}-{variant}", source.git_ref),
             steps,

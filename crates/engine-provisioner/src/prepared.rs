@@ -33,3 +33,53 @@ pub struct PreparedEngine {
     /// for CUDA builds); `None` for CPU builds or all GPUs.
     pub device_mask: Option<String>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_field_names_are_the_contract() {
+        let engine = PreparedEngine {
+            binary_path: "/b/llama-server".into(),
+            flags: vec!["--model".into(), "/m.gguf".into()],
+            host: "127.0.0.1".into(),
+            port: 8080,
+            model_path: "/m.gguf".into(),
+            engine_version: "llamacpp-source:v0-cpu".into(),
+            commit: "c".into(),
+            binary_sha256: "s".into(),
+            provisioning_mode: "source".into(),
+            pool_id: "p".into(),
+            replica_id: "r0".into(),
+            device_mask: None,
+        };
+        let json = serde_json::to_value(&engine).unwrap();
+        let mut keys: Vec<&str> = json
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        keys.sort_unstable();
+        assert_eq!(
+            keys,
+            [
+                "binary_path",
+                "binary_sha256",
+                "commit",
+                "device_mask",
+                "engine_version",
+                "flags",
+                "host",
+                "model_path",
+                "pool_id",
+                "port",
+                "provisioning_mode",
+                "replica_id"
+            ]
+        );
+        let back: PreparedEngine = serde_json::from_value(json).unwrap();
+        assert_eq!(back, engine);
+    }
+}

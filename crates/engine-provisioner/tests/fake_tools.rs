@@ -675,3 +675,41 @@ fn configured_ports_are_used_when_free() {
         .unwrap();
     assert_eq!(engine.port, free);
 }
+
+#[test]
+fn a_commit_id_not_in_the_clone_is_fetched_by_id() {
+    let fake = FakeTools::new();
+    let id = "4444444444444444444444444444444444444444";
+    let engine = fake.provider().ensure(&fake.pool(id, &[])).unwrap();
+    assert_eq!(engine.commit, id);
+    let git = fake.calls_of("git");
+    assert!(
+        git.iter()
+            .any(|c| c.ends_with(&format!("fetch --no-tags -- origin {id}"))),
+        "{git:?}"
+    );
+    assert!(git.iter().any(|c| c.ends_with(&format!("--detach {id}"))));
+    assert_eq!(engine.engine_version, format!("llamacpp-source:{id}-cpu"));
+}
+
+#[test]
+fn submodules_are_cloned_and_updated_when_asked() {
+    let fake = FakeTools::new();
+    let toml = fake
+        .pool_toml("v0", &[], "")
+        .replace("ref = \"v0\"", "ref = \"v0\"\nsubmodules = true");
+    let pool = PoolConfig::from_toml_str(&toml).unwrap();
+    fake.provider().ensure(&pool).unwrap();
+    let git = fake.calls_of("git");
+    assert!(
+        git[0].contains("clone --no-checkout --recurse-submodules --"),
+        "{}",
+        git[0]
+    );
+    let checkout = git.iter().position(|c| c.contains(" checkout ")).unwrap();
+    let update = git
+        .iter()
+        .position(|c| c.ends_with("submodule update --init --recursive"))
+        .unwrap();
+    assert!(checkout < update, "{git:?}");
+}

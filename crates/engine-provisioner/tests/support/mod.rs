@@ -50,10 +50,14 @@ case "$sub" in
   fetch)
     [ -e "$CTL/git.fail-fetch" ] && { echo "fatal: couldn't find remote ref" >&2; exit 128; }
     for a; do spec="$a"; done
-    dst="${spec#*:}"
-    mkdir -p ".git/$(dirname "$dst")"
-    echo "$C3" > ".git/$dst"
-    echo "$C3" >> .git/known
+    case "$spec" in
+      *:*)
+        dst="${spec#*:}"
+        mkdir -p ".git/$(dirname "$dst")"
+        echo "$C3" > ".git/$dst"
+        echo "$C3" >> .git/known ;;
+      *) echo "$spec" >> .git/known ;;
+    esac
     ;;
   checkout)
     for a; do c="$a"; done
