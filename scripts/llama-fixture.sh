@@ -26,6 +26,13 @@ export GIT_AUTHOR_NAME="fixture" GIT_AUTHOR_EMAIL="fixture@localhost"
 export GIT_COMMITTER_NAME="fixture" GIT_COMMITTER_EMAIL="fixture@localhost"
 export GIT_AUTHOR_DATE="2025-01-01T00:00:00Z" GIT_COMMITTER_DATE="2025-01-01T00:00:00Z"
 
+mkdir -p "$cache"
+# One builder at a time; later callers find the finished repository.
+if command -v flock >/dev/null; then
+  exec 9>"$cache/.fixture.lock"
+  flock 9
+fi
+
 if git -C "$repo" rev-parse -q --verify 'refs/tags/v0^{commit}' >/dev/null 2>&1; then
   log "reusing $repo"
   printf '%s\n' "$repo"
