@@ -23,6 +23,7 @@ fn hostile_model_refs_are_refused_with_typed_errors() {
     type Check = fn(&RefError) -> bool;
     let cases: Vec<(&str, String, Check)> = vec![
         ("empty", String::new(), |e| matches!(e, RefError::Empty)),
+        ("blank", "   ".into(), |e| matches!(e, RefError::Empty)),
         (
             "traversal in hf path",
             "hf:org/repo/../../etc/passwd".into(),
@@ -36,18 +37,19 @@ fn hostile_model_refs_are_refused_with_typed_errors() {
         (
             "absolute path inside hf ref",
             "hf:org/repo//etc/passwd".into(),
-            |e| matches!(e, RefError::AbsolutePath { .. } | RefError::EmptyPart { .. }),
+            |e| {
+                matches!(
+                    e,
+                    RefError::AbsolutePath { .. } | RefError::EmptyPart { .. }
+                )
+            },
         ),
-        (
-            "NUL byte",
-            "hf:org/repo/a\0b.gguf".into(),
-            |e| matches!(e, RefError::ControlCharacter { .. }),
-        ),
-        (
-            "newline in file ref",
-            "file:/models/m\n.gguf".into(),
-            |e| matches!(e, RefError::ControlCharacter { .. }),
-        ),
+        ("NUL byte", "hf:org/repo/a\0b.gguf".into(), |e| {
+            matches!(e, RefError::ControlCharacter { .. })
+        }),
+        ("newline in file ref", "file:/models/m\n.gguf".into(), |e| {
+            matches!(e, RefError::ControlCharacter { .. })
+        }),
         (
             "escape sequence",
             "hf:org/repo/\u{1b}[31mred.gguf".into(),
@@ -65,21 +67,17 @@ fn hostile_model_refs_are_refused_with_typed_errors() {
         ("empty quant", "hf:org/repo:".into(), |e| {
             matches!(e, RefError::EmptyPart { .. })
         }),
-        (
-            "empty revision",
-            "hf:org/repo@/x.gguf".into(),
-            |e| matches!(e, RefError::EmptyPart { .. } | RefError::BadRevision { .. }),
-        ),
+        ("empty revision", "hf:org/repo@/x.gguf".into(), |e| {
+            matches!(e, RefError::EmptyPart { .. } | RefError::BadRevision { .. })
+        }),
         (
             "option-like revision",
             "hf:org/repo@--upload-pack=x/m.gguf".into(),
             |e| matches!(e, RefError::BadRevision { .. }),
         ),
-        (
-            "dotted revision",
-            "hf:org/repo@a..b/m.gguf".into(),
-            |e| matches!(e, RefError::BadRevision { .. }),
-        ),
+        ("dotted revision", "hf:org/repo@a..b/m.gguf".into(), |e| {
+            matches!(e, RefError::BadRevision { .. })
+        }),
         ("unknown scheme", "ftp://host/x.gguf".into(), |e| {
             matches!(e, RefError::UnknownScheme { .. })
         }),
@@ -94,7 +92,12 @@ fn hostile_model_refs_are_refused_with_typed_errors() {
         (
             "right-to-left override",
             "hf:org/rep\u{202e}o/x.gguf".into(),
-            |e| matches!(e, RefError::BadName { .. } | RefError::ControlCharacter { .. }),
+            |e| {
+                matches!(
+                    e,
+                    RefError::BadName { .. } | RefError::ControlCharacter { .. }
+                )
+            },
         ),
         ("10 KB org name", ten_kb("hf:"), |e| {
             matches!(e, RefError::BadName { .. } | RefError::EmptyPart { .. })
@@ -144,14 +147,19 @@ fn hostile_digests_are_refused_with_reasons() {
             matches!(e, DigestError::WrongLength { .. })
         }),
         ("trailing newline", format!("sha256:{hex64}\n"), |e| {
-            matches!(e, DigestError::WrongLength { .. } | DigestError::NotHex { .. })
+            matches!(
+                e,
+                DigestError::WrongLength { .. } | DigestError::NotHex { .. }
+            )
         }),
         ("non-hex", format!("sha256:{}g", &hex64[1..]), |e| {
             matches!(e, DigestError::NotHex { .. })
         }),
-        ("upper case", format!("sha256:{}", hex64.to_uppercase()), |e| {
-            matches!(e, DigestError::UpperCase { .. })
-        }),
+        (
+            "upper case",
+            format!("sha256:{}", hex64.to_uppercase()),
+            |e| matches!(e, DigestError::UpperCase { .. }),
+        ),
         ("10 KB", ten_kb("sha256:"), |e| {
             matches!(e, DigestError::WrongLength { .. })
         }),
@@ -176,21 +184,34 @@ ref = "/models/tiny.gguf"
 "#;
 
 fn pool_with(line_from: &str, line_to: &str) -> String {
-    assert!(GOOD_POOL.contains(line_from), "{line_from:?} not in template");
+    assert!(
+        GOOD_POOL.contains(line_from),
+        "{line_from:?} not in template"
+    );
     GOOD_POOL.replace(line_from, line_to)
 }
 
 #[test]
 fn hostile_pool_configs_are_refused_naming_the_key() {
     PoolConfig::from_toml_str(GOOD_POOL).expect("the template itself is valid");
-    let invalid = |key: &'static str| {
-        move |e: &ConfigError| matches!(e, ConfigError::Invalid { key: k, .. } if k == key)
-    };
+    let invalid = |key: &'static str| move |e: &ConfigError| matches!(e, ConfigError::Invalid { key: k, .. } if k == key);
     let parse = |e: &ConfigError| matches!(e, ConfigError::Parse { .. });
     let cases: Vec<(&str, String, Box<dyn Fn(&ConfigError) -> bool>)> = vec![
-        ("id of wrong type", pool_with("id = \"pool-a\"", "id = 5"), Box::new(parse)),
-        ("missing id", pool_with("id = \"pool-a\"", ""), Box::new(parse)),
-        ("missing engine", pool_with("engine = \"llamacpp\"", ""), Box::new(parse)),
+        (
+            "id of wrong type",
+            pool_with("id = \"pool-a\"", "id = 5"),
+            Box::new(parse),
+        ),
+        (
+            "missing id",
+            pool_with("id = \"pool-a\"", ""),
+            Box::new(parse),
+        ),
+        (
+            "missing engine",
+            pool_with("engine = \"llamacpp\"", ""),
+            Box::new(parse),
+        ),
         (
             "unknown engine",
             pool_with("engine = \"llamacpp\"", "engine = \"ollama\""),
@@ -203,7 +224,10 @@ fn hostile_pool_configs_are_refused_naming_the_key() {
         ),
         (
             "ports of wrong type",
-            pool_with("[provisioning.source]", "[provisioning]\nports = [\"x\"]\n[provisioning.source]"),
+            pool_with(
+                "[provisioning.source]",
+                "[provisioning]\nports = [\"x\"]\n[provisioning.source]",
+            ),
             Box::new(parse),
         ),
         (
@@ -218,7 +242,10 @@ fn hostile_pool_configs_are_refused_naming_the_key() {
         ),
         (
             "upload-pack ref",
-            pool_with("ref = \"b6000\"", "ref = \"--upload-pack=touch /tmp/pwned\""),
+            pool_with(
+                "ref = \"b6000\"",
+                "ref = \"--upload-pack=touch /tmp/pwned\"",
+            ),
             Box::new(invalid("provisioning.source.ref")),
         ),
         (
@@ -261,9 +288,9 @@ fn hostile_pool_configs_are_refused_naming_the_key() {
                 "[provisioning.source]",
                 "[provisioning]\nflags = [\"--ctx-size\\n--evil\"]\n[provisioning.source]",
             ),
-            Box::new(|e: &ConfigError| {
-                matches!(e, ConfigError::Invalid { key, .. } if key.starts_with("provisioning.flags"))
-            }),
+            Box::new(
+                |e: &ConfigError| matches!(e, ConfigError::Invalid { key, .. } if key.starts_with("provisioning.flags")),
+            ),
         ),
         (
             "cmake flag that is not a definition",
@@ -271,9 +298,9 @@ fn hostile_pool_configs_are_refused_naming_the_key() {
                 "ref = \"b6000\"",
                 "ref = \"b6000\"\n[provisioning.source.build]\ncmake_flags = [\"--trace\"]",
             ),
-            Box::new(|e: &ConfigError| {
-                matches!(e, ConfigError::Invalid { key, .. } if key.starts_with("provisioning.source.build.cmake_flags"))
-            }),
+            Box::new(
+                |e: &ConfigError| matches!(e, ConfigError::Invalid { key, .. } if key.starts_with("provisioning.source.build.cmake_flags")),
+            ),
         ),
     ];
     for (name, text, check) in &cases {
@@ -282,7 +309,11 @@ fn hostile_pool_configs_are_refused_naming_the_key() {
             Err(e) => assert!(check(&e), "case {name:?}: unexpected error {e:?}"),
         }
     }
-    println!("hostile pool configs: {}/{} refused", cases.len(), cases.len());
+    println!(
+        "hostile pool configs: {}/{} refused",
+        cases.len(),
+        cases.len()
+    );
 }
 
 /// Fake git/cmake/make/ninja/compilers that record every call.
@@ -290,11 +321,16 @@ fn fake_tools(dir: &Path) -> PathBuf {
     let log = dir.join("calls.log");
     let bin = dir.join("bin");
     std::fs::create_dir_all(&bin).unwrap();
-    for tool in ["git", "cmake", "make", "ninja", "cc", "c++", "gcc", "g++", "nvcc"] {
+    for tool in [
+        "git", "cmake", "make", "ninja", "cc", "c++", "gcc", "g++", "nvcc",
+    ] {
         let script = bin.join(tool);
         std::fs::write(
             &script,
-            format!("#!/bin/sh\necho \"{tool} $*\" >> '{}'\nexit 0\n", log.display()),
+            format!(
+                "#!/bin/sh\necho \"{tool} $*\" >> '{}'\nexit 0\n",
+                log.display()
+            ),
         )
         .unwrap();
         std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -311,7 +347,8 @@ fn refused_pool_values_never_reach_a_process() {
     type Mutate = fn(&mut PoolConfig);
     let hostile: Vec<(&str, Mutate)> = vec![
         ("ref with leading dash", |p| {
-            p.provisioning.source.as_mut().unwrap().git_ref = "--upload-pack=touch /tmp/pwned".into()
+            p.provisioning.source.as_mut().unwrap().git_ref =
+                "--upload-pack=touch /tmp/pwned".into()
         }),
         ("ext:: repo", |p| {
             p.provisioning.source.as_mut().unwrap().repo = "ext::sh -c id".into()
@@ -331,8 +368,7 @@ fn refused_pool_values_never_reach_a_process() {
     ];
     for (name, mutate) in &hostile {
         let mut pool = base.clone();
-        pool.provisioning.source.as_mut().unwrap().build.cache_dir =
-            Some(dir.path().join("cache"));
+        pool.provisioning.source.as_mut().unwrap().build.cache_dir = Some(dir.path().join("cache"));
         mutate(&mut pool);
         let err = provider
             .ensure(&pool)
@@ -349,7 +385,10 @@ fn refused_pool_values_never_reach_a_process() {
         let calls = std::fs::read_to_string(&log).unwrap_or_default();
         assert!(calls.is_empty(), "case {name:?} ran processes:\n{calls}");
     }
-    println!("refused pool values: {} cases, 0 processes run", hostile.len());
+    println!(
+        "refused pool values: {} cases, 0 processes run",
+        hostile.len()
+    );
 }
 
 fn gguf_bytes(kv_count: u64, kvs: &[u8]) -> Vec<u8> {
@@ -430,5 +469,9 @@ fn hostile_gguf_headers_are_refused_without_allocating() {
         let result = gguf::read_header(Cursor::new(bytes));
         assert!(result.is_err(), "case {name:?} was accepted");
     }
-    println!("hostile gguf headers: {}/{} refused", cases.len(), cases.len());
+    println!(
+        "hostile gguf headers: {}/{} refused",
+        cases.len(),
+        cases.len()
+    );
 }

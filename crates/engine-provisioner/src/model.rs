@@ -18,7 +18,7 @@ use std::sync::Arc;
 pub fn ensure(pool_id: &str, spec: &ModelSpec) -> Result<PathBuf, ProvisionError> {
     let fail = |message: String| ProvisionError::Model {
         pool_id: pool_id.to_string(),
-        model_ref: spec.model_ref.clone(),
+        model_ref: model_provisioner::public_url(&narration_core::redact(&spec.model_ref)),
         message,
     };
     let digest: Option<Digest> = match &spec.digest {

@@ -27,7 +27,7 @@ pub use handoff::{
     HANDOFF_VERSION, Handoff, ProvenanceRecord, append_provenance, read_handoff, read_provenance,
     write_handoff,
 };
-pub use model_ref::{ModelRef, RefError};
+pub use model_ref::{ModelRef, RefError, public_url};
 pub use provisioner::{
     EnsureOptions, ModelProvisioner, ProvisionerBuilder, ResolvedModel, Verification,
 };

@@ -27,7 +27,11 @@ use std::str::FromStr;
 /// assert_eq!(r.scheme(), "hf");
 /// assert!(ModelRef::parse("hf:org/repo/../etc/passwd").is_err());
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+///
+/// A URL ref keeps its credentials (userinfo, signed query parameters) for
+/// the fetcher, but never shows them: `id()`, `Display` and `Debug` use
+/// [`public_url`].
+#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum ModelRef {
     /// A local file; the path is absolute and lexically normalized.
@@ -91,6 +95,30 @@ pub enum RefError {
 }
 
 impl RefError {
+    /// Errors quote their input: strip credentials and tokens from it first,
+    /// so a refused URL cannot carry a secret into a message.
+    fn without_secrets(mut self) -> Self {
+        if let Some(input) = self.input_mut() {
+            *input = public_url(&narration_core::redact(input));
+        }
+        self
+    }
+
+    fn input_mut(&mut self) -> Option<&mut String> {
+        match self {
+            Self::Empty => None,
+            Self::ControlCharacter { input, .. }
+            | Self::UnknownScheme { input, .. }
+            | Self::EmptyPart { input, .. }
+            | Self::BadName { input, .. }
+            | Self::Traversal { input, .. }
+            | Self::AbsolutePath { input }
+            | Self::BadRevision { input, .. }
+            | Self::BadUrl { input, .. }
+            | Self::NoCurrentDir { input } => Some(input),
+        }
+    }
+
     /// The input that was refused (empty for [`RefError::Empty`]).
     pub fn input(&self) -> &str {
         match self {
@@ -118,7 +146,11 @@ impl ModelRef {
     /// Parse a reference, resolving relative paths against `base` (an
     /// error for a relative path when `base` is `None`).
     pub fn parse_in(input: &str, base: Option<&Path>) -> Result<Self, RefError> {
-        if input.is_empty() {
+        Self::parse_checked(input, base).map_err(RefError::without_secrets)
+    }
+
+    fn parse_checked(input: &str, base: Option<&Path>) -> Result<Self, RefError> {
+        if input.trim().is_empty() {
             return Err(RefError::Empty);
         }
         if let Some(position) = input.find(|c: char| c.is_control()) {
@@ -180,9 +212,92 @@ impl fmt::Display for ModelRef {
                 }
                 Ok(())
             }
-            Self::Https { url } | Self::Http { url } => f.write_str(url),
+            Self::Https { url } | Self::Http { url } => f.write_str(&public_url(url)),
         }
     }
+}
+
+impl fmt::Debug for ModelRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::File { path } => f.debug_struct("File").field("path", path).finish(),
+            Self::Hf {
+                org,
+                repo,
+                revision,
+                path,
+                quant,
+            } => f
+                .debug_struct("Hf")
+                .field("org", org)
+                .field("repo", repo)
+                .field("revision", revision)
+                .field("path", path)
+                .field("quant", quant)
+                .finish(),
+            Self::Https { url } => f
+                .debug_struct("Https")
+                .field("url", &public_url(url))
+                .finish(),
+            Self::Http { url } => f
+                .debug_struct("Http")
+                .field("url", &public_url(url))
+                .finish(),
+        }
+    }
+}
+
+/// Query parameter names whose values are credentials (signed URLs, API
+/// keys), matched as lower-case substrings.
+const SECRET_QUERY_NAMES: &[&str] = &[
+    "token",
+    "key",
+    "sig",
+    "secret",
+    "password",
+    "passwd",
+    "auth",
+    "credential",
+    "session",
+];
+
+/// A URL as it may be shown and stored: no userinfo, and the values of
+/// secret-looking query parameters replaced by `REDACTED`.
+///
+/// ```
+/// use model_provisioner::public_url;
+/// assert_eq!(
+///     public_url("https://me:pw@host/m.gguf?X-Amz-Signature=abc&v=2"),
+///     "https://host/m.gguf?X-Amz-Signature=REDACTED&v=2"
+/// );
+/// ```
+pub fn public_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let (path, query) = tail.split_once('?').unwrap_or((tail, ""));
+    let mut out = format!("{scheme}://{host}{path}");
+    if !query.is_empty() {
+        let pairs: Vec<String> = query
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((name, _))
+                    if SECRET_QUERY_NAMES
+                        .iter()
+                        .any(|s| name.to_ascii_lowercase().contains(s)) =>
+                {
+                    format!("{name}=REDACTED")
+                }
+                _ => pair.to_string(),
+            })
+            .collect();
+        out.push('?');
+        out.push_str(&pairs.join("&"));
+    }
+    out
 }
 
 impl FromStr for ModelRef {
@@ -439,9 +554,14 @@ fn parse_url(input: &str, scheme: &str) -> Result<String, RefError> {
     } else {
         tail
     };
+    // Host names are case-insensitive; credentials are not.
+    let (userinfo, host_port) = match authority.rsplit_once('@') {
+        Some((user, host)) => (format!("{user}@"), host),
+        None => (String::new(), authority),
+    };
     Ok(format!(
-        "{scheme}://{}{path}",
-        authority.to_ascii_lowercase()
+        "{scheme}://{userinfo}{}{path}",
+        host_port.to_ascii_lowercase()
     ))
 }
 
@@ -463,6 +583,19 @@ mod tests {
             path: path.map(Into::into),
             quant: quant.map(Into::into),
         }
+    }
+
+    #[test]
+    fn url_credentials_reach_the_fetcher_but_never_the_id() {
+        let r = ModelRef::parse("https://Me:PassWord@Example.COM/m.gguf?token=T0K&v=1").unwrap();
+        let ModelRef::Https { url } = &r else {
+            panic!("not https: {r:?}")
+        };
+        assert_eq!(url, "https://Me:PassWord@example.com/m.gguf?token=T0K&v=1");
+        assert_eq!(r.id(), "https://example.com/m.gguf?token=REDACTED&v=1");
+        assert!(!format!("{r:?}").contains("PassWord"));
+        let err = ModelRef::parse("https://me:PassWord@host").unwrap_err();
+        assert!(!err.to_string().contains("PassWord"), "{err}");
     }
 
     #[test]
