@@ -24,7 +24,7 @@ Feature: Bad models fail clearly and leave the catalog clean
     Given a file "notes.txt" that is not a GGUF model
     When I ensure the model is present
     Then the ensure fails with error kind "not-gguf"
-    And the model narrations are "resolve, ensure, verify, verified, inspect-failed"
+    And the model narrations are "resolve, ensure, inspect-failed"
     And the error message names "notes.txt"
     And the catalog has no entries
 

@@ -1,8 +1,8 @@
 //! `ensure_present`: model ref in, verified and catalogued local GGUF out.
 //!
 //! The lifecycle reads top to bottom in [`ModelProvisioner::run`]:
-//! resolve → ensure → fetch → verify (cache hit | in-flight digest | hash)
-//! → inspect GGUF → register → complete. Each step narrates its start and
+//! resolve → ensure → fetch → inspect GGUF header → verify (cache hit |
+//! in-flight digest | hash) → register → complete. Each step narrates its start and
 //! its outcome; every failure narrates `<step>-failed` with `error_kind`
 //! before the error is returned.
 
@@ -344,8 +344,9 @@ impl ModelProvisioner {
         };
         e.say(act::ENSURE, format!("Ensuring model present: {}", e.target));
         let fetched = self.fetch(&e, model, expected.as_ref())?;
-        let verified = self.verify(&e, &fetched, expected.as_ref())?;
-        let gguf = self.inspect(&e, &fetched.path, &verified)?;
+        let (fingerprint, recorded) = self.look_up(&e, &fetched.path)?;
+        let gguf = self.inspect(&e, &fetched.path, fingerprint, recorded.as_ref())?;
+        let verified = self.verify(&e, &fetched, fingerprint, recorded, expected.as_ref())?;
         let resolved = ResolvedModel {
             id: model.id(),
             local_path: fetched.path.clone(),
@@ -408,6 +409,30 @@ impl ModelProvisioner {
         fetcher.fetch(model, expected, &e.ctx)
     }
 
+    /// The file's fingerprint now, and what the catalog recorded for this
+    /// ref. Taken before the header is read and the bytes hashed, so a
+    /// change during either is detected.
+    fn look_up(
+        &self,
+        e: &Ensure<'_>,
+        path: &Path,
+    ) -> Result<(Fingerprint, Option<CatalogEntry>), ProvisionError> {
+        let fingerprint = Fingerprint::of(path).map_err(|source| {
+            e.fail(
+                act::VERIFY_FAILED,
+                ProvisionError::UnreadableFile {
+                    path: path.to_path_buf(),
+                    source,
+                },
+            )
+        })?;
+        let entry = self
+            .catalog
+            .get(&e.target)
+            .map_err(|err| e.fail(act::VERIFY_FAILED, err.into()))?;
+        Ok((fingerprint, entry))
+    }
+
     /// Establish the file's digest: from the fetcher, from a verified
     /// fingerprint in the catalog, or by hashing; then compare it with
     /// `expected`.
@@ -415,6 +440,8 @@ impl ModelProvisioner {
         &self,
         e: &Ensure<'_>,
         fetched: &Fetched,
+        fingerprint: Fingerprint,
+        entry: Option<CatalogEntry>,
         expected: Option<&Digest>,
     ) -> Result<Verified, ProvisionError> {
         let path = &fetched.path;
@@ -422,12 +449,6 @@ impl ModelProvisioner {
             path: path.clone(),
             source,
         };
-        let fingerprint =
-            Fingerprint::of(path).map_err(|err| e.fail(act::VERIFY_FAILED, unreadable(err)))?;
-        let entry = self
-            .catalog
-            .get(&e.target)
-            .map_err(|err| e.fail(act::VERIFY_FAILED, err.into()))?;
 
         if let Some(digest) = fetched.digest {
             e.say(
@@ -531,14 +552,19 @@ impl ModelProvisioner {
         })
     }
 
-    /// Read the GGUF summary (or reuse the catalog's on a warm hit).
+    /// Read the GGUF summary before hashing, so a file that is not a model
+    /// is refused without reading all of it. The catalog's summary is
+    /// reused when the file is unchanged since it was recorded.
     fn inspect(
         &self,
         e: &Ensure<'_>,
         path: &Path,
-        verified: &Verified,
+        fingerprint: Fingerprint,
+        recorded: Option<&CatalogEntry>,
     ) -> Result<GgufSummary, ProvisionError> {
-        if let Some(gguf) = verified.entry.as_ref().and_then(|row| row.gguf.clone()) {
+        let unchanged =
+            recorded.filter(|row| row.local_path == path && row.fingerprint == Some(fingerprint));
+        if let Some(gguf) = unchanged.and_then(|row| row.gguf.clone()) {
             return Ok(gguf);
         }
         read_summary(path).map_err(|source| {

@@ -250,7 +250,7 @@ fn a_directory_is_not_a_model() {
 }
 
 #[test]
-fn a_non_gguf_file_is_refused_after_hashing() {
+fn a_non_gguf_file_is_refused_before_hashing() {
     let s = Setup::new();
     let p = s.provisioner();
     let other = s.dir.path().join("notes.txt");
@@ -261,6 +261,7 @@ fn a_non_gguf_file_is_refused_after_hashing() {
         .unwrap_err();
     assert!(matches!(err, ProvisionError::NotGguf { .. }), "{err}");
     assert_failure_narrated(&capture, "inspect-failed", "not-gguf");
+    assert_eq!(actions(&capture), ["resolve", "ensure", "inspect-failed"]);
     assert!(p.catalog().list().unwrap().is_empty());
 }
 
