@@ -627,3 +627,52 @@ fn engine_failures_exit_1_in_one_line() {
         );
     }
 }
+
+// ---------------------------------------------------------------- terminal
+
+/// Run under a pseudo-terminal with util-linux `script`; `None` when it is
+/// not installed.
+fn in_terminal(env: &Env, args: &str) -> Option<String> {
+    let bin = env!("CARGO_BIN_EXE_provision");
+    let probe = Command::new("script").arg("--version").output();
+    if !matches!(&probe, Ok(o) if o.status.success()) {
+        eprintln!("skipping: util-linux `script` is not installed to provide a terminal");
+        return None;
+    }
+    let mut std_cmd = Command::new("script");
+    std_cmd
+        .args(["-qec", &format!("{bin} {args}"), "/dev/null"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", env.path("home"))
+        .env("PROVISION_CATALOG", env.catalog())
+        .env("TERM", "xterm");
+    let out = std_cmd.output().expect("script runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    Some(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+#[test]
+fn a_terminal_gets_a_spinner_and_quiet_or_json_logs_do_not() {
+    let env = Env::new();
+    let Some(tty) = in_terminal(&env, "model examples/tiny-llama.gguf") else {
+        return;
+    };
+    assert!(
+        tty.contains("hashing file:"),
+        "spinner expected on a terminal: {tty:?}"
+    );
+    assert!(tty.contains("[model-provisioner] complete: "), "{tty:?}");
+    for quiet in [
+        "-q model examples/tiny-llama.gguf",
+        "--log-format json model examples/tiny-llama.gguf",
+    ] {
+        let out = in_terminal(&env, quiet).expect("script present");
+        assert!(!out.contains("hashing file:"), "{quiet}: {out:?}");
+    }
+}

@@ -115,6 +115,8 @@ pub struct EngineArgs {
     #[arg(long)]
     pub plan: bool,
 
+    // Accepted as the issue specifies; engine-provisioner's model step does
+    // not record models in the catalog yet, so nothing reads it today.
     #[command(flatten)]
     pub catalog: CatalogPath,
 }

@@ -42,9 +42,11 @@ pub fn install(global: &Global) -> Result<Logging, InitError> {
         let log = LogLayer::new(format)
             .with_writer(writer.clone())
             .with_filter(NarrationFilter::from_env(filter)?);
+        // The log layer sits inside so that a step's line prints before
+        // the bar that follows it.
         tracing_subscriber::registry()
-            .with(ProgressLayer::new(writer))
             .with(log)
+            .with(ProgressLayer::new(writer))
             .try_init()
             .map_err(InitError::AlreadyInstalled)?;
         return Ok(Logging { _guard: None });

@@ -21,7 +21,8 @@ use super::value::{GgufArray, GgufKv, GgufValue};
 /// w.write_to(&mut bytes)?;
 /// let header = read_header(std::io::Cursor::new(&bytes))?;
 /// assert_eq!(header.tensors[0].dims, vec![4]);
-/// assert_eq!(bytes.len() as u64, header.data_offset + 16);
+/// // 16 bytes of f32 data, padded to the 32-byte alignment.
+/// assert_eq!(bytes.len() as u64, header.data_offset + 32);
 /// # Ok(()) }
 /// ```
 #[derive(Debug, Clone, Default)]
