@@ -147,6 +147,8 @@ impl Client {
             .timeout_connect(Some(settings.connect_timeout))
             .timeout_recv_response(Some(settings.read_timeout))
             .timeout_per_read(Some(settings.read_timeout))
+            // Fewer, larger reads from the socket on big bodies.
+            .input_buffer_size(512 * 1024)
             .build()
             .into();
         Self { agent, settings }

@@ -68,8 +68,8 @@ impl From<HfError> for FetchFailure {
 
 /// Bytes per network read and per write/hash chunk.
 const CHUNK: usize = 1 << 20;
-/// Chunks in flight between the network reader and the writer/hasher.
-const IN_FLIGHT: usize = 4;
+/// Chunks in flight between the network reader, the writer and the hasher.
+const IN_FLIGHT: usize = 8;
 
 /// Downloads `d`, resuming its partial file, retrying transient failures;
 /// verifies and renames into place. Narrates `download`, `download-progress`,
@@ -264,8 +264,10 @@ fn parse_content_range(v: &str) -> Option<(u64, u64)> {
     (start <= end && end < len).then_some((start, len))
 }
 
-/// Reads the body on this thread while a second thread writes and hashes,
-/// with [`IN_FLIGHT`] chunks of [`CHUNK`] bytes between them.
+/// A three-stage pipeline: this thread reads the body, a second writes
+/// each chunk to the partial file, a third hashes what was written; the
+/// stages overlap, so the transfer costs the slowest of the three, not
+/// their sum. [`IN_FLIGHT`] chunks of [`CHUNK`] bytes circulate.
 fn stream_body(
     mut body: impl Read,
     d: &Download<'_>,
@@ -273,7 +275,8 @@ fn stream_body(
     progress: &mut Progress,
     n: Narrator<'_>,
 ) -> Result<(), Failure> {
-    let (full_tx, full_rx) = mpsc::sync_channel::<(Vec<u8>, usize)>(IN_FLIGHT);
+    let (write_tx, write_rx) = mpsc::sync_channel::<(Vec<u8>, usize)>(IN_FLIGHT);
+    let (hash_tx, hash_rx) = mpsc::sync_channel::<(Vec<u8>, usize)>(IN_FLIGHT);
     let (free_tx, free_rx) = mpsc::channel::<Vec<u8>>();
     for _ in 0..IN_FLIGHT {
         let _ = free_tx.send(vec![0u8; CHUNK]);
@@ -285,17 +288,26 @@ fn stream_body(
     let mut have = state.have;
     let (read_result, write_result) = std::thread::scope(|s| {
         let writer = s.spawn(move || -> std::io::Result<()> {
-            for (buf, len) in full_rx {
+            // Only bytes that reached the file are hashed: the digest always
+            // describes the partial exactly, whatever fails.
+            for (buf, len) in write_rx {
                 file.write_all(&buf[..len])?;
+                if hash_tx.send((buf, len)).is_err() {
+                    break;
+                }
+            }
+            Ok(())
+        });
+        s.spawn(move || {
+            for (buf, len) in hash_rx {
                 hasher.update(&buf[..len]);
                 let _ = free_tx.send(buf);
             }
-            Ok(())
         });
         let read_result = (|| {
             loop {
                 let Ok(mut buf) = free_rx.recv() else {
-                    return Ok(()); // the writer stopped: its error is reported below
+                    return Ok(()); // the pipeline stopped: the writer's error is reported below
                 };
                 let len = match read_full(&mut body, &mut buf) {
                     Ok(0) => return Ok(()),
@@ -315,14 +327,14 @@ fn stream_body(
                         actual: have + len as u64,
                     }));
                 }
-                if full_tx.send((buf, len)).is_err() {
+                if write_tx.send((buf, len)).is_err() {
                     return Ok(());
                 }
                 have += len as u64;
                 progress.received(len as u64, have, total, &d.label, n);
             }
         })();
-        drop(full_tx);
+        drop(write_tx);
         let write_result = writer
             .join()
             .unwrap_or_else(|_| Err(std::io::ErrorKind::Other.into()));

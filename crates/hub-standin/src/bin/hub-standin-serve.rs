@@ -1,0 +1,45 @@
+//! Serves one generated LFS file from a stand-in Hub until killed, for
+//! benchmarks: `hub-standin-serve <size-MiB>` prints `endpoint=…`,
+//! `url=…` (the CDN URL of the file), `sha256=…` and `ref=…`, one per line.
+
+use hub_standin::{FileSpec, Hub};
+use std::io::Write;
+
+fn main() {
+    let mib: usize = match std::env::args().nth(1).map(|a| a.parse()) {
+        Some(Ok(n)) => n,
+        _ => {
+            eprintln!("usage: hub-standin-serve <size-MiB>");
+            std::process::exit(2);
+        }
+    };
+    // Cheap, incompressible-looking content (xorshift), generated once.
+    let mut data = vec![0u8; mib << 20];
+    let mut x = 0x2545_f491_4f6c_dd1du64;
+    for chunk in data.chunks_mut(8) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        chunk.copy_from_slice(&x.to_le_bytes()[..chunk.len()]);
+    }
+    let spec = FileSpec::lfs(data);
+    let sha = spec.sha256();
+    let hub = match Hub::start() {
+        Ok(h) => h,
+        Err(e) => {
+            eprintln!("cannot start the stand-in hub: {e}");
+            std::process::exit(1);
+        }
+    };
+    hub.commit("bench/model", "main", vec![("big.gguf", spec)]);
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "endpoint={}", hub.endpoint());
+    let _ = writeln!(out, "url={}/lfs/{sha}", hub.cdn_endpoint());
+    let _ = writeln!(out, "sha256={sha}");
+    let _ = writeln!(out, "ref=hf:bench/model/big.gguf");
+    let _ = out.flush();
+    drop(out);
+    loop {
+        std::thread::park();
+    }
+}
