@@ -283,15 +283,17 @@ impl ModelProvisioner {
         opts: &EnsureOptions,
     ) -> Result<ResolvedModel, ProvisionError> {
         let ctx = self.context(opts);
-        let span = span_for(&ctx, input);
+        // The raw input may be a URL with credentials: show its public form.
+        let shown = crate::model_ref::public_url(input);
+        let span = span_for(&ctx, &shown);
         let _entered = span.enter();
         let started = Instant::now();
         let e = Ensure {
-            target: input.to_string(),
+            target: shown.clone(),
             ctx,
             model: None,
         };
-        e.say(act::RESOLVE, format!("Resolving model reference: {input}"));
+        e.say(act::RESOLVE, format!("Resolving model reference: {shown}"));
         let model =
             ModelRef::parse(input).map_err(|err| e.fail(act::RESOLVE_FAILED, err.into()))?;
         self.run(&model, expected, e.ctx, started)

@@ -485,3 +485,20 @@ fn relative_refs_resolve_against_the_current_dir() {
     assert_eq!(r.local_path, s.model);
     assert_eq!(std::env::current_dir().unwrap(), cwd);
 }
+
+#[test]
+fn url_credentials_never_reach_a_narration() {
+    let s = Setup::new();
+    let p = s.provisioner();
+    let capture = CaptureAdapter::install();
+    let err = p
+        .ensure_present_str("https://user:s3cr3t-pw@127.0.0.1/m.gguf", None)
+        .unwrap_err();
+    assert!(!err.to_string().contains("s3cr3t-pw"), "{err}");
+    let captured = capture.captured();
+    assert!(!captured.is_empty());
+    for n in &captured {
+        let json = serde_json::to_string(n).unwrap();
+        assert!(!json.contains("s3cr3t-pw"), "{json}");
+    }
+}
