@@ -1,7 +1,7 @@
 //! Several real processes ensuring models against one cache at once: all
 //! succeed, the catalog keeps every row, the provenance log stays valid.
 
-use model_provisioner::{CatalogStore, ModelProvisioner, gguf, hash_file, read_provenance};
+use model_provisioner::{ModelProvisioner, gguf, hash_file, read_provenance};
 use std::process::{Command, Stdio};
 
 const CHILD_ENV: &str = "MODEL_PROVISIONER_ENSURE_CHILD";
