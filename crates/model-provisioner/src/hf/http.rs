@@ -210,6 +210,11 @@ impl Client {
             if follow == Follow::SameOrigin && Origin::of(&next) != Origin::of(&current) {
                 return Ok((current, resp));
             }
+            if is_downgrade(&current, &next) {
+                return Err(Failure::Fatal(HfError::InsecureUrl {
+                    url: display_url(&next),
+                }));
+            }
             current = next;
         }
         Err(Failure::Fatal(HfError::TooManyRedirects {
@@ -217,6 +222,14 @@ impl Client {
             max: self.settings.max_redirects,
         }))
     }
+}
+
+/// True when a redirect leaves https for plain http off loopback.
+fn is_downgrade(from: &str, to: &str) -> bool {
+    let (Some(a), Some(b)) = (Origin::of(from), Origin::of(to)) else {
+        return false;
+    };
+    a.scheme() == "https" && b.scheme() == "http" && !b.is_loopback()
 }
 
 /// A response header as text (`None` when absent or not UTF-8).
@@ -284,6 +297,14 @@ mod tests {
         assert!(a.is_loopback());
         assert!(Origin::of("http://[::1]:9/").unwrap().is_loopback());
         assert!(!Origin::of("http://example.com/").unwrap().is_loopback());
+    }
+
+    #[test]
+    fn https_to_plain_http_off_loopback_is_a_downgrade() {
+        assert!(is_downgrade("https://h/a", "http://cdn/b"));
+        assert!(!is_downgrade("https://h/a", "https://cdn/b"));
+        assert!(!is_downgrade("https://h/a", "http://127.0.0.1/b"));
+        assert!(!is_downgrade("http://127.0.0.1/a", "http://127.0.0.2/b"));
     }
 
     #[test]
