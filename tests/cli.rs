@@ -676,3 +676,99 @@ fn a_terminal_gets_a_spinner_and_quiet_or_json_logs_do_not() {
         assert!(!out.contains("hashing file:"), "{quiet}: {out:?}");
     }
 }
+
+// ---------------------------------------------------------------- hub
+
+#[test]
+fn hf_model_downloads_from_a_loopback_hub_then_serves_offline_and_deletes_cleanly() {
+    let env = Env::new();
+    let hub = hub_standin::Hub::start().expect("stand-in hub");
+    let bytes = std::fs::read(tiny()).expect("read model");
+    let spec = hub_standin::FileSpec::lfs(bytes);
+    let blob = hub_standin::Hub::cdn_path(&spec);
+    hub.commit("org/tiny", "main", vec![("tiny-F32.gguf", spec)]);
+    let hf = |args: &[&str]| {
+        let mut cmd = env.cmd(args);
+        cmd.env("HF_ENDPOINT", hub.endpoint())
+            .env_remove("HF_HUB_OFFLINE");
+        Run(cmd.output().expect("runs"))
+    };
+
+    let out = hf(&[
+        "--json",
+        "model",
+        "hf:org/tiny/tiny-F32.gguf",
+        "--digest",
+        TINY_DIGEST,
+    ])
+    .ok();
+    let v = out.json();
+    assert_eq!(v["id"], "hf:org/tiny/tiny-F32.gguf");
+    assert_eq!(v["digest"], TINY_DIGEST);
+    assert_eq!(v["verification"], "in-flight");
+    let local = PathBuf::from(v["local_path"].as_str().expect("path"));
+    assert!(local.starts_with(env.path("hub")), "{}", local.display());
+    let stderr = out.stderr();
+    for step in ["download: ", "downloaded: ", "register: ", "complete: "] {
+        assert!(
+            stderr.contains(&format!("[model-provisioner] {step}")),
+            "{step} missing: {stderr}"
+        );
+    }
+    assert_eq!(hub.count("GET", &blob), 1, "downloaded once");
+    assert_eq!(hub.body_bytes(&blob), 491168);
+
+    // The Hub is no longer needed: --offline serves the cached copy.
+    let again = hf(&["--json", "model", "hf:org/tiny/tiny-F32.gguf", "--offline"])
+        .ok()
+        .json();
+    assert_eq!(again["local_path"], v["local_path"]);
+    assert_eq!(hub.count("GET", &blob), 1, "no second download");
+
+    // Removing with --delete-files drops the snapshot link and its blob.
+    let removed = hf(&[
+        "--json",
+        "catalog",
+        "remove",
+        "hf:org/tiny/tiny-F32.gguf",
+        "--delete-files",
+    ])
+    .ok()
+    .json();
+    let deleted = removed["deleted_files"].as_array().expect("deleted");
+    assert_eq!(deleted.len(), 2, "{removed}");
+    assert!(!local.exists());
+}
+
+#[test]
+fn a_refused_token_never_appears_on_stderr_or_stdout() {
+    let env = Env::new();
+    let hub = hub_standin::Hub::start().expect("stand-in hub");
+    let bytes = std::fs::read(tiny()).expect("read model");
+    hub.commit(
+        "org/gated",
+        "main",
+        vec![("m.gguf", hub_standin::FileSpec::lfs(bytes))],
+    );
+    hub.gate("org/gated", "hf_TheRightTokenValue0123456789abcdef");
+    let wrong = "hf_WrongTokenValueXYZ0123456789abcdefgh";
+    for format in ["human", "json"] {
+        let mut cmd = env.cmd(&["--log-format", format, "model", "hf:org/gated/m.gguf"]);
+        cmd.env("HF_ENDPOINT", hub.endpoint())
+            .env_remove("HF_HUB_OFFLINE")
+            .env("HF_TOKEN", wrong);
+        let out = Run(cmd.output().expect("runs")).fails_with("org/gated");
+        assert!(!out.stderr().contains(wrong), "{}", out.stderr());
+        assert!(
+            !out.stderr().contains("WrongTokenValue"),
+            "{}",
+            out.stderr()
+        );
+    }
+    assert!(
+        hub.requests()
+            .iter()
+            .any(|r| r.authorization.as_deref() == Some(&format!("Bearer {wrong}"))),
+        "the token was sent to the Hub"
+    );
+}
