@@ -121,7 +121,14 @@ fn n_processes_ensuring_the_same_file_transfer_it_once() {
 #[test]
 fn killing_the_downloading_process_and_running_again_completes_the_file() {
     let env = Env::new();
-    slow_cdn(&env);
+    // Slow enough (about 1.5 s for the file) that the kill lands mid-transfer.
+    env.hub.inject(
+        Fault::new(FaultKind::Slow {
+            before_headers: Duration::ZERO,
+            per_chunk: Duration::from_millis(30),
+        })
+        .on(Listener::Cdn),
+    );
     let exe = std::env::current_exe().unwrap();
     let mut child = Command::new(&exe)
         .args([
