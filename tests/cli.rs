@@ -772,3 +772,19 @@ fn a_refused_token_never_appears_on_stderr_or_stdout() {
         "the token was sent to the Hub"
     );
 }
+
+#[test]
+fn verbose_lines_carry_a_utc_timestamp() {
+    let env = Env::new();
+    let out = env.run(&["-v", "model", "examples/tiny-llama.gguf"]).ok();
+    let stderr = out.stderr();
+    assert!(!stderr.is_empty());
+    for line in stderr.lines() {
+        let (stamp, rest) = line.split_once(' ').expect("timestamp then line");
+        assert!(
+            stamp.len() >= 20 && stamp.ends_with('Z') && stamp.as_bytes()[10] == b'T',
+            "{line}"
+        );
+        assert!(rest.starts_with("[model-provisioner] "), "{line}");
+    }
+}

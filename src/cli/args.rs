@@ -42,7 +42,7 @@ pub struct Global {
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
 
-    /// More detail on stderr: -v debug narrations, -vv every crate's debug events
+    /// More detail on stderr: -v timestamps narration lines, -vv adds the tracing debug events of every crate
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
 }
