@@ -201,3 +201,25 @@ fn progress_is_narrated_with_bytes_at_a_bounded_rate() {
     assert!(!progress.is_empty() && progress.len() <= 21, "{progress:?}");
     assert!(progress.windows(2).all(|w| w[0] < w[1]), "{progress:?}");
 }
+
+#[test]
+fn an_unreachable_hub_falls_back_to_the_cached_revision() {
+    let env = Env::new();
+    let first = env.fetch("hf:org/model/model-Q4_K_M.gguf").unwrap();
+    env.hub.inject(
+        Fault::new(FaultKind::Status {
+            status: 503,
+            retry_after: None,
+        })
+        .on(Listener::Hub)
+        .times(u32::MAX),
+    );
+    let capture = CaptureAdapter::install();
+    let got = env.fetch("hf:org/model/model-Q4_K_M.gguf").unwrap();
+    assert_eq!(got.path, first.path);
+    assert_eq!(env.cdn_gets(), 1);
+    capture.assert_field("error_kind", "hub-unreachable-cache-used");
+    // A file never fetched still fails clearly.
+    let err = env.fetch("hf:org/model/config.json").unwrap_err();
+    assert_eq!(err.error_kind(), "retries-exhausted");
+}

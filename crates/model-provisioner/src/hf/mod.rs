@@ -155,6 +155,21 @@ impl HfFetcher {
                 if let Some(commit) = &e.missing_at_commit {
                     let _ = cache.mark_missing(commit, file);
                 }
+                // The Hub is unreachable after every retry, but this revision
+                // was fetched before: use the cached snapshot, as the
+                // reference client does, rather than fail a node with the
+                // model on disk.
+                if matches!(e.error.kind(), "retries-exhausted" | "network")
+                    && let Some(commit) = cache.resolve_offline(at)
+                    && cache.snapshot(&commit, file).is_file()
+                {
+                    n.emit(
+                        actions::DOWNLOAD_FAILED,
+                        format!("{e}; using the cached copy at {commit}", e = e.error),
+                        |f| f.error_kind = Some("hub-unreachable-cache-used".to_string()),
+                    );
+                    return Ok((hit(cache.snapshot(&commit, file)), commit));
+                }
                 return Err(e.error.into());
             }
         };
