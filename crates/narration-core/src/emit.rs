@@ -116,9 +116,11 @@ fn redact_fields(f: &mut NarrationFields) {
     }
 }
 
-/// One callsite per level; the field list is written once.
+/// One callsite per level and field list. `full` names every field;
+/// `compact` only the ones most narrations set, because every named field
+/// costs each layer a visit even when it is empty.
 macro_rules! emit_at {
-    ($level:expr, $f:expr, $emitted_by:expr, $emitted_at_ms:expr) => {
+    (full, $level:expr, $f:expr, $emitted_by:expr, $emitted_at_ms:expr) => {
         tracing::event!(
             target: "narration",
             $level,
@@ -150,12 +152,52 @@ macro_rules! emit_at {
             source_location = $f.source_location.as_deref(),
         )
     };
+    (compact, $level:expr, $f:expr, $emitted_by:expr, $emitted_at_ms:expr) => {
+        tracing::event!(
+            target: "narration",
+            $level,
+            actor = $f.actor,
+            action = $f.action,
+            narration_target = $f.target.as_str(),
+            human = $f.human.as_str(),
+            correlation_id = $f.correlation_id.as_deref(),
+            job_id = $f.job_id.as_deref(),
+            pool_id = $f.pool_id.as_deref(),
+            error_kind = $f.error_kind.as_deref(),
+            duration_ms = $f.duration_ms,
+            bytes = $f.bytes,
+            model_ref = $f.model_ref.as_deref(),
+            emitted_by = $emitted_by,
+            emitted_at_ms = $emitted_at_ms,
+        )
+    };
 }
 
-fn emit(f: &NarrationFields, emitted_by: &str, emitted_at_ms: u64) {
-    match NarrationLevel::for_action(f.action) {
-        NarrationLevel::Info => emit_at!(tracing::Level::INFO, f, emitted_by, emitted_at_ms),
-        NarrationLevel::Warn => emit_at!(tracing::Level::WARN, f, emitted_by, emitted_at_ms),
-        NarrationLevel::Error => emit_at!(tracing::Level::ERROR, f, emitted_by, emitted_at_ms),
+/// True when every field outside the compact callsite's list is empty.
+fn fits_compact(f: &NarrationFields) -> bool {
+    f.session_id.is_none()
+        && f.task_id.is_none()
+        && f.replica_id.is_none()
+        && f.worker_id.is_none()
+        && f.retry_after_ms.is_none()
+        && f.backoff_ms.is_none()
+        && f.engine.is_none()
+        && f.engine_version.is_none()
+        && f.device.is_none()
+        && f.trace_id.is_none()
+        && f.span_id.is_none()
+        && f.parent_span_id.is_none()
+        && f.source_location.is_none()
+}
+
+fn emit(f: &NarrationFields, by: &str, at: u64) {
+    use tracing::Level;
+    match (NarrationLevel::for_action(f.action), fits_compact(f)) {
+        (NarrationLevel::Info, true) => emit_at!(compact, Level::INFO, f, by, at),
+        (NarrationLevel::Warn, true) => emit_at!(compact, Level::WARN, f, by, at),
+        (NarrationLevel::Error, true) => emit_at!(compact, Level::ERROR, f, by, at),
+        (NarrationLevel::Info, false) => emit_at!(full, Level::INFO, f, by, at),
+        (NarrationLevel::Warn, false) => emit_at!(full, Level::WARN, f, by, at),
+        (NarrationLevel::Error, false) => emit_at!(full, Level::ERROR, f, by, at),
     }
 }
