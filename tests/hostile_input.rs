@@ -196,7 +196,8 @@ fn hostile_pool_configs_are_refused_naming_the_key() {
     PoolConfig::from_toml_str(GOOD_POOL).expect("the template itself is valid");
     let invalid = |key: &'static str| move |e: &ConfigError| matches!(e, ConfigError::Invalid { key: k, .. } if k == key);
     let parse = |e: &ConfigError| matches!(e, ConfigError::Parse { .. });
-    let cases: Vec<(&str, String, Box<dyn Fn(&ConfigError) -> bool>)> = vec![
+    type Check = Box<dyn Fn(&ConfigError) -> bool>;
+    let cases: Vec<(&str, String, Check)> = vec![
         (
             "id of wrong type",
             pool_with("id = \"pool-a\"", "id = 5"),
