@@ -115,8 +115,7 @@ pub struct EngineArgs {
     #[arg(long)]
     pub plan: bool,
 
-    // Accepted as the issue specifies; engine-provisioner's model step does
-    // not record models in the catalog yet, so nothing reads it today.
+    /// The catalog the pool's model is recorded in.
     #[command(flatten)]
     pub catalog: CatalogPath,
 }

@@ -3,7 +3,10 @@
 
 use std::fmt::Write as _;
 
-use engine_provisioner::{ConfigError, Plan, PoolConfig, PreparedEngine, provider_for};
+use engine_provisioner::{
+    ConfigError, Engine, EngineProvisioner, LlamaCppSource, Plan, PoolConfig, PreparedEngine,
+    provider_for,
+};
 
 use super::args::EngineArgs;
 use super::error::CliError;
@@ -17,7 +20,14 @@ pub fn run(args: &EngineArgs, out: &Output) -> Result<(), CliError> {
             args.pool.display()
         )),
     })?;
-    let provider = provider_for(&pool)?;
+    // The model the pool needs is recorded in the same catalog as
+    // `provision model` uses.
+    let provider: Box<dyn EngineProvisioner> = match pool.engine {
+        Engine::Llamacpp => {
+            Box::new(LlamaCppSource::new().with_model_catalog(&args.catalog.catalog))
+        }
+        _ => provider_for(&pool)?,
+    };
     if args.plan {
         let plan = provider.plan(&pool)?;
         out.emit(&plan, |s| human_plan(s, &plan))

@@ -28,6 +28,7 @@ pub struct LlamaCppSource {
     path: OsString,
     cuda_search_dirs: Vec<PathBuf>,
     as_root: bool,
+    model_catalog: Option<PathBuf>,
 }
 
 impl Default for LlamaCppSource {
@@ -47,7 +48,15 @@ impl LlamaCppSource {
                 .map(PathBuf::from)
                 .collect(),
             as_root: preflight::running_as_root(),
+            model_catalog: None,
         }
+    }
+
+    /// Record the pool's model in this catalog (and its provenance log
+    /// beside it) instead of the default one.
+    pub fn with_model_catalog(mut self, catalog: impl Into<PathBuf>) -> Self {
+        self.model_catalog = Some(catalog.into());
+        self
     }
 
     /// Use this PATH to find tools and to run them.
@@ -100,7 +109,7 @@ impl LlamaCppSource {
         let commit = checkout(pool, &plan, &tools, &env, say)?;
         let built = build(&plan, &tools, &env, &commit, say)?;
 
-        let model_path = model::ensure(&pool.id, model_spec(pool)?)?;
+        let model_path = model::ensure(&pool.id, model_spec(pool)?, self.model_catalog.as_deref())?;
         let port = port::choose(&pool.provisioning.ports).map_err(|e| ProvisionError::Port {
             pool_id: pool.id.clone(),
             message: e.to_string(),

@@ -6,7 +6,7 @@ use crate::error::ProvisionError;
 use model_provisioner::hf::{HfConfig, HfFetcher};
 use model_provisioner::https::{HttpsConfig, HttpsFetcher};
 use model_provisioner::{Digest, EnsureOptions, ModelProvisioner};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// A verified local model file for `spec`.
@@ -15,7 +15,12 @@ use std::sync::Arc;
 /// as `huggingface_hub` resolves it); the catalog is
 /// `<cache_dir>/catalog.sqlite` when `cache_dir` is given, else
 /// `$XDG_DATA_HOME/provision/catalog.sqlite` (the `provision` CLI's).
-pub fn ensure(pool_id: &str, spec: &ModelSpec) -> Result<PathBuf, ProvisionError> {
+/// An explicit `catalog` wins over both.
+pub fn ensure(
+    pool_id: &str,
+    spec: &ModelSpec,
+    catalog: Option<&Path>,
+) -> Result<PathBuf, ProvisionError> {
     let fail = |message: String| ProvisionError::Model {
         pool_id: pool_id.to_string(),
         model_ref: model_provisioner::public_url(&narration_core::redact(&spec.model_ref)),
@@ -33,9 +38,10 @@ pub fn ensure(pool_id: &str, spec: &ModelSpec) -> Result<PathBuf, ProvisionError
     let mut builder = ModelProvisioner::builder(&cache_dir)
         .fetcher(Arc::new(HfFetcher::new(hf.with_cache_dir(&cache_dir))))
         .fetcher(Arc::new(HttpsFetcher::new(HttpsConfig::default())));
-    if spec.cache_dir.is_none()
-        && let Some(catalog) = default_catalog()
-    {
+    let catalog = catalog
+        .map(Path::to_path_buf)
+        .or_else(|| spec.cache_dir.is_none().then(default_catalog).flatten());
+    if let Some(catalog) = catalog {
         builder = builder
             .catalog_path(&catalog)
             .provenance_path(catalog.parent().map_or_else(

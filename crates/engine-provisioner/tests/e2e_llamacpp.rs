@@ -199,7 +199,10 @@ cache_dir = "{}"
     let wrappers = tempfile::tempdir().unwrap();
     let calls = wrappers.path().join("calls.log");
     let path = recording_path(wrappers.path(), &calls).expect("wrapper PATH");
-    let provider = LlamaCppSource::new().with_path(path);
+    let model_catalog = wrappers.path().join("catalog.sqlite");
+    let provider = LlamaCppSource::new()
+        .with_path(path)
+        .with_model_catalog(&model_catalog);
 
     let capture = CaptureAdapter::install();
     let t = Instant::now();
@@ -231,6 +234,13 @@ cache_dir = "{}"
         cold.flags
     );
     assert!(!cold.flags.iter().any(|f| f == "--ngl"));
+    let rows = model_provisioner::SqliteCatalog::open(&model_catalog)
+        .and_then(|c| model_provisioner::CatalogStore::list(&c))
+        .expect("model catalog readable");
+    assert!(
+        rows.iter().any(|r| r.local_path == cold.model_path),
+        "the pool's model is recorded in the given catalog: {rows:?}"
+    );
     serve_and_complete(&cold);
 
     capture.clear();
