@@ -117,8 +117,9 @@ fn redact_fields(f: &mut NarrationFields) {
 }
 
 /// One callsite per level and field list. `full` names every field;
-/// `compact` only the ones most narrations set, because every named field
-/// costs each layer a visit even when it is empty.
+/// `compact` and `minimal` only the ones most narrations set, because every
+/// named field costs each layer a visit even when it is empty. Adding a
+/// field to `NarrationFields` means adding it to `full` and to `shape`.
 macro_rules! emit_at {
     (full, $level:expr, $f:expr, $emitted_by:expr, $emitted_at_ms:expr) => {
         tracing::event!(
@@ -152,6 +153,20 @@ macro_rules! emit_at {
             source_location = $f.source_location.as_deref(),
         )
     };
+    (minimal, $level:expr, $f:expr, $emitted_by:expr, $emitted_at_ms:expr) => {
+        tracing::event!(
+            target: "narration",
+            $level,
+            actor = $f.actor,
+            action = $f.action,
+            narration_target = $f.target.as_str(),
+            human = $f.human.as_str(),
+            correlation_id = $f.correlation_id.as_deref(),
+            pool_id = $f.pool_id.as_deref(),
+            emitted_by = $emitted_by,
+            emitted_at_ms = $emitted_at_ms,
+        )
+    };
     (compact, $level:expr, $f:expr, $emitted_by:expr, $emitted_at_ms:expr) => {
         tracing::event!(
             target: "narration",
@@ -173,31 +188,55 @@ macro_rules! emit_at {
     };
 }
 
-/// True when every field outside the compact callsite's list is empty.
-fn fits_compact(f: &NarrationFields) -> bool {
-    f.session_id.is_none()
-        && f.task_id.is_none()
-        && f.replica_id.is_none()
-        && f.worker_id.is_none()
-        && f.retry_after_ms.is_none()
-        && f.backoff_ms.is_none()
-        && f.engine.is_none()
-        && f.engine_version.is_none()
-        && f.device.is_none()
-        && f.trace_id.is_none()
-        && f.span_id.is_none()
-        && f.parent_span_id.is_none()
-        && f.source_location.is_none()
+/// Which callsite a narration fits: the smallest whose field list holds
+/// every field it sets.
+#[derive(Clone, Copy)]
+enum Shape {
+    Minimal,
+    Compact,
+    Full,
+}
+
+fn shape(f: &NarrationFields) -> Shape {
+    let beyond_compact = f.session_id.is_some()
+        || f.task_id.is_some()
+        || f.replica_id.is_some()
+        || f.worker_id.is_some()
+        || f.retry_after_ms.is_some()
+        || f.backoff_ms.is_some()
+        || f.engine.is_some()
+        || f.engine_version.is_some()
+        || f.device.is_some()
+        || f.trace_id.is_some()
+        || f.span_id.is_some()
+        || f.parent_span_id.is_some()
+        || f.source_location.is_some();
+    let beyond_minimal = f.job_id.is_some()
+        || f.error_kind.is_some()
+        || f.duration_ms.is_some()
+        || f.bytes.is_some()
+        || f.model_ref.is_some();
+    if beyond_compact {
+        Shape::Full
+    } else if beyond_minimal {
+        Shape::Compact
+    } else {
+        Shape::Minimal
+    }
 }
 
 fn emit(f: &NarrationFields, by: &str, at: u64) {
+    use NarrationLevel::{Error, Info, Warn};
     use tracing::Level;
-    match (NarrationLevel::for_action(f.action), fits_compact(f)) {
-        (NarrationLevel::Info, true) => emit_at!(compact, Level::INFO, f, by, at),
-        (NarrationLevel::Warn, true) => emit_at!(compact, Level::WARN, f, by, at),
-        (NarrationLevel::Error, true) => emit_at!(compact, Level::ERROR, f, by, at),
-        (NarrationLevel::Info, false) => emit_at!(full, Level::INFO, f, by, at),
-        (NarrationLevel::Warn, false) => emit_at!(full, Level::WARN, f, by, at),
-        (NarrationLevel::Error, false) => emit_at!(full, Level::ERROR, f, by, at),
+    match (NarrationLevel::for_action(f.action), shape(f)) {
+        (Info, Shape::Minimal) => emit_at!(minimal, Level::INFO, f, by, at),
+        (Warn, Shape::Minimal) => emit_at!(minimal, Level::WARN, f, by, at),
+        (Error, Shape::Minimal) => emit_at!(minimal, Level::ERROR, f, by, at),
+        (Info, Shape::Compact) => emit_at!(compact, Level::INFO, f, by, at),
+        (Warn, Shape::Compact) => emit_at!(compact, Level::WARN, f, by, at),
+        (Error, Shape::Compact) => emit_at!(compact, Level::ERROR, f, by, at),
+        (Info, Shape::Full) => emit_at!(full, Level::INFO, f, by, at),
+        (Warn, Shape::Full) => emit_at!(full, Level::WARN, f, by, at),
+        (Error, Shape::Full) => emit_at!(full, Level::ERROR, f, by, at),
     }
 }
