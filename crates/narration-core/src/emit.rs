@@ -77,10 +77,7 @@ impl NarrationLevel {
 pub fn narrate(mut fields: NarrationFields) {
     crate::interest::keep_narrations_interested();
     redact_fields(&mut fields);
-    // Provenance defaults go straight into the event: no allocation.
-    let emitted_by = fields.emitted_by.as_deref().unwrap_or(EMITTED_BY);
-    let emitted_at_ms = fields.emitted_at_ms.unwrap_or_else(now_ms);
-    emit(&fields, emitted_by, emitted_at_ms);
+    emit(&fields);
 }
 
 fn now_ms() -> u64 {
@@ -145,8 +142,8 @@ macro_rules! emit_at {
             engine_version = $f.engine_version.as_deref(),
             model_ref = $f.model_ref.as_deref(),
             device = $f.device.as_deref(),
-            emitted_by = $emitted_by,
-            emitted_at_ms = $emitted_at_ms,
+            emitted_by = $emitted_by(),
+            emitted_at_ms = $emitted_at_ms(),
             trace_id = $f.trace_id.as_deref(),
             span_id = $f.span_id.as_deref(),
             parent_span_id = $f.parent_span_id.as_deref(),
@@ -163,8 +160,8 @@ macro_rules! emit_at {
             human = $f.human.as_str(),
             correlation_id = $f.correlation_id.as_deref(),
             pool_id = $f.pool_id.as_deref(),
-            emitted_by = $emitted_by,
-            emitted_at_ms = $emitted_at_ms,
+            emitted_by = $emitted_by(),
+            emitted_at_ms = $emitted_at_ms(),
         )
     };
     (compact, $level:expr, $f:expr, $emitted_by:expr, $emitted_at_ms:expr) => {
@@ -182,8 +179,8 @@ macro_rules! emit_at {
             duration_ms = $f.duration_ms,
             bytes = $f.bytes,
             model_ref = $f.model_ref.as_deref(),
-            emitted_by = $emitted_by,
-            emitted_at_ms = $emitted_at_ms,
+            emitted_by = $emitted_by(),
+            emitted_at_ms = $emitted_at_ms(),
         )
     };
 }
@@ -225,9 +222,14 @@ fn shape(f: &NarrationFields) -> Shape {
     }
 }
 
-fn emit(f: &NarrationFields, by: &str, at: u64) {
+/// The provenance defaults go straight into the event: no allocation, and
+/// the clock is only read when some subscriber takes the event (tracing
+/// evaluates field values after its enabled check).
+fn emit(f: &NarrationFields) {
     use NarrationLevel::{Error, Info, Warn};
     use tracing::Level;
+    let by = || f.emitted_by.as_deref().unwrap_or(EMITTED_BY);
+    let at = || f.emitted_at_ms.unwrap_or_else(now_ms);
     match (NarrationLevel::for_action(f.action), shape(f)) {
         (Info, Shape::Minimal) => emit_at!(minimal, Level::INFO, f, by, at),
         (Warn, Shape::Minimal) => emit_at!(minimal, Level::WARN, f, by, at),

@@ -76,39 +76,97 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
 ///
 /// This is the fast path: it must return true for every text a rule can
 /// change (a property test checks that it does), and it never allocates.
-/// It tests eight bytes at a time for the few bytes a secret shows itself
-/// by, and looks closer only around those.
+/// It marks, eight bytes at a time, the few bytes a secret shows itself by,
+/// and looks closer only around those.
 fn may_hold_secret(text: &str) -> bool {
-    let bytes = text.as_bytes();
+    let scan = Scan {
+        bytes: text.as_bytes(),
+        has_scheme: std::cell::OnceCell::new(),
+    };
+    let bytes = scan.bytes;
     let chunks = bytes.chunks_exact(8);
     let tail = chunks.remainder();
     for (n, chunk) in chunks.enumerate() {
-        // A chunk is always 8 bytes; were it not, look at every byte.
+        // A chunk is always 8 bytes; were it not, every byte gets a look.
         let word = chunk.try_into().map(u64::from_le_bytes).unwrap_or(u64::MAX);
-        if has_trigger(word) && (n * 8..n * 8 + 8).any(|i| is_secret_at(bytes, i)) {
+        if scan.secret_at_marks(n * 8, trigger_marks(word)) {
             return true;
         }
     }
-    let start = bytes.len() - tail.len();
-    (start..bytes.len()).any(|i| is_secret_at(bytes, i))
+    // Zero padding is no trigger.
+    let mut last = [0u8; 8];
+    last[..tail.len()].copy_from_slice(tail);
+    let base = bytes.len() - tail.len();
+    scan.secret_at_marks(base, trigger_marks(u64::from_le_bytes(last)))
+}
+
+/// One fast-path scan of a text.
+struct Scan<'a> {
+    bytes: &'a [u8],
+    /// Whether the text holds `://` anywhere: looked up once, at the first
+    /// `@`, so that many `@`s cost one search, not one each.
+    has_scheme: std::cell::OnceCell<bool>,
+}
+
+impl Scan<'_> {
+    /// Looks closer at each byte of the word at `base` whose mark is set.
+    fn secret_at_marks(&self, base: usize, mut marks: u64) -> bool {
+        let bytes = self.bytes;
+        while marks != 0 {
+            let i = base + (marks.trailing_zeros() / 8) as usize;
+            // A mark above a real match can be a false one: check the byte.
+            if i < bytes.len() && IS_TRIGGER[bytes[i] as usize] && self.secret_at(i) {
+                return true;
+            }
+            marks &= marks - 1;
+        }
+        false
+    }
+
+    /// Whether the trigger byte at `i` starts or ends something a rule
+    /// rewrites.
+    fn secret_at(&self, i: usize) -> bool {
+        let bytes = self.bytes;
+        match bytes[i] {
+            b'=' => secret_name_before(bytes, i, true),
+            b':' => secret_name_before(bytes, i, false),
+            // URL userinfo: `scheme://user:pass@host`.
+            b'@' => *self
+                .has_scheme
+                .get_or_init(|| bytes.windows(3).any(|w| w == b"://")),
+            // `hf_…`, `ghp_…` (and gho/ghs/ghu/ghr), `github_pat_…`.
+            b'_' => {
+                let before = &bytes[..i];
+                before.ends_with(b"hf")
+                    || before.ends_with(b"github")
+                    || (before.len() >= 3
+                        && before[before.len() - 3..before.len() - 1] == *b"gh"
+                        && b"pousr".contains(&before[before.len() - 1]))
+            }
+            b'b' | b'B' => starts_with_ignore_case(&bytes[i..], b"bearer"),
+            b'A' => bytes[i..].starts_with(b"AKIA"),
+            _ => false,
+        }
+    }
 }
 
 /// Bytes at which a secret can show itself: `=`, `:`, `@`, `_`, `b`/`B`
 /// (`bearer`), `A` (`AKIA…`).
 const TRIGGERS: [u8; 7] = [b'=', b':', b'@', b'_', b'b', b'B', b'A'];
 
-/// Whether any byte of `word` is one of [`TRIGGERS`] (SWAR: a zero byte in
-/// `word ^ repeated(t)` marks a match).
-fn has_trigger(word: u64) -> bool {
+/// The high bit of each byte of `word` that is one of [`TRIGGERS`] (SWAR:
+/// a zero byte in `word ^ repeated(t)` marks a match; bytes above a match
+/// may be marked too, and are checked again).
+fn trigger_marks(word: u64) -> u64 {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGHS: u64 = 0x8080_8080_8080_8080;
     TRIGGERS.iter().fold(0, |found, &t| {
         let x = word ^ (ONES * u64::from(t));
         found | (x.wrapping_sub(ONES) & !x & HIGHS)
-    }) != 0
+    })
 }
 
-/// [`TRIGGERS`] as a lookup table, for the byte-by-byte look.
+/// [`TRIGGERS`] as a lookup table, to confirm a mark.
 static IS_TRIGGER: [bool; 256] = {
     let mut table = [false; 256];
     let mut k = 0;
@@ -118,32 +176,6 @@ static IS_TRIGGER: [bool; 256] = {
     }
     table
 };
-
-fn is_secret_at(bytes: &[u8], i: usize) -> bool {
-    IS_TRIGGER[bytes[i] as usize] && secret_at(bytes, i)
-}
-
-/// Whether the trigger byte at `i` starts or ends something a rule rewrites.
-fn secret_at(bytes: &[u8], i: usize) -> bool {
-    match bytes[i] {
-        b'=' => secret_name_before(bytes, i, true),
-        b':' => secret_name_before(bytes, i, false),
-        // URL userinfo: `scheme://user:pass@host`.
-        b'@' => bytes[..i].windows(3).any(|w| w == b"://"),
-        // `hf_…`, `ghp_…` (and gho/ghs/ghu/ghr), `github_pat_…`.
-        b'_' => {
-            let before = &bytes[..i];
-            before.ends_with(b"hf")
-                || before.ends_with(b"github")
-                || (before.len() >= 3
-                    && before[before.len() - 3..before.len() - 1] == *b"gh"
-                    && b"pousr".contains(&before[before.len() - 1]))
-        }
-        b'b' | b'B' => starts_with_ignore_case(&bytes[i..], b"bearer"),
-        b'A' => bytes[i..].starts_with(b"AKIA"),
-        _ => false,
-    }
-}
 
 fn starts_with_ignore_case(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.len() >= needle.len() && haystack[..needle.len()].eq_ignore_ascii_case(needle)
@@ -170,6 +202,9 @@ fn secret_name_before(bytes: &[u8], end: usize, equals: bool) -> bool {
         start -= 1;
     }
     let name = &bytes[start..stop];
+    if name.len() < 3 {
+        return false;
+    }
     if equals
         && [&b"sig"[..], b"key", b"pwd", b"pass"]
             .iter()
