@@ -55,18 +55,20 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
             r"(?i)(?-u:\b)([a-z][a-z0-9+.-]*://)[^/\s@?#]+@",
             "${1}[REDACTED]@",
         ),
+        // Names match ASCII case-insensitively only (`(?-u:…)`), as the fast
+        // path does: Unicode folding would let `\u{212A}` (Kelvin) spell `k`.
         // name=value, name: value and "name": "value" pairs whose name says
         // it holds a secret: query strings (`?access_token=`, `X-Amz-Signature=`),
         // env dumps (`HF_TOKEN=`), headers, JSON.
         rule(
             &format!(
-                r#"(?i)(?-u:\b)([a-z0-9_.-]*(?:token|passw|passphrase|secret|signature|credential|api[_-]?key|apikey|access[_-]?key|private[_-]?key|auth|cookie)[a-z0-9_.-]*"?(?-u:\s)*[=:]\s*"?){VALUE}"#
+                r#"(?i)(?-u:\b)((?-u:[a-z0-9_.-]*(?:token|passw|passphrase|secret|signature|credential|api[_-]?key|apikey|access[_-]?key|private[_-]?key|auth|cookie)[a-z0-9_.-]*)"?(?-u:\s)*[=:]\s*"?){VALUE}"#
             ),
             "${1}[REDACTED]",
         ),
         // Short names, only as a whole `name=value` pair: `?sig=…`, `?key=…`.
         rule(
-            &format!(r"(?i)(^|[^a-z0-9_.-])((?:sig|key|pwd|pass)=){VALUE}"),
+            &format!(r"(?i)(^|[^a-z0-9_.-])((?-u:sig|key|pwd|pass)=){VALUE}"),
             "${1}${2}[REDACTED]",
         ),
     ]
@@ -340,7 +342,13 @@ mod tests {
         "?",
         "&",
         "\n",
+        "\u{b}",
+        "\u{a0}",
         "é",
+        "privatekey",
+        "accesskey",
+        "\u{212a}",
+        "\u{17f}",
     ];
 
     proptest! {
@@ -454,6 +462,16 @@ mod tests {
             "ghp_0123456789abcdefghij and AKIAIOSFODNN7EXAMPLE",
             &["0123456789abcdefghij", "IOSFODNN7EXAMPLE"],
         );
+    }
+
+    #[test]
+    fn names_match_ascii_case_insensitively_only() {
+        // Kelvin sign and long s fold to `k` and `s` in Unicode; the rules
+        // and the fast path agree on ignoring them.
+        for text in ["to\u{212a}en=abc", "\u{17f}ecret: abc", "\u{212a}ey=abc"] {
+            assert_eq!(apply_rules(text), text, "{text:?}");
+        }
+        assert_eq!(redact("TOKEN=abc"), "TOKEN=[REDACTED]");
     }
 
     #[test]
