@@ -1,7 +1,8 @@
 //! `narrate()`: redact, stamp provenance, pick the level, emit one event.
 
 use crate::fields::NarrationFields;
-use crate::redact::{redact_option, redact_string};
+use crate::redact::redact;
+use std::borrow::Cow;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// The tracing target every narration event is emitted on. Adapters select
@@ -57,8 +58,9 @@ impl NarrationLevel {
 
 /// Emit one narration.
 ///
-/// Every string field is redacted first, `emitted_by` and `emitted_at_ms`
-/// are filled when absent, and exactly one tracing event is emitted on the
+/// Every string field is redacted on its way into the event (and not at
+/// all when no subscriber takes it), `emitted_by` and `emitted_at_ms` are
+/// filled when absent, and exactly one tracing event is emitted on the
 /// [`NARRATION_TARGET`] target at the level [`NarrationLevel::for_action`]
 /// picks. Correlation and trace fields that the caller leaves empty are
 /// inherited from the enclosing span by the adapters.
@@ -74,9 +76,8 @@ impl NarrationLevel {
 ///     ..Default::default()
 /// });
 /// ```
-pub fn narrate(mut fields: NarrationFields) {
+pub fn narrate(fields: NarrationFields) {
     crate::interest::keep_narrations_interested();
-    redact_fields(&mut fields);
     emit(&fields);
 }
 
@@ -85,32 +86,6 @@ fn now_ms() -> u64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
         .unwrap_or(0)
-}
-
-fn redact_fields(f: &mut NarrationFields) {
-    redact_string(&mut f.target);
-    redact_string(&mut f.human);
-    for s in [
-        &mut f.correlation_id,
-        &mut f.session_id,
-        &mut f.job_id,
-        &mut f.task_id,
-        &mut f.pool_id,
-        &mut f.replica_id,
-        &mut f.worker_id,
-        &mut f.error_kind,
-        &mut f.engine,
-        &mut f.engine_version,
-        &mut f.model_ref,
-        &mut f.device,
-        &mut f.emitted_by,
-        &mut f.trace_id,
-        &mut f.span_id,
-        &mut f.parent_span_id,
-        &mut f.source_location,
-    ] {
-        redact_option(s);
-    }
 }
 
 /// One callsite per level and field list. `full` names every field;
@@ -124,30 +99,30 @@ macro_rules! emit_at {
             $level,
             actor = $f.actor,
             action = $f.action,
-            narration_target = $f.target.as_str(),
-            human = $f.human.as_str(),
-            correlation_id = $f.correlation_id.as_deref(),
-            session_id = $f.session_id.as_deref(),
-            job_id = $f.job_id.as_deref(),
-            task_id = $f.task_id.as_deref(),
-            pool_id = $f.pool_id.as_deref(),
-            replica_id = $f.replica_id.as_deref(),
-            worker_id = $f.worker_id.as_deref(),
-            error_kind = $f.error_kind.as_deref(),
+            narration_target = redact(&$f.target).as_ref(),
+            human = redact(&$f.human).as_ref(),
+            correlation_id = $f.correlation_id.as_deref().map(redact).as_deref(),
+            session_id = $f.session_id.as_deref().map(redact).as_deref(),
+            job_id = $f.job_id.as_deref().map(redact).as_deref(),
+            task_id = $f.task_id.as_deref().map(redact).as_deref(),
+            pool_id = $f.pool_id.as_deref().map(redact).as_deref(),
+            replica_id = $f.replica_id.as_deref().map(redact).as_deref(),
+            worker_id = $f.worker_id.as_deref().map(redact).as_deref(),
+            error_kind = $f.error_kind.as_deref().map(redact).as_deref(),
             retry_after_ms = $f.retry_after_ms,
             backoff_ms = $f.backoff_ms,
             duration_ms = $f.duration_ms,
             bytes = $f.bytes,
-            engine = $f.engine.as_deref(),
-            engine_version = $f.engine_version.as_deref(),
-            model_ref = $f.model_ref.as_deref(),
-            device = $f.device.as_deref(),
-            emitted_by = $emitted_by(),
+            engine = $f.engine.as_deref().map(redact).as_deref(),
+            engine_version = $f.engine_version.as_deref().map(redact).as_deref(),
+            model_ref = $f.model_ref.as_deref().map(redact).as_deref(),
+            device = $f.device.as_deref().map(redact).as_deref(),
+            emitted_by = $emitted_by().as_ref(),
             emitted_at_ms = $emitted_at_ms(),
-            trace_id = $f.trace_id.as_deref(),
-            span_id = $f.span_id.as_deref(),
-            parent_span_id = $f.parent_span_id.as_deref(),
-            source_location = $f.source_location.as_deref(),
+            trace_id = $f.trace_id.as_deref().map(redact).as_deref(),
+            span_id = $f.span_id.as_deref().map(redact).as_deref(),
+            parent_span_id = $f.parent_span_id.as_deref().map(redact).as_deref(),
+            source_location = $f.source_location.as_deref().map(redact).as_deref(),
         )
     };
     (minimal, $level:expr, $f:expr, $emitted_by:expr, $emitted_at_ms:expr) => {
@@ -156,11 +131,11 @@ macro_rules! emit_at {
             $level,
             actor = $f.actor,
             action = $f.action,
-            narration_target = $f.target.as_str(),
-            human = $f.human.as_str(),
-            correlation_id = $f.correlation_id.as_deref(),
-            pool_id = $f.pool_id.as_deref(),
-            emitted_by = $emitted_by(),
+            narration_target = redact(&$f.target).as_ref(),
+            human = redact(&$f.human).as_ref(),
+            correlation_id = $f.correlation_id.as_deref().map(redact).as_deref(),
+            pool_id = $f.pool_id.as_deref().map(redact).as_deref(),
+            emitted_by = $emitted_by().as_ref(),
             emitted_at_ms = $emitted_at_ms(),
         )
     };
@@ -170,16 +145,16 @@ macro_rules! emit_at {
             $level,
             actor = $f.actor,
             action = $f.action,
-            narration_target = $f.target.as_str(),
-            human = $f.human.as_str(),
-            correlation_id = $f.correlation_id.as_deref(),
-            job_id = $f.job_id.as_deref(),
-            pool_id = $f.pool_id.as_deref(),
-            error_kind = $f.error_kind.as_deref(),
+            narration_target = redact(&$f.target).as_ref(),
+            human = redact(&$f.human).as_ref(),
+            correlation_id = $f.correlation_id.as_deref().map(redact).as_deref(),
+            job_id = $f.job_id.as_deref().map(redact).as_deref(),
+            pool_id = $f.pool_id.as_deref().map(redact).as_deref(),
+            error_kind = $f.error_kind.as_deref().map(redact).as_deref(),
             duration_ms = $f.duration_ms,
             bytes = $f.bytes,
-            model_ref = $f.model_ref.as_deref(),
-            emitted_by = $emitted_by(),
+            model_ref = $f.model_ref.as_deref().map(redact).as_deref(),
+            emitted_by = $emitted_by().as_ref(),
             emitted_at_ms = $emitted_at_ms(),
         )
     };
@@ -222,13 +197,18 @@ fn shape(f: &NarrationFields) -> Shape {
     }
 }
 
-/// The provenance defaults go straight into the event: no allocation, and
-/// the clock is only read when some subscriber takes the event (tracing
-/// evaluates field values after its enabled check).
+/// Field values are computed only when some subscriber takes the event
+/// (tracing evaluates them after its enabled check): that is where every
+/// string is redacted and the clock is read. Redaction borrows unless it
+/// removed something, and the provenance defaults are constants, so a
+/// narration without secrets allocates nothing here.
 fn emit(f: &NarrationFields) {
     use NarrationLevel::{Error, Info, Warn};
     use tracing::Level;
-    let by = || f.emitted_by.as_deref().unwrap_or(EMITTED_BY);
+    let by = || match &f.emitted_by {
+        Some(given) => redact(given),
+        None => Cow::Borrowed(EMITTED_BY),
+    };
     let at = || f.emitted_at_ms.unwrap_or_else(now_ms);
     match (NarrationLevel::for_action(f.action), shape(f)) {
         (Info, Shape::Minimal) => emit_at!(minimal, Level::INFO, f, by, at),

@@ -1,4 +1,5 @@
-//! Secret redaction applied to every string field before it is emitted.
+//! Secret redaction applied to every string field on its way into the
+//! narration event.
 //!
 //! Two stages. The fast path scans eight bytes at a time for the few bytes a secret
 //! needs nearby (`=`, `:`, `@`, `_`, `b`/`B` for
@@ -276,19 +277,6 @@ fn apply_rules(text: &str) -> Cow<'_, str> {
         }
     }
     out
-}
-
-/// Redact in place, allocating only when a secret was found.
-pub(crate) fn redact_string(s: &mut String) {
-    if let Cow::Owned(clean) = redact(s) {
-        *s = clean;
-    }
-}
-
-pub(crate) fn redact_option(s: &mut Option<String>) {
-    if let Some(s) = s {
-        redact_string(s);
-    }
 }
 
 #[cfg(test)]
