@@ -177,9 +177,11 @@ fn init_otel<S>(_: S, endpoint: &str, _: &InitOptions) -> Result<InitGuard, Init
 /// An [`EnvFilter`] for narration adapters that lets every span through.
 ///
 /// The directives choose which narrations are written (`narration=warn`
-/// keeps warnings and errors). Spans always pass, whatever their target,
-/// so that narrations inside them still inherit their correlation fields
-/// and OpenTelemetry still sees the lifecycle spans they belong to.
+/// keeps warnings and errors). Spans pass whatever their target (at INFO
+/// and above, and at lower levels when the directives enable those levels
+/// anywhere), so that narrations inside them still inherit their
+/// correlation fields and OpenTelemetry still sees the lifecycle spans they
+/// belong to.
 pub struct NarrationFilter {
     env: EnvFilter,
 }
@@ -236,8 +238,10 @@ where
     }
 
     fn max_level_hint(&self) -> Option<LevelFilter> {
-        // Spans of every level pass.
-        None
+        // INFO at least, so that INFO lifecycle spans pass even under
+        // `narration=warn`; no more than the directives ask for, so that
+        // debug!/trace! callsites elsewhere stay off tracing's fast path.
+        Filter::<S>::max_level_hint(&self.env).map(|env| env.max(LevelFilter::INFO))
     }
 
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {

@@ -76,8 +76,15 @@ fn init_child() {
             })
             .unwrap();
             tracing::info!(target: "someone_else", "not a narration");
-            tracing::info_span!("ensure_present", correlation_id = "corr-init")
-                .in_scope(|| narrate(resolve()));
+            tracing::info_span!("ensure_present", correlation_id = "corr-init").in_scope(|| {
+                narrate(resolve());
+                if scenario == "json" {
+                    narrate(NarrationFields {
+                        action: "verify-retry",
+                        ..resolve()
+                    });
+                }
+            });
             narrate(NarrationFields {
                 action: "download-retry",
                 ..resolve()
@@ -148,9 +155,30 @@ fn json_lines_on_stderr_with_inherited_correlation() {
         .filter(|l| l.starts_with('{'))
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert_eq!(objects.len(), 2, "{stderr}");
+    assert_eq!(objects.len(), 3, "{stderr}");
     assert_eq!(objects[0]["correlation_id"], "corr-init");
-    assert_eq!(objects[1]["level"], "WARN");
+    assert_eq!(objects[1]["correlation_id"], "corr-init");
+    assert_eq!(objects[2]["level"], "WARN");
+    assert!(
+        objects[2].get("correlation_id").is_none(),
+        "outside the span"
+    );
+}
+
+#[test]
+fn a_warn_only_filter_keeps_info_spans_for_correlation() {
+    let (_, stderr) = child("json", Some("narration=warn"));
+    let objects: Vec<serde_json::Value> = stderr
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let actions: Vec<&str> = objects
+        .iter()
+        .map(|o| o["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["verify-retry", "download-retry"], "{stderr}");
+    assert_eq!(objects[0]["correlation_id"], "corr-init");
 }
 
 #[test]
