@@ -14,7 +14,7 @@ use narration_core::CaptureAdapter;
 use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
-use support::{Dirs, big_gguf, provision_model};
+use support::{Dirs, big_gguf, files_under, provision_model};
 
 const CANARY: &str = "hf_CanaryToken0123456789abcdef";
 
@@ -52,22 +52,13 @@ fn assert_clean(what: &str, text: &str) {
 
 /// Every file under `dir`, read as bytes (catalog, WAL, provenance, …).
 fn assert_tree_clean(dir: &Path) {
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if path.is_dir() && !path.is_symlink() {
-                stack.push(path);
-            } else if let Ok(bytes) = std::fs::read(&path) {
-                assert!(
-                    !bytes.windows(CANARY.len()).any(|w| w == CANARY.as_bytes()),
-                    "the canary leaked into {}",
-                    path.display()
-                );
-            }
+    for path in files_under(dir) {
+        if let Ok(bytes) = std::fs::read(&path) {
+            assert!(
+                !bytes.windows(CANARY.len()).any(|w| w == CANARY.as_bytes()),
+                "the canary leaked into {}",
+                path.display()
+            );
         }
     }
 }

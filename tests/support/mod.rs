@@ -83,8 +83,8 @@ pub fn provision_model(dirs: &Dirs, endpoint: &str, model_ref: &str) -> Command 
     cmd
 }
 
-/// Every `*.incomplete` file under `dir`.
-pub fn incomplete_files(dir: &Path) -> Vec<PathBuf> {
+/// Every file under `dir`, recursively (symlinks are not followed).
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
     let mut found = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
@@ -95,12 +95,20 @@ pub fn incomplete_files(dir: &Path) -> Vec<PathBuf> {
             let path = entry.path();
             if path.is_dir() && !path.is_symlink() {
                 stack.push(path);
-            } else if path.to_string_lossy().contains(".incomplete") {
+            } else {
                 found.push(path);
             }
         }
     }
     found
+}
+
+/// Every `*.incomplete` file under `dir`.
+pub fn incomplete_files(dir: &Path) -> Vec<PathBuf> {
+    files_under(dir)
+        .into_iter()
+        .filter(|p| p.to_string_lossy().contains(".incomplete"))
+        .collect()
 }
 
 /// Size of the first partial download under `dir`, 0 when none.
