@@ -194,7 +194,16 @@ fn ratios() {
     );
 
     println!("\n== redact() ==");
-    let texts: [(&str, fn()); 3] = [
+    let texts: [(&str, fn()); 6] = [
+        ("the target", || {
+            black_box(redact(black_box(TARGET)).len());
+        }),
+        ("the human", || {
+            black_box(redact(black_box(HUMAN)).len());
+        }),
+        ("the pool id", || {
+            black_box(redact(black_box(POOL)).len());
+        }),
         ("clean text", || {
             black_box(redact(black_box(CLEAN)).len());
         }),
