@@ -8,7 +8,7 @@ use crate::config::PoolConfig;
 use crate::error::{ProvisionError, Result};
 use crate::exec::{self, ToolEnv};
 use crate::git::{self, Git, LocalRef};
-use crate::plan::Plan;
+use crate::plan::{Plan, required_model, required_source};
 use crate::preflight::{self, PackageManager, Toolchain};
 use crate::prepared::PreparedEngine;
 use crate::say::Say;
@@ -109,7 +109,11 @@ impl LlamaCppSource {
         let commit = checkout(pool, &plan, &tools, &env, say)?;
         let built = build(&plan, &tools, &env, &commit, say)?;
 
-        let model_path = model::ensure(&pool.id, model_spec(pool)?, self.model_catalog.as_deref())?;
+        let model_path = model::ensure(
+            &pool.id,
+            required_model(pool)?,
+            self.model_catalog.as_deref(),
+        )?;
         let port = port::choose(&pool.provisioning.ports).map_err(|e| ProvisionError::Port {
             pool_id: pool.id.clone(),
             message: e.to_string(),
@@ -259,17 +263,6 @@ impl EngineProvisioner for LlamaCppSource {
     }
 }
 
-fn model_spec(pool: &PoolConfig) -> Result<&crate::config::ModelSpec> {
-    pool.provisioning
-        .model
-        .as_ref()
-        .ok_or_else(|| ProvisionError::MissingSection {
-            pool_id: pool.id.clone(),
-            key: "provisioning.model",
-            hint: "add ref under [provisioning.model]",
-        })
-}
-
 fn create_dir(dir: &Path) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|source| ProvisionError::Io {
         what: "cannot create cache dir",
@@ -305,15 +298,7 @@ fn checkout(
     env: &ToolEnv,
     say: &Say<'_>,
 ) -> Result<String> {
-    let source =
-        pool.provisioning
-            .source
-            .as_ref()
-            .ok_or_else(|| ProvisionError::MissingSection {
-                pool_id: pool.id.clone(),
-                key: "provisioning.source",
-                hint: "add repo and ref under [provisioning.source]",
-            })?;
+    let source = required_source(pool)?;
     let src = &plan.checkout_dir;
     let g = Git {
         git: &tools.git,

@@ -2,7 +2,7 @@
 //! starting a process or writing a file.
 
 use crate::cmake;
-use crate::config::{Generator, PoolConfig};
+use crate::config::{Generator, ModelSpec, PoolConfig, Source};
 use crate::error::ProvisionError;
 use crate::exec::ToolEnv;
 use crate::validate;
@@ -61,15 +61,7 @@ pub struct Plan {
 impl Plan {
     /// Compute the plan for `pool` (validation included).
     pub fn for_pool(pool: &PoolConfig, env: &ToolEnv) -> Result<Self, ProvisionError> {
-        let source =
-            pool.provisioning
-                .source
-                .as_ref()
-                .ok_or_else(|| ProvisionError::MissingSection {
-                    pool_id: pool.id.clone(),
-                    key: "provisioning.source",
-                    hint: "add repo and ref under [provisioning.source]",
-                })?;
+        let source = required_source(pool)?;
         // Typed refusals for the two values that reach git, first.
         validate::repo_url(&source.repo).map_err(|source| ProvisionError::InvalidRepo {
             pool_id: pool.id.clone(),
@@ -80,15 +72,7 @@ impl Plan {
             source,
         })?;
         pool.validate()?;
-        let model =
-            pool.provisioning
-                .model
-                .as_ref()
-                .ok_or_else(|| ProvisionError::MissingSection {
-                    pool_id: pool.id.clone(),
-                    key: "provisioning.model",
-                    hint: "add ref (a path or hf:org/repo/file.gguf) under [provisioning.model]",
-                })?;
+        let model = required_model(pool)?;
         let build = &source.build;
         let cache_dir = match &build.cache_dir {
             Some(dir) => dir.clone(),
@@ -183,6 +167,30 @@ fn default_cache_dir(pool_id: &str) -> Option<PathBuf> {
                 .map(|h| h.join(".cache"))
         })?;
     Some(base.join("provision").join("engines").join(pool_id))
+}
+
+/// `[provisioning.source]`, which the llama.cpp provider cannot do without.
+pub(crate) fn required_source(pool: &PoolConfig) -> Result<&Source, ProvisionError> {
+    pool.provisioning
+        .source
+        .as_ref()
+        .ok_or_else(|| ProvisionError::MissingSection {
+            pool_id: pool.id.clone(),
+            key: "provisioning.source",
+            hint: "add repo and ref under [provisioning.source]",
+        })
+}
+
+/// `[provisioning.model]`, which every pool needs.
+pub(crate) fn required_model(pool: &PoolConfig) -> Result<&ModelSpec, ProvisionError> {
+    pool.provisioning
+        .model
+        .as_ref()
+        .ok_or_else(|| ProvisionError::MissingSection {
+            pool_id: pool.id.clone(),
+            key: "provisioning.model",
+            hint: "add ref (a path or hf:org/repo/file.gguf) under [provisioning.model]",
+        })
 }
 
 /// `https://user:token@host/x` → `https://***@host/x`: credentials never
