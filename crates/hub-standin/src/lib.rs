@@ -210,6 +210,27 @@ impl Hub {
     }
 }
 
+/// True when python3 with the reference `huggingface_hub` client can run
+/// here, for tests that check fidelity against it. Outside CI a missing
+/// client skips such a test with a printed reason; under `CI=true` it
+/// panics, so CI never passes without the check.
+pub fn python_hub_available() -> bool {
+    let ok = std::process::Command::new("python3")
+        .args(["-c", "import huggingface_hub"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI=true but python3 with huggingface_hub is missing: install it (pip install huggingface_hub)"
+        );
+        eprintln!(
+            "SKIPPED: python3 with huggingface_hub is not installed (pip install huggingface_hub)"
+        );
+    }
+    ok
+}
+
 impl Drop for Hub {
     fn drop(&mut self) {
         self.shared.stop.store(true, Ordering::SeqCst);

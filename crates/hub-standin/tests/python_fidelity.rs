@@ -1,27 +1,8 @@
 //! The real Python `huggingface_hub` client downloads from the stand-in:
 //! proof that the stand-in speaks the protocol the reference client expects.
 
-use hub_standin::{FileSpec, Hub, Listener};
+use hub_standin::{FileSpec, Hub, Listener, python_hub_available};
 use std::process::Command;
-
-/// True when python3 with `huggingface_hub` can run here. Outside CI a
-/// missing client skips the test with a printed reason; in CI it fails.
-fn python_hub_available() -> bool {
-    let ok = Command::new("python3")
-        .args(["-c", "import huggingface_hub"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "CI=true but python3 with huggingface_hub is missing: install it (pip install huggingface_hub)"
-        );
-        eprintln!(
-            "SKIPPED: python3 with huggingface_hub is not installed (pip install huggingface_hub)"
-        );
-    }
-    ok
-}
 
 const SCRIPT: &str = r#"
 import sys

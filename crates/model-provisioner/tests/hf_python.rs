@@ -4,27 +4,9 @@
 mod hf_support;
 
 use hf_support::Env;
+use hub_standin::python_hub_available;
 use model_provisioner::hf::HfFetcher;
 use std::process::Command;
-
-/// True when python3 with `huggingface_hub` can run; outside CI a missing
-/// client skips with a printed reason, in CI (`CI=true`) it fails.
-fn python_hub_available() -> bool {
-    let ok = Command::new("python3")
-        .args(["-c", "import huggingface_hub"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "CI=true but python3 with huggingface_hub is missing: pip install huggingface_hub"
-        );
-        eprintln!(
-            "SKIPPED: python3 with huggingface_hub is not installed (pip install huggingface_hub)"
-        );
-    }
-    ok
-}
 
 fn python(env: &Env, offline: bool, file: &str) -> std::process::Output {
     let mut cmd = Command::new("python3");
