@@ -13,8 +13,10 @@ pub mod gguf;
 mod handoff;
 pub mod hf;
 pub mod https;
+pub mod locations;
 mod model_ref;
 mod provisioner;
+pub mod units;
 
 pub use catalog::{CatalogEntry, CatalogStore, Lifecycle, SqliteCatalog, VerifyOutcome};
 pub use digest::{
@@ -27,6 +29,7 @@ pub use handoff::{
     HANDOFF_VERSION, Handoff, ProvenanceRecord, append_provenance, read_handoff, read_provenance,
     write_handoff,
 };
+pub use locations::Locations;
 pub use model_ref::{ModelRef, RefError, public_url};
 pub use provisioner::{
     EnsureOptions, ModelProvisioner, ProvisionerBuilder, ResolvedModel, Verification,

@@ -255,6 +255,26 @@ impl ModelProvisioner {
         }
     }
 
+    /// A builder at `locations` (downloads, catalog, provenance log) with
+    /// the network fetchers: Hugging Face (configured from the `HF_*`
+    /// environment, storing into `locations.cache_dir`) and HTTPS. The
+    /// CLI, the engine provisioner and orchestrators start here, so they
+    /// share one cache and one catalog.
+    ///
+    /// ```no_run
+    /// use model_provisioner::{Locations, ModelProvisioner};
+    /// let models = ModelProvisioner::at(Locations::from_env()).build()?;
+    /// # Ok::<(), model_provisioner::ProvisionError>(())
+    /// ```
+    pub fn at(locations: crate::Locations) -> ProvisionerBuilder {
+        let hf = crate::hf::HfConfig::from_env().with_cache_dir(&locations.cache_dir);
+        Self::builder(&locations.cache_dir)
+            .catalog_path(&locations.catalog)
+            .provenance_path(&locations.provenance)
+            .fetcher(Arc::new(crate::hf::HfFetcher::new(hf)))
+            .fetcher(Arc::new(crate::https::HttpsFetcher::default()))
+    }
+
     /// The catalog this provisioner records models in.
     pub fn catalog(&self) -> &dyn CatalogStore {
         self.catalog.as_ref()

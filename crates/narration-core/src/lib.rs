@@ -16,6 +16,7 @@ mod interest;
 mod log;
 #[cfg(feature = "otel")]
 pub mod otel;
+mod public_url;
 mod redact;
 
 pub use capture::{CaptureAdapter, CaptureLayer, CapturedNarration, field_value};
@@ -28,4 +29,5 @@ pub use init::{
     DEFAULT_FILTER, InitError, InitGuard, InitOptions, NarrationFilter, init, init_with,
 };
 pub use log::{LogFormat, LogLayer};
+pub use public_url::public_url;
 pub use redact::{REDACTED, redact};

@@ -260,11 +260,17 @@ fn secret_name_before(bytes: &[u8], end: usize, equals: bool) -> bool {
     while start > 0 && NAME_BYTE[usize::from(bytes[start - 1])] {
         start -= 1;
     }
-    let name = &bytes[start..stop];
+    is_secret_name(&bytes[start..stop], equals)
+}
+
+/// Does `name` say its value is a secret (`access_token`, `X-Amz-Signature`,
+/// `api_key`, …)? `pair` allows the short names `sig`, `key`, `pwd` and
+/// `pass`, which count only as the whole name of a `name=value` pair.
+pub(crate) fn is_secret_name(name: &[u8], pair: bool) -> bool {
     if name.len() < 3 {
         return false;
     }
-    if equals
+    if pair
         && [&b"sig"[..], b"key", b"pwd", b"pass"]
             .iter()
             .any(|short| name.eq_ignore_ascii_case(short))

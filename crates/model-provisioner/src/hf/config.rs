@@ -74,17 +74,8 @@ impl HfConfig {
     pub fn from_lookup(var: impl Fn(&str) -> Option<String>) -> Self {
         let var = |k: &str| var(k).filter(|v| !v.trim().is_empty());
         let endpoint = var("HF_ENDPOINT").unwrap_or_else(|| DEFAULT_ENDPOINT.to_string());
-        let home_dir = var("HOME").map(PathBuf::from);
-        let hf_home = var("HF_HOME").map(PathBuf::from).unwrap_or_else(|| {
-            var("XDG_CACHE_HOME")
-                .map(PathBuf::from)
-                .or_else(|| home_dir.as_ref().map(|h| h.join(".cache")))
-                .unwrap_or_else(|| PathBuf::from(".cache"))
-                .join("huggingface")
-        });
-        let cache_dir = var("HF_HUB_CACHE")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| hf_home.join("hub"));
+        let hf_home = crate::locations::hf_home(&var);
+        let cache_dir = crate::locations::hf_hub_cache(&var);
         let token = var("HF_TOKEN")
             .or_else(|| var("HUGGING_FACE_HUB_TOKEN"))
             .or_else(|| {

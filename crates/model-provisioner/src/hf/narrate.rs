@@ -48,40 +48,4 @@ impl<'a> Narrator<'a> {
     }
 }
 
-/// `1.5 GiB`, `12.0 MiB`, `512 B`.
-pub(crate) fn human_bytes(n: u64) -> String {
-    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
-    if n < 1024 {
-        return format!("{n} B");
-    }
-    let mut v = n as f64 / 1024.0;
-    let mut unit = UNITS[0];
-    for u in &UNITS[1..] {
-        if v < 1024.0 {
-            break;
-        }
-        v /= 1024.0;
-        unit = u;
-    }
-    format!("{v:.1} {unit}")
-}
-
-/// Throughput in MB/s (10^6 bytes per second), for humans.
-pub(crate) fn mb_per_s(bytes: u64, elapsed: Duration) -> f64 {
-    let secs = elapsed.as_secs_f64();
-    if secs <= 0.0 {
-        0.0
-    } else {
-        bytes as f64 / 1e6 / secs
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn human_bytes_picks_a_readable_unit() {
-        assert_eq!(super::human_bytes(512), "512 B");
-        assert_eq!(super::human_bytes(1536), "1.5 KiB");
-        assert_eq!(super::human_bytes(1 << 30), "1.0 GiB");
-    }
-}
+pub(crate) use crate::units::{human_bytes, mb_per_s};
