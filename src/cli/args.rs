@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use super::paths::{default_cache_dir, default_catalog};
+use model_provisioner::Locations;
 
 const AFTER_HELP: &str = "\
 Narrations go to stderr ([actor] action: human, or JSON lines with \
@@ -73,8 +73,24 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct CatalogPath {
     /// The SQLite catalog file (default: $XDG_DATA_HOME/provision/catalog.sqlite, else ~/.local/share/provision/catalog.sqlite)
-    #[arg(long, global = true, env = "PROVISION_CATALOG", value_name = "FILE", default_value_os_t = default_catalog())]
+    #[arg(long, global = true, env = "PROVISION_CATALOG", value_name = "FILE", default_value_os_t = Locations::from_env().catalog)]
     pub catalog: PathBuf,
+}
+
+/// Where models are cached and recorded, and whether the network may be
+/// used: the settings of the model provisioner.
+#[derive(Debug, Args)]
+pub struct ModelStore {
+    /// Model cache (default from HF_HUB_CACHE, else $HF_HOME/hub, else $XDG_CACHE_HOME/huggingface/hub, else ~/.cache/huggingface/hub)
+    #[arg(long, value_name = "DIR", default_value_os_t = Locations::from_env().cache_dir)]
+    pub cache_dir: PathBuf,
+
+    #[command(flatten)]
+    pub catalog: CatalogPath,
+
+    /// Use only what is already cached: no network access
+    #[arg(long)]
+    pub offline: bool,
 }
 
 /// `provision model`.
@@ -88,16 +104,8 @@ pub struct ModelArgs {
     #[arg(long, value_name = "sha256:HEX")]
     pub digest: Option<String>,
 
-    /// Model cache (default from HF_HUB_CACHE, else $HF_HOME/hub, else $XDG_CACHE_HOME/huggingface/hub, else ~/.cache/huggingface/hub)
-    #[arg(long, value_name = "DIR", default_value_os_t = default_cache_dir())]
-    pub cache_dir: PathBuf,
-
     #[command(flatten)]
-    pub catalog: CatalogPath,
-
-    /// Use only what is already cached: no network access
-    #[arg(long)]
-    pub offline: bool,
+    pub store: ModelStore,
 
     /// Hub revision (branch, tag or commit) for hf: refs
     #[arg(long, value_name = "REV")]
@@ -115,9 +123,9 @@ pub struct EngineArgs {
     #[arg(long)]
     pub plan: bool,
 
-    /// The catalog the pool's model is recorded in.
+    /// Where the pool's model is cached and recorded.
     #[command(flatten)]
-    pub catalog: CatalogPath,
+    pub store: ModelStore,
 }
 
 /// `provision catalog`.
@@ -145,11 +153,16 @@ pub enum CatalogAction {
         /// The entry id
         id: String,
     },
+    /// Make a retired entry active again, so pools may use it
+    Activate {
+        /// The entry id
+        id: String,
+    },
     /// Remove an entry
     Remove {
         /// The entry id
         id: String,
-        /// Also delete the model file (never a file the ref named directly)
+        /// Also delete the model file: the snapshot link, and its blob when nothing else uses it (never a file the ref named directly)
         #[arg(long)]
         delete_files: bool,
     },

@@ -4,22 +4,27 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use model_provisioner::{
-    CatalogEntry, CatalogError, CatalogStore, Lifecycle, ModelRef, SqliteCatalog, VerifyOutcome,
+    CatalogEntry, CatalogError, CatalogStore, Lifecycle, Locations, ModelProvisioner,
+    SqliteCatalog, VerifyOutcome,
 };
 use serde::Serialize;
 
 use super::args::{CatalogAction, CatalogArgs};
 use super::error::CliError;
 use super::gguf::human_summary;
-use super::output::{Output, human_bytes};
+use super::output::Output;
+use model_provisioner::units::human_bytes;
 
 pub fn run(args: CatalogArgs, out: &Output) -> Result<(), CliError> {
     let catalog = SqliteCatalog::open(&args.catalog.catalog)?;
     match args.action {
         CatalogAction::List => list(&catalog, out),
         CatalogAction::Show { id } => show(&catalog, &id, out),
-        CatalogAction::Retire { id } => retire(&catalog, &id, out),
-        CatalogAction::Remove { id, delete_files } => remove(&catalog, &id, delete_files, out),
+        CatalogAction::Retire { id } => set_state(&catalog, &id, Lifecycle::Retired, out),
+        CatalogAction::Activate { id } => set_state(&catalog, &id, Lifecycle::Active, out),
+        CatalogAction::Remove { id, delete_files } => {
+            remove(&args.catalog.catalog, &catalog, &id, delete_files, out)
+        }
         CatalogAction::Verify { id } => verify(&catalog, id.as_deref(), out),
     }
 }
@@ -74,7 +79,8 @@ pub fn human_entry(s: &mut String, e: &CatalogEntry) {
             "size",
             format!("{} ({} bytes)", human_bytes(e.size_bytes), e.size_bytes),
         ),
-        ("source", e.source_ref.clone()),
+        ("origin", e.origin.as_str().to_string()),
+        ("source", e.source.clone()),
         ("created (ms)", e.created_at_ms.to_string()),
         (
             "verified (ms)",
@@ -103,89 +109,47 @@ fn show(catalog: &SqliteCatalog, id: &str, out: &Output) -> Result<(), CliError>
     out.emit(&entry, |s| human_entry(s, &entry))
 }
 
-fn retire(catalog: &SqliteCatalog, id: &str, out: &Output) -> Result<(), CliError> {
-    match catalog.set_state(id, Lifecycle::Retired) {
+fn set_state(
+    catalog: &SqliteCatalog,
+    id: &str,
+    state: Lifecycle,
+    out: &Output,
+) -> Result<(), CliError> {
+    match catalog.set_state(id, state) {
         Err(CatalogError::NotFound { .. }) => return Err(not_found(catalog, id)),
         other => other?,
     }
     let entry = get(catalog, id)?;
+    let done = match state {
+        Lifecycle::Retired => "retired",
+        Lifecycle::Active => "activated",
+    };
     out.emit(&entry, |s| {
-        let _ = writeln!(s, "retired {}", entry.id);
+        let _ = writeln!(s, "{done} {}", entry.id);
     })
 }
 
-#[derive(Serialize)]
-struct Removed {
-    id: String,
-    removed: bool,
-    deleted_files: Vec<PathBuf>,
-    kept_files: Vec<PathBuf>,
-}
-
+/// Drop the entry; with `--delete-files`, the files only it uses (the
+/// rules live in [`ModelProvisioner::remove`]).
 fn remove(
+    path: &Path,
     catalog: &SqliteCatalog,
     id: &str,
     delete_files: bool,
     out: &Output,
 ) -> Result<(), CliError> {
-    let entry = get(catalog, id)?;
-    let mut report = Removed {
-        id: entry.id.clone(),
-        removed: false,
-        deleted_files: Vec::new(),
-        kept_files: Vec::new(),
-    };
-    if delete_files {
-        if names_the_file_directly(&entry.source_ref) {
-            // The ref pointed at the user's own file: never delete that.
-            report.kept_files.push(entry.local_path.clone());
-        } else {
-            report.deleted_files = delete_model_files(&entry.local_path)?;
-        }
-    }
-    report.removed = catalog.remove(id)?;
-    out.emit(&report, |s| {
-        let _ = writeln!(s, "removed {}", report.id);
-        for f in &report.deleted_files {
+    get(catalog, id)?;
+    let models = ModelProvisioner::at(Locations::from_env().with_catalog(path)).build()?;
+    let removal = models.remove(id, delete_files)?;
+    out.emit(&removal, |s| {
+        let _ = writeln!(s, "removed {}", removal.id);
+        for f in &removal.deleted_files {
             let _ = writeln!(s, "deleted {}", f.display());
         }
-        for f in &report.kept_files {
-            let _ = writeln!(s, "kept {} (the ref names this file directly)", f.display());
+        for kept in &removal.kept_files {
+            let _ = writeln!(s, "kept {} ({})", kept.path.display(), kept.reason);
         }
     })
-}
-
-/// True for refs that name a local file (a path or `file:`), as opposed
-/// to a cached download.
-fn names_the_file_directly(source_ref: &str) -> bool {
-    ModelRef::parse(source_ref).map_or(true, |r| r.scheme() == "file")
-}
-
-/// Delete a cached model: the link and, for an HF snapshot link, its blob.
-fn delete_model_files(path: &Path) -> Result<Vec<PathBuf>, CliError> {
-    let mut deleted = Vec::new();
-    let is_link = path
-        .symlink_metadata()
-        .is_ok_and(|m| m.file_type().is_symlink());
-    if is_link && let Ok(target) = path.canonicalize() {
-        remove_file(&target, &mut deleted)?;
-    }
-    remove_file(path, &mut deleted)?;
-    Ok(deleted)
-}
-
-fn remove_file(path: &Path, deleted: &mut Vec<PathBuf>) -> Result<(), CliError> {
-    match std::fs::remove_file(path) {
-        Ok(()) => {
-            deleted.push(path.to_path_buf());
-            Ok(())
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(CliError::new(format!(
-            "cannot delete {}: {e}; the catalog entry was kept",
-            path.display()
-        ))),
-    }
 }
 
 #[derive(Serialize)]

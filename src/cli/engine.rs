@@ -24,7 +24,7 @@ pub fn run(args: &EngineArgs, out: &Output) -> Result<(), CliError> {
     // `provision model` uses.
     let provider: Box<dyn EngineProvisioner> = match pool.engine {
         Engine::Llamacpp => {
-            Box::new(LlamaCppSource::new().with_model_catalog(&args.catalog.catalog))
+            Box::new(LlamaCppSource::new().with_model_catalog(&args.store.catalog.catalog))
         }
         _ => provider_for(&pool)?,
     };

@@ -7,7 +7,8 @@ use serde::Serialize;
 
 use super::args::GgufArgs;
 use super::error::CliError;
-use super::output::{Output, human_bytes};
+use super::output::Output;
+use model_provisioner::units::human_bytes;
 
 /// The JSON result: the file and its summary (plus all metadata on request).
 #[derive(Serialize)]

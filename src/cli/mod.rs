@@ -8,7 +8,6 @@ mod gguf;
 mod logging;
 mod model;
 mod output;
-mod paths;
 mod progress;
 
 use std::process::ExitCode;

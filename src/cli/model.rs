@@ -1,17 +1,14 @@
 //! `provision model REF`: make a model present, verified and catalogued.
 
 use std::fmt::Write as _;
-use std::path::Path;
-use std::sync::Arc;
 
-use model_provisioner::hf::{HfConfig, HfFetcher};
-use model_provisioner::https::{HttpsConfig, HttpsFetcher};
-use model_provisioner::{Digest, ModelProvisioner, ModelRef, ResolvedModel, Verification};
+use model_provisioner::units::human_bytes;
+use model_provisioner::{Digest, Locations, ModelProvisioner, ModelRef, ResolvedModel};
 
-use super::args::ModelArgs;
+use super::args::{ModelArgs, ModelStore};
 use super::error::CliError;
 use super::gguf::human_summary;
-use super::output::{Output, human_bytes};
+use super::output::Output;
 
 pub fn run(args: &ModelArgs, out: &Output) -> Result<(), CliError> {
     let expected = args
@@ -23,36 +20,18 @@ pub fn run(args: &ModelArgs, out: &Output) -> Result<(), CliError> {
         })
         .transpose()?;
     let input = with_revision(&args.model_ref, args.revision.as_deref())?;
-    let provisioner = provisioner(args)?;
+    let provisioner = provisioner(&args.store)?;
     let resolved = provisioner.ensure_present_str(&input, expected)?;
     out.emit(&resolved, |s| human_resolved(s, &resolved))
 }
 
-/// The provisioner for these arguments: the Hub and HTTPS fetchers use
-/// `--cache-dir`; the catalog is `--catalog`, and the provenance log sits
-/// beside it.
-pub fn provisioner(args: &ModelArgs) -> Result<ModelProvisioner, CliError> {
-    let cache = &args.cache_dir;
-    let hf = HfConfig::from_env()
-        .with_cache_dir(cache)
-        .with_offline(args.offline || HfConfig::from_env().offline);
-    let https = HttpsConfig {
-        offline: args.offline,
-        ..HttpsConfig::default()
-    };
-    let catalog = &args.catalog.catalog;
-    let provenance = catalog
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."))
-        .join("provenance.jsonl");
-    Ok(ModelProvisioner::builder(cache)
-        .fetcher(Arc::new(HfFetcher::new(hf)))
-        .fetcher(Arc::new(HttpsFetcher::new(https)))
-        .catalog_path(catalog)
-        .provenance_path(provenance)
-        .offline(args.offline)
-        .build()?)
+/// The model provisioner for these settings: downloads in `--cache-dir`,
+/// the catalog at `--catalog` with the provenance log beside it.
+pub fn provisioner(store: &ModelStore) -> Result<ModelProvisioner, CliError> {
+    let at = Locations::from_env()
+        .with_cache_dir(&store.cache_dir)
+        .with_catalog(&store.catalog.catalog);
+    Ok(ModelProvisioner::at(at).offline(store.offline).build()?)
 }
 
 /// Apply `--revision` to an `hf:` ref (other refs have no revisions).
@@ -96,11 +75,6 @@ fn with_revision(input: &str, revision: Option<&str>) -> Result<String, CliError
 }
 
 fn human_resolved(s: &mut String, m: &ResolvedModel) {
-    let how = match m.verification {
-        Verification::Hashed => "sha256 computed now",
-        Verification::InFlight => "sha256 computed while downloading",
-        Verification::Fingerprint => "unchanged since last verified (catalog fingerprint)",
-    };
     let rows = [
         ("model", m.id.clone()),
         ("path", m.local_path.display().to_string()),
@@ -109,7 +83,7 @@ fn human_resolved(s: &mut String, m: &ResolvedModel) {
             "size",
             format!("{} ({} bytes)", human_bytes(m.size_bytes), m.size_bytes),
         ),
-        ("verified", how.to_string()),
+        ("verified", m.verification.describe().to_string()),
     ];
     for (k, v) in rows {
         let _ = writeln!(s, "{k:<17}{v}");

@@ -4,6 +4,8 @@
 
 use crate::digest::{Digest, DigestError};
 use crate::model_ref::RefError;
+use crate::provisioner::Step;
+use narration_core::catalog::model as act;
 use std::path::PathBuf;
 
 /// A boxed error from a lower layer (a fetcher, the GGUF reader).
@@ -47,6 +49,10 @@ pub enum ProvisionError {
     ChangedWhileHashing { path: PathBuf },
     #[error(transparent)]
     Catalog(#[from] CatalogError),
+    #[error(
+        "model {id} is retired in the catalog and is not handed to new pools; run `provision catalog activate {id}` to use it again"
+    )]
+    Retired { id: String },
     #[error(
         "no fetcher handles {scheme}: references like {model}; register one with the provisioner builder"
     )]
@@ -98,10 +104,35 @@ impl ProvisionError {
             Self::NotGguf { source, .. } => source.kind(),
             Self::ChangedWhileHashing { .. } => "changed-while-hashing",
             Self::Catalog(_) => "catalog",
+            Self::Retired { .. } => "model-retired",
             Self::NoFetcher { .. } => "no-fetcher",
             Self::Offline { .. } => "offline-miss",
             Self::Fetch { kind, .. } => kind,
             Self::Write { .. } => "write",
+        }
+    }
+}
+
+impl ProvisionError {
+    /// The failure action narrated for this error when it happened during
+    /// `step`: the one place errors meet the narration catalog. An error
+    /// that says which promise broke names it (a digest mismatch is
+    /// `verify-failed` even when found while downloading); the rest take
+    /// the failing step's action.
+    pub(crate) fn failure_action(&self, step: Step) -> &'static str {
+        match self {
+            Self::InvalidRef(_) | Self::InvalidDigest(_) => act::RESOLVE_FAILED,
+            Self::DigestMismatch { .. } | Self::ChangedWhileHashing { .. } => act::VERIFY_FAILED,
+            Self::NotGguf { .. } => act::INSPECT_FAILED,
+            Self::MissingFile { .. }
+            | Self::NotAFile { .. }
+            | Self::NoFetcher { .. }
+            | Self::Offline { .. }
+            | Self::Retired { .. } => act::ENSURE_FAILED,
+            Self::Fetch { .. } => act::DOWNLOAD_FAILED,
+            Self::UnreadableFile { .. } | Self::Catalog(_) | Self::Write { .. } => {
+                step.failed_action()
+            }
         }
     }
 }

@@ -5,7 +5,7 @@
 use crate::digest::Digest;
 use crate::error::ProvisionError;
 use crate::gguf::GgufSummary;
-use crate::provisioner::{ResolvedModel, Verification};
+use crate::resolved::{ResolvedModel, Verification};
 use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -16,9 +16,10 @@ pub mod https;
 pub mod locations;
 mod model_ref;
 mod provisioner;
+mod resolved;
 pub mod units;
 
-pub use catalog::{CatalogEntry, CatalogStore, Lifecycle, SqliteCatalog, VerifyOutcome};
+pub use catalog::{CatalogEntry, CatalogStore, Lifecycle, Origin, SqliteCatalog, VerifyOutcome};
 pub use digest::{
     Digest, DigestError, HASH_BUFFER_BYTES, Sha256Stream, hash_file, hash_reader, sha256_bytes,
 };
@@ -30,7 +31,7 @@ pub use handoff::{
     write_handoff,
 };
 pub use locations::Locations;
-pub use model_ref::{ModelRef, RefError, public_url};
-pub use provisioner::{
-    EnsureOptions, ModelProvisioner, ProvisionerBuilder, ResolvedModel, Verification,
-};
+pub use model_ref::{ModelRef, RefError};
+pub use narration_core::public_url;
+pub use provisioner::{KeptFile, ModelProvisioner, ProvisionerBuilder, Removal};
+pub use resolved::{EnsureOptions, ResolvedModel, Verification};

@@ -43,6 +43,50 @@ impl Lifecycle {
     }
 }
 
+/// Where a catalog entry's file came from, which decides what removing it
+/// may delete.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Origin {
+    /// The reference named the file directly (a path or `file:`): it is the
+    /// user's, never deleted.
+    Local,
+    /// A snapshot link in the Hugging Face cache, to a blob that other
+    /// snapshots may share.
+    HubCache,
+    /// A file a fetcher downloaded into the provisioner's cache.
+    Download,
+}
+
+impl Origin {
+    /// The origin of files fetched for `model`.
+    pub fn of(model: &crate::ModelRef) -> Self {
+        match model {
+            crate::ModelRef::File { .. } => Self::Local,
+            crate::ModelRef::Hf { .. } => Self::HubCache,
+            crate::ModelRef::Https { .. } | crate::ModelRef::Http { .. } => Self::Download,
+        }
+    }
+
+    /// The stored name: `local`, `hub-cache` or `download`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Local => "local",
+            Self::HubCache => "hub-cache",
+            Self::Download => "download",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        match s {
+            "local" => Some(Self::Local),
+            "hub-cache" => Some(Self::HubCache),
+            "download" => Some(Self::Download),
+            _ => None,
+        }
+    }
+}
+
 /// One provisioned model.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CatalogEntry {
@@ -55,8 +99,11 @@ pub struct CatalogEntry {
     /// trusted to vouch for the bytes (see [`Fingerprint::trustworthy_at`]).
     pub fingerprint: Option<Fingerprint>,
     pub lifecycle: Lifecycle,
-    /// Where the bytes came from.
-    pub source_ref: String,
+    /// Where the file came from (decides what removal may delete).
+    pub origin: Origin,
+    /// Where the bytes came from: the local path, the URL without
+    /// credentials, or `hf:org/repo@commit/file`.
+    pub source: String,
     pub gguf: Option<GgufSummary>,
     pub created_at_ms: u64,
     pub verified_at_ms: Option<u64>,
@@ -75,11 +122,12 @@ pub enum VerifyOutcome {
 
 /// Storage for catalog entries. Implementations must be safe for
 /// concurrent use from several threads and processes; `put` is an upsert
-/// keyed by `id` that keeps the first `created_at_ms`.
+/// keyed by `id` that keeps the first `created_at_ms` and the lifecycle.
 pub trait CatalogStore: Send + Sync {
     /// The entry for `id`, if any.
     fn get(&self, id: &str) -> Result<Option<CatalogEntry>, CatalogError>;
-    /// Insert or replace the entry with `entry.id`.
+    /// Insert the entry, or update the one with `entry.id`, keeping its
+    /// `created_at_ms` and its lifecycle (a retired entry stays retired).
     fn put(&self, entry: &CatalogEntry) -> Result<(), CatalogError>;
     /// Every entry, ordered by id.
     fn list(&self) -> Result<Vec<CatalogEntry>, CatalogError>;
@@ -88,10 +136,21 @@ pub trait CatalogStore: Send + Sync {
     /// Delete an entry; `false` when there was none.
     fn remove(&self, id: &str) -> Result<bool, CatalogError>;
 
+    /// Record the result of re-verifying `id`: its fingerprint (`None`
+    /// when the bytes no longer vouch for the digest) and, on success, the
+    /// time. Only these columns change, so a concurrent retire or register
+    /// is never undone.
+    fn set_verified(
+        &self,
+        id: &str,
+        fingerprint: Option<Fingerprint>,
+        verified_at_ms: Option<u64>,
+    ) -> Result<(), CatalogError>;
+
     /// Re-hash the entry's file and compare it with the recorded digest,
     /// refreshing the fingerprint on success and clearing it otherwise.
     fn verify(&self, id: &str) -> Result<VerifyOutcome, CatalogError> {
-        let Some(mut entry) = self.get(id)? else {
+        let Some(entry) = self.get(id)? else {
             return Err(CatalogError::NotFound {
                 path: PathBuf::new(),
                 id: id.to_string(),
@@ -100,22 +159,16 @@ pub trait CatalogStore: Send + Sync {
         let started = now_ns();
         let before = Fingerprint::of(&entry.local_path);
         let hashed = hash_file(&entry.local_path);
-        let outcome = match (before, hashed) {
-            (Ok(fp), Ok((digest, bytes))) if digest == entry.digest => {
-                entry.fingerprint = fp.trustworthy_at(started).then_some(fp);
-                entry.verified_at_ms = Some(crate::fingerprint::now_ms());
-                VerifyOutcome::Verified { bytes }
-            }
-            (Ok(_), Ok((actual, _))) => {
-                entry.fingerprint = None;
-                VerifyOutcome::Mismatch { actual }
-            }
-            _ => {
-                entry.fingerprint = None;
-                VerifyOutcome::Missing
-            }
+        let (outcome, fingerprint, at) = match (before, hashed) {
+            (Ok(fp), Ok((digest, bytes))) if digest == entry.digest => (
+                VerifyOutcome::Verified { bytes },
+                fp.trustworthy_at(started).then_some(fp),
+                Some(crate::fingerprint::now_ms()),
+            ),
+            (Ok(_), Ok((actual, _))) => (VerifyOutcome::Mismatch { actual }, None, None),
+            _ => (VerifyOutcome::Missing, None, None),
         };
-        self.put(&entry)?;
+        self.set_verified(id, fingerprint, at)?;
         Ok(outcome)
     }
 }

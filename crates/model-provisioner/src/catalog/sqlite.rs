@@ -6,7 +6,7 @@
 //! never deadlock on a lock upgrade or lose each other's rows. A crash
 //! mid-write leaves the previous state, never half a catalog.
 
-use super::{CatalogEntry, CatalogStore, Lifecycle};
+use super::{CatalogEntry, CatalogStore, Lifecycle, Origin};
 use crate::digest::Digest;
 use crate::error::CatalogError;
 use crate::fingerprint::{Fingerprint, now_ms};
@@ -16,7 +16,7 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 /// The schema version this build writes and understands.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// How long a writer waits for another process's write lock.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -40,10 +40,18 @@ const MIGRATIONS: &[&str] = &[
         created_at_ms  INTEGER NOT NULL,
         verified_at_ms INTEGER
     ) STRICT;",
+    // 2: where each file came from, typed, so that removal never has to
+    // re-parse the source text. Existing rows are classified once here.
+    "ALTER TABLE models ADD COLUMN origin TEXT NOT NULL DEFAULT 'local'
+        CHECK (origin IN ('local', 'hub-cache', 'download'));
+     UPDATE models SET origin = CASE
+        WHEN source_ref LIKE 'hf:%' THEN 'hub-cache'
+        WHEN source_ref LIKE 'https://%' OR source_ref LIKE 'http://%' THEN 'download'
+        ELSE 'local' END;",
 ];
 
 const COLUMNS: &str = "id, local_path, digest, size_bytes, fp_size, fp_mtime_ns, fp_ctime_ns, \
-     fp_inode, fp_device, lifecycle, source_ref, gguf_json, created_at_ms, verified_at_ms";
+     fp_inode, fp_device, lifecycle, source_ref, gguf_json, created_at_ms, verified_at_ms, origin";
 
 /// A [`CatalogStore`] in a SQLite database file.
 ///
@@ -188,6 +196,7 @@ fn decode_row(row: &Row<'_>, path: &Path) -> rusqlite::Result<Result<CatalogEntr
     let gguf_json: Option<String> = row.get(11)?;
     let created: i64 = row.get(12)?;
     let verified: Option<i64> = row.get(13)?;
+    let origin: String = row.get(14)?;
 
     let corrupt = |reason: String| CatalogError::CorruptRow {
         path: path.to_path_buf(),
@@ -200,6 +209,9 @@ fn decode_row(row: &Row<'_>, path: &Path) -> rusqlite::Result<Result<CatalogEntr
     };
     let Some(lifecycle) = Lifecycle::parse(&lifecycle) else {
         return Ok(Err(corrupt(format!("lifecycle {lifecycle:?}"))));
+    };
+    let Some(origin) = Origin::parse(&origin) else {
+        return Ok(Err(corrupt(format!("origin {origin:?}"))));
     };
     let gguf = match gguf_json.map(|j| serde_json::from_str(&j)).transpose() {
         Ok(g) => g,
@@ -228,7 +240,8 @@ fn decode_row(row: &Row<'_>, path: &Path) -> rusqlite::Result<Result<CatalogEntr
         size_bytes: to_u64(size),
         fingerprint,
         lifecycle,
-        source_ref,
+        origin,
+        source: source_ref,
         gguf,
         created_at_ms: to_u64(created),
         verified_at_ms: verified.map(to_u64),
@@ -271,13 +284,13 @@ impl CatalogStore for SqliteCatalog {
         let conn = self.conn();
         let mut stmt = conn
             .prepare_cached(&format!(
-                "INSERT INTO models ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+                "INSERT INTO models ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
                  ON CONFLICT(id) DO UPDATE SET
                    local_path = excluded.local_path, digest = excluded.digest,
                    size_bytes = excluded.size_bytes, fp_size = excluded.fp_size,
                    fp_mtime_ns = excluded.fp_mtime_ns, fp_ctime_ns = excluded.fp_ctime_ns,
                    fp_inode = excluded.fp_inode, fp_device = excluded.fp_device,
-                   lifecycle = excluded.lifecycle, source_ref = excluded.source_ref,
+                   source_ref = excluded.source_ref, origin = excluded.origin,
                    gguf_json = excluded.gguf_json, verified_at_ms = excluded.verified_at_ms"
             ))
             .map_err(|err| self.sql(err))?;
@@ -292,10 +305,11 @@ impl CatalogStore for SqliteCatalog {
             fp.map(|f| to_i64(f.inode)),
             fp.map(|f| to_i64(f.device)),
             e.lifecycle.as_str(),
-            e.source_ref,
+            e.source,
             gguf_json,
             to_i64(e.created_at_ms),
             e.verified_at_ms.map(to_i64),
+            e.origin.as_str(),
         ])
         .map_err(|err| self.sql(err))?;
         Ok(())
@@ -322,6 +336,39 @@ impl CatalogStore for SqliteCatalog {
             .execute(
                 "UPDATE models SET lifecycle = ?2 WHERE id = ?1",
                 params![id, state.as_str()],
+            )
+            .map_err(|e| self.sql(e))?;
+        if changed == 0 {
+            return Err(CatalogError::NotFound {
+                path: self.path.clone(),
+                id: id.to_string(),
+            });
+        }
+        Ok(())
+    }
+
+    fn set_verified(
+        &self,
+        id: &str,
+        fp: Option<Fingerprint>,
+        verified_at_ms: Option<u64>,
+    ) -> Result<(), CatalogError> {
+        let changed = self
+            .conn()
+            .execute(
+                "UPDATE models SET fp_size = ?2, fp_mtime_ns = ?3, fp_ctime_ns = ?4,
+                   fp_inode = ?5, fp_device = ?6,
+                   verified_at_ms = COALESCE(?7, verified_at_ms)
+                 WHERE id = ?1",
+                params![
+                    id,
+                    fp.map(|f| to_i64(f.size)),
+                    fp.map(|f| f.mtime_ns),
+                    fp.map(|f| f.ctime_ns),
+                    fp.map(|f| to_i64(f.inode)),
+                    fp.map(|f| to_i64(f.device)),
+                    verified_at_ms.map(to_i64),
+                ],
             )
             .map_err(|e| self.sql(e))?;
         if changed == 0 {

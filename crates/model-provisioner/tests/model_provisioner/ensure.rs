@@ -318,8 +318,9 @@ fn an_unreadable_catalog_is_narrated_with_error_kind_catalog() {
     let capture = CaptureAdapter::install();
     let err = p.ensure_present_str(s.model_str(), None).unwrap_err();
     assert!(matches!(err, ProvisionError::Catalog(_)), "{err}");
-    // The catalog read in verify fails first.
-    assert_failure_narrated(&capture, "verify-failed", "catalog");
+    // The catalog is read first, before anything is fetched (a retired
+    // entry must stop the ensure there).
+    assert_failure_narrated(&capture, "ensure-failed", "catalog");
 }
 
 #[test]
@@ -405,6 +406,7 @@ fn a_plugged_in_fetcher_with_an_in_flight_digest_is_not_hashed_again() {
             "ensure",
             "download",
             "downloaded",
+            "verify",
             "verified",
             "register",
             "complete"

@@ -22,7 +22,8 @@ fn entry(id: &str, path: &Path) -> CatalogEntry {
             device: 2049,
         }),
         lifecycle: Lifecycle::Active,
-        source_ref: format!("test:{id}"),
+        origin: model_provisioner::Origin::Download,
+        source: format!("test:{id}"),
         gguf: None,
         created_at_ms: 1000,
         verified_at_ms: Some(2000),
@@ -207,7 +208,7 @@ fn catalog_child_writer() {
         cat.put(&entry(&id, Path::new("/m"))).unwrap();
         // A shared row both processes keep rewriting.
         let mut shared = entry("shared", Path::new("/shared"));
-        shared.source_ref = id;
+        shared.source = id;
         cat.put(&shared).unwrap();
     }
 }
@@ -224,7 +225,7 @@ fn two_processes_writing_at_once_lose_nothing() {
                 .args([
                     "--ignored",
                     "--exact",
-                    "catalog_child_writer",
+                    &crate::test_name(module_path!(), "catalog_child_writer"),
                     "--test-threads=1",
                 ])
                 .env(CHILD_ENV, format!("{}|{prefix}", db.display()))
@@ -247,7 +248,7 @@ fn two_processes_writing_at_once_lose_nothing() {
     let shared = cat.get("shared").unwrap().unwrap();
     assert!(
         shared
-            .source_ref
+            .source
             .ends_with(&format!("-{}", ROWS_PER_PROCESS - 1))
     );
 }

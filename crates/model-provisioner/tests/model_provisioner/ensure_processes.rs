@@ -42,7 +42,12 @@ fn processes_ensuring_at_once_all_succeed_and_lose_no_rows() {
             let own = dir.path().join(format!("{name}.gguf"));
             gguf::write_tiny_llama(&own, name.as_bytes()[0] as u64).unwrap();
             Command::new(&exe)
-                .args(["--ignored", "--exact", "ensure_child", "--test-threads=1"])
+                .args([
+                    "--ignored",
+                    "--exact",
+                    &crate::test_name(module_path!(), "ensure_child"),
+                    "--test-threads=1",
+                ])
                 .env(
                     CHILD_ENV,
                     format!("{}|{}|{}", cache.display(), shared.display(), own.display()),

@@ -1,0 +1,267 @@
+//! One ensure, top to bottom: each line a step, failures narrated once at
+//! the end, with the action their step and error call for.
+
+use super::ModelProvisioner;
+use super::step::{During, Failed, Step};
+use crate::catalog::{CatalogEntry, Lifecycle};
+use crate::digest::Digest;
+use crate::error::ProvisionError;
+use crate::fetch::{FetchContext, Fetched};
+use crate::fingerprint::{Fingerprint, now_ns};
+use crate::gguf::{GgufSummary, read_summary};
+use crate::model_ref::ModelRef;
+use crate::resolved::{EnsureOptions, ResolvedModel};
+use narration_core::catalog::model as act;
+use narration_core::{NarrationFields, narrate, public_url};
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+/// The narration context of one ensure: target, correlation, pool, ref.
+pub(super) struct Ensure<'a> {
+    pub target: String,
+    pub ctx: FetchContext,
+    pub model: Option<&'a ModelRef>,
+}
+
+impl<'a> Ensure<'a> {
+    pub fn new(target: String, ctx: FetchContext, model: Option<&'a ModelRef>) -> Self {
+        Self { target, ctx, model }
+    }
+
+    pub fn fields(&self, action: &'static str, human: String) -> NarrationFields {
+        NarrationFields {
+            actor: act::ACTOR,
+            action,
+            target: self.target.clone(),
+            human,
+            correlation_id: self.ctx.correlation_id.clone(),
+            pool_id: self.ctx.pool_id.clone(),
+            model_ref: self.model.map(ModelRef::id),
+            ..Default::default()
+        }
+    }
+
+    pub fn say(&self, action: &'static str, human: String) {
+        narrate(self.fields(action, human));
+    }
+
+    /// Narrate the failure `action` for `err`, with its `error_kind`.
+    pub fn fail(&self, action: &'static str, err: &ProvisionError) {
+        narrate(NarrationFields {
+            error_kind: Some(err.error_kind().to_string()),
+            ..self.fields(action, err.to_string())
+        });
+    }
+}
+
+/// `ensure_present_str_with`: resolve the text, then ensure.
+pub(super) fn ensure_str(
+    p: &ModelProvisioner,
+    input: &str,
+    expected: Option<Digest>,
+    opts: &EnsureOptions,
+) -> Result<ResolvedModel, ProvisionError> {
+    let ctx = context(p, opts);
+    // The raw input may be a URL with credentials: show its public form.
+    let shown = public_url(input);
+    let span = span_for(&ctx, &shown);
+    let _entered = span.enter();
+    let started = Instant::now();
+    let e = Ensure::new(shown.clone(), ctx, None);
+    e.say(act::RESOLVE, format!("Resolving model reference: {shown}"));
+    let model = match ModelRef::parse(input) {
+        Ok(model) => model,
+        Err(err) => {
+            return Err(boundary(
+                &e,
+                Failed {
+                    step: Step::Resolve,
+                    error: err.into(),
+                },
+            ));
+        }
+    };
+    run(p, &model, expected, e.ctx, started)
+}
+
+/// `ensure_present_with`: a parsed ref.
+pub(super) fn ensure(
+    p: &ModelProvisioner,
+    model: &ModelRef,
+    expected: Option<Digest>,
+    opts: &EnsureOptions,
+) -> Result<ResolvedModel, ProvisionError> {
+    let ctx = context(p, opts);
+    let id = model.id();
+    let span = span_for(&ctx, &id);
+    let _entered = span.enter();
+    let started = Instant::now();
+    Ensure::new(id.clone(), ctx.clone(), Some(model))
+        .say(act::RESOLVE, format!("Resolving model reference: {id}"));
+    run(p, model, expected, ctx, started)
+}
+
+/// The lifecycle, one step per line; a failure is narrated once, here.
+fn run(
+    p: &ModelProvisioner,
+    model: &ModelRef,
+    expected: Option<Digest>,
+    ctx: FetchContext,
+    started: Instant,
+) -> Result<ResolvedModel, ProvisionError> {
+    let e = Ensure::new(model.id(), ctx, Some(model));
+    e.say(act::ENSURE, format!("Ensuring model present: {}", e.target));
+    let steps = || -> Result<ResolvedModel, Failed> {
+        let recorded = p.recorded(&e.target).during(Step::Fetch)?;
+        let fetched = fetch(p, &e, model, expected.as_ref()).during(Step::Fetch)?;
+        let fingerprint = Fingerprint::of(&fetched.path)
+            .map_err(|source| unreadable(&fetched.path, source))
+            .during(Step::Verify)?;
+        let gguf = inspect(&fetched.path, fingerprint, recorded.as_ref()).during(Step::Inspect)?;
+        let verified = p
+            .verify(&e, &fetched, fingerprint, recorded, expected.as_ref())
+            .during(Step::Verify)?;
+        let resolved = ResolvedModel {
+            id: model.id(),
+            local_path: fetched.path.clone(),
+            digest: verified.digest,
+            size_bytes: verified.size,
+            gguf,
+            source: fetched.source.clone(),
+            verification: verified.verification,
+        };
+        p.register(&e, model, &resolved, &verified, fetched.bytes_transferred)
+            .during(Step::Register)?;
+        Ok(resolved)
+    };
+    let resolved = steps().map_err(|failed| boundary(&e, failed))?;
+    narrate(NarrationFields {
+        duration_ms: Some(elapsed_ms(started)),
+        bytes: Some(resolved.size_bytes),
+        ..e.fields(
+            act::COMPLETE,
+            format!(
+                "Model ready: {} at {} ({}, {})",
+                resolved.id,
+                resolved.local_path.display(),
+                resolved.digest.short(),
+                describe_gguf(&resolved.gguf)
+            ),
+        )
+    });
+    Ok(resolved)
+}
+
+/// The one place an ensure's failure is narrated.
+fn boundary(e: &Ensure<'_>, failed: Failed) -> ProvisionError {
+    e.fail(failed.error.failure_action(failed.step), &failed.error);
+    failed.error
+}
+
+impl ModelProvisioner {
+    /// The catalog row for `id`; a retired one is refused before anything
+    /// is fetched, so a retired model is never handed to a new pool.
+    fn recorded(&self, id: &str) -> Result<Option<CatalogEntry>, ProvisionError> {
+        let entry = self.catalog.get(id)?;
+        if entry
+            .as_ref()
+            .is_some_and(|row| row.lifecycle == Lifecycle::Retired)
+        {
+            return Err(ProvisionError::Retired { id: id.to_string() });
+        }
+        Ok(entry)
+    }
+}
+
+/// Hand the ref to the first fetcher for its scheme.
+fn fetch(
+    p: &ModelProvisioner,
+    e: &Ensure<'_>,
+    model: &ModelRef,
+    expected: Option<&Digest>,
+) -> Result<Fetched, ProvisionError> {
+    let scheme = model.scheme();
+    let fetcher = p
+        .fetchers
+        .iter()
+        .find(|f| f.schemes().contains(&scheme))
+        .ok_or_else(|| ProvisionError::NoFetcher {
+            model: model.id(),
+            scheme: scheme.to_string(),
+        })?;
+    fetcher.fetch(model, expected, &e.ctx)
+}
+
+/// Read the GGUF summary before hashing, so a file that is not a model is
+/// refused without reading all of it. The catalog's summary is reused
+/// when the file is unchanged since it was recorded.
+fn inspect(
+    path: &Path,
+    fingerprint: Fingerprint,
+    recorded: Option<&CatalogEntry>,
+) -> Result<GgufSummary, ProvisionError> {
+    let unchanged =
+        recorded.filter(|row| row.local_path == path && row.fingerprint == Some(fingerprint));
+    if let Some(gguf) = unchanged.and_then(|row| row.gguf.clone()) {
+        return Ok(gguf);
+    }
+    read_summary(path).map_err(|source| ProvisionError::NotGguf {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+pub(super) fn unreadable(path: &Path, source: std::io::Error) -> ProvisionError {
+    ProvisionError::UnreadableFile {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// The fetch context of one ensure: a correlation id (the caller's or a
+/// new one), the pool, offline mode and the cache dir.
+pub(super) fn context(p: &ModelProvisioner, opts: &EnsureOptions) -> FetchContext {
+    FetchContext {
+        correlation_id: Some(
+            opts.correlation_id
+                .clone()
+                .unwrap_or_else(new_correlation_id),
+        ),
+        pool_id: opts.pool_id.clone(),
+        offline: p.offline,
+        cache_dir: p.cache_dir.clone(),
+    }
+}
+
+fn span_for(ctx: &FetchContext, target: &str) -> tracing::Span {
+    tracing::info_span!(
+        "ensure_present",
+        correlation_id = ctx.correlation_id.as_deref(),
+        pool_id = ctx.pool_id.as_deref(),
+        model_ref = target,
+    )
+}
+
+pub(super) fn elapsed_ms(since: Instant) -> u64 {
+    u64::try_from(since.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
+fn describe_gguf(g: &GgufSummary) -> String {
+    format!(
+        "{} {}",
+        g.architecture.as_deref().unwrap_or("unknown-arch"),
+        g.quantization.as_deref().unwrap_or("unknown-type")
+    )
+}
+
+/// A process-unique id: pid, start time and a counter.
+fn new_correlation_id() -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    format!(
+        "mp-{:x}-{:x}-{}",
+        std::process::id(),
+        now_ns(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}

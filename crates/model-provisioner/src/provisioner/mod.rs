@@ -1,0 +1,176 @@
+//! `ensure_present`: model ref in, verified and catalogued local GGUF out.
+//!
+//! The lifecycle reads top to bottom in [`lifecycle`]: resolve → ensure →
+//! fetch → inspect the GGUF header → verify (in-flight digest | catalog
+//! fingerprint | hash) → register → complete. Steps return errors tagged
+//! with their [`Step`]; the lifecycle narrates a failure once, at its
+//! boundary.
+
+mod builder;
+mod lifecycle;
+mod register;
+mod remove;
+mod step;
+mod verify;
+
+pub use builder::ProvisionerBuilder;
+pub use remove::{KeptFile, Removal};
+pub(crate) use step::Step;
+
+use crate::catalog::CatalogStore;
+use crate::digest::Digest;
+use crate::error::ProvisionError;
+use crate::fetch::Fetcher;
+use crate::handoff::write_handoff;
+use crate::locations::Locations;
+use crate::model_ref::ModelRef;
+use crate::resolved::{EnsureOptions, ResolvedModel};
+use lifecycle::Ensure;
+use narration_core::catalog::model as act;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Turns model references into verified local GGUF files.
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use model_provisioner::{ModelProvisioner, gguf};
+/// let dir = tempfile::tempdir()?;
+/// let model = dir.path().join("tiny.gguf");
+/// gguf::write_tiny_llama(&model, gguf::TINY_LLAMA_SEED)?;
+///
+/// let provisioner = ModelProvisioner::builder(dir.path().join("cache")).build()?;
+/// let resolved = provisioner.ensure_present_str(model.to_str().unwrap(), None)?;
+/// assert_eq!(resolved.gguf.architecture.as_deref(), Some("llama"));
+/// assert_eq!(resolved.local_path, model);
+///
+/// // The same file, checked against the digest just recorded.
+/// let again = provisioner.ensure_present_str(model.to_str().unwrap(), Some(resolved.digest))?;
+/// assert_eq!(again.digest, resolved.digest);
+/// # Ok(()) }
+/// ```
+pub struct ModelProvisioner {
+    cache_dir: PathBuf,
+    catalog: Arc<dyn CatalogStore>,
+    provenance_path: PathBuf,
+    fetchers: Vec<Arc<dyn Fetcher>>,
+    offline: bool,
+    racy_window_ns: i64,
+}
+
+impl std::fmt::Debug for ModelProvisioner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ModelProvisioner")
+            .field("cache_dir", &self.cache_dir)
+            .field("provenance_path", &self.provenance_path)
+            .field("fetchers", &self.fetchers.len())
+            .field("offline", &self.offline)
+            .finish()
+    }
+}
+
+impl ModelProvisioner {
+    /// Start configuring a provisioner that keeps downloads, its catalog
+    /// and provenance under `cache_dir`.
+    pub fn builder(cache_dir: impl Into<PathBuf>) -> ProvisionerBuilder {
+        ProvisionerBuilder::new(cache_dir.into())
+    }
+
+    /// A builder at `locations` (downloads, catalog, provenance log) with
+    /// the network fetchers: Hugging Face (configured from the `HF_*`
+    /// environment, storing into `locations.cache_dir`) and HTTPS. The
+    /// CLI, the engine provisioner's callers and orchestrators start here,
+    /// so they share one cache and one catalog.
+    ///
+    /// ```no_run
+    /// use model_provisioner::{Locations, ModelProvisioner};
+    /// let models = ModelProvisioner::at(Locations::from_env()).build()?;
+    /// # Ok::<(), model_provisioner::ProvisionError>(())
+    /// ```
+    pub fn at(locations: Locations) -> ProvisionerBuilder {
+        let hf = crate::hf::HfConfig::from_env().with_cache_dir(&locations.cache_dir);
+        Self::builder(&locations.cache_dir)
+            .catalog_path(&locations.catalog)
+            .provenance_path(&locations.provenance)
+            .fetcher(Arc::new(crate::hf::HfFetcher::new(hf)))
+            .fetcher(Arc::new(crate::https::HttpsFetcher::default()))
+    }
+
+    /// The catalog this provisioner records models in.
+    pub fn catalog(&self) -> &dyn CatalogStore {
+        self.catalog.as_ref()
+    }
+
+    /// The directory fetchers may download into.
+    pub fn cache_dir(&self) -> &Path {
+        &self.cache_dir
+    }
+
+    /// Parse `input` as a [`ModelRef`] and ensure it is present.
+    pub fn ensure_present_str(
+        &self,
+        input: &str,
+        expected: Option<Digest>,
+    ) -> Result<ResolvedModel, ProvisionError> {
+        self.ensure_present_str_with(input, expected, &EnsureOptions::default())
+    }
+
+    /// [`ensure_present_str`](Self::ensure_present_str) with a correlation
+    /// id and pool id.
+    pub fn ensure_present_str_with(
+        &self,
+        input: &str,
+        expected: Option<Digest>,
+        opts: &EnsureOptions,
+    ) -> Result<ResolvedModel, ProvisionError> {
+        lifecycle::ensure_str(self, input, expected, opts)
+    }
+
+    /// Ensure `model` is present locally, verified, inspected and recorded.
+    /// `expected`, when given, must match the file's sha256.
+    pub fn ensure_present(
+        &self,
+        model: &ModelRef,
+        expected: Option<Digest>,
+    ) -> Result<ResolvedModel, ProvisionError> {
+        self.ensure_present_with(model, expected, &EnsureOptions::default())
+    }
+
+    /// [`ensure_present`](Self::ensure_present) with a correlation id and
+    /// pool id.
+    pub fn ensure_present_with(
+        &self,
+        model: &ModelRef,
+        expected: Option<Digest>,
+        opts: &EnsureOptions,
+    ) -> Result<ResolvedModel, ProvisionError> {
+        lifecycle::ensure(self, model, expected, opts)
+    }
+
+    /// Write the engine handoff file for `resolved` atomically, narrating
+    /// `handoff` or `handoff-failed`.
+    pub fn write_handoff(
+        &self,
+        resolved: &ResolvedModel,
+        path: &Path,
+    ) -> Result<(), ProvisionError> {
+        let e = Ensure::new(
+            resolved.id.clone(),
+            lifecycle::context(self, &EnsureOptions::default()),
+            None,
+        );
+        if let Err(err) = write_handoff(path, resolved) {
+            e.fail(act::HANDOFF_FAILED, &err);
+            return Err(err);
+        }
+        e.say(
+            act::HANDOFF,
+            format!(
+                "Wrote engine handoff for {} to {}",
+                resolved.id,
+                path.display()
+            ),
+        );
+        Ok(())
+    }
+}

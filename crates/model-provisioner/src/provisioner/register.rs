@@ -1,0 +1,70 @@
+//! The register step: the catalog row and the provenance line.
+
+use super::ModelProvisioner;
+use super::lifecycle::Ensure;
+use super::verify::Verified;
+use crate::catalog::{CatalogEntry, Lifecycle, Origin};
+use crate::error::ProvisionError;
+use crate::fingerprint::now_ms;
+use crate::handoff::{ProvenanceRecord, append_provenance};
+use crate::model_ref::ModelRef;
+use crate::resolved::ResolvedModel;
+use narration_core::catalog::model as act;
+
+impl ModelProvisioner {
+    /// Write the catalog row and the provenance line, unless a warm hit
+    /// found the row already saying all of it.
+    pub(super) fn register(
+        &self,
+        e: &Ensure<'_>,
+        model: &ModelRef,
+        resolved: &ResolvedModel,
+        verified: &Verified,
+        bytes_transferred: u64,
+    ) -> Result<(), ProvisionError> {
+        if verified
+            .entry
+            .as_ref()
+            .is_some_and(|row| row.gguf.is_some())
+        {
+            return Ok(());
+        }
+        let now = now_ms();
+        let entry = CatalogEntry {
+            id: resolved.id.clone(),
+            local_path: resolved.local_path.clone(),
+            digest: resolved.digest,
+            size_bytes: resolved.size_bytes,
+            fingerprint: verified.fingerprint,
+            lifecycle: Lifecycle::Active,
+            origin: Origin::of(model),
+            source: resolved.source.clone(),
+            gguf: Some(resolved.gguf.clone()),
+            created_at_ms: now,
+            verified_at_ms: Some(now),
+        };
+        self.catalog.put(&entry)?;
+        let record = ProvenanceRecord {
+            at_ms: now,
+            correlation_id: e.ctx.correlation_id.clone(),
+            model_id: resolved.id.clone(),
+            local_path: resolved.local_path.clone(),
+            digest: resolved.digest,
+            size_bytes: resolved.size_bytes,
+            source: resolved.source.clone(),
+            verification: resolved.verification,
+            bytes_hashed: verified.bytes_hashed,
+            bytes_transferred,
+        };
+        append_provenance(&self.provenance_path, &record)?;
+        e.say(
+            act::REGISTER,
+            format!(
+                "Registered {} in the catalog ({})",
+                resolved.id,
+                resolved.digest.short()
+            ),
+        );
+        Ok(())
+    }
+}

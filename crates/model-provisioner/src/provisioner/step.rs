@@ -1,0 +1,57 @@
+//! The steps of an ensure, and how a failure is attributed to one.
+//!
+//! A step returns its error tagged with the step it failed in; the
+//! lifecycle narrates it once, at its boundary, with the action and kind
+//! that [`ProvisionError::failure_action`] gives for that step.
+
+use crate::error::ProvisionError;
+use narration_core::catalog::model as act;
+
+/// One step of the model lifecycle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Step {
+    /// Parsing the model reference.
+    Resolve,
+    /// Making the file present locally (the fetcher).
+    Fetch,
+    /// Reading the GGUF header.
+    Inspect,
+    /// Establishing and checking the digest.
+    Verify,
+    /// Writing the catalog row and the provenance line.
+    Register,
+}
+
+impl Step {
+    /// The failure action of this step, for errors that do not name one.
+    pub fn failed_action(self) -> &'static str {
+        match self {
+            Self::Resolve => act::RESOLVE_FAILED,
+            Self::Fetch => act::ENSURE_FAILED,
+            Self::Inspect => act::INSPECT_FAILED,
+            Self::Verify => act::VERIFY_FAILED,
+            Self::Register => act::REGISTER_FAILED,
+        }
+    }
+}
+
+/// An error and the step it happened in.
+#[derive(Debug)]
+pub(crate) struct Failed {
+    pub step: Step,
+    pub error: ProvisionError,
+}
+
+/// Tag a step's error with its step: `result.during(Step::Verify)?`.
+pub(crate) trait During<T> {
+    fn during(self, step: Step) -> Result<T, Failed>;
+}
+
+impl<T, E: Into<ProvisionError>> During<T> for Result<T, E> {
+    fn during(self, step: Step) -> Result<T, Failed> {
+        self.map_err(|e| Failed {
+            step,
+            error: e.into(),
+        })
+    }
+}

@@ -1,0 +1,218 @@
+//! The verify step: establish the file's sha256 (from the fetcher, from a
+//! verified catalog fingerprint, or by hashing now), compare it with the
+//! caller's digest, and say how it was established.
+
+use super::ModelProvisioner;
+use super::lifecycle::{Ensure, elapsed_ms, unreadable};
+use crate::catalog::CatalogEntry;
+use crate::digest::{Digest, hash_file};
+use crate::error::ProvisionError;
+use crate::fetch::Fetched;
+use crate::fingerprint::{Fingerprint, now_ns};
+use crate::resolved::Verification;
+use narration_core::NarrationFields;
+use narration_core::catalog::model as act;
+use narration_core::narrate;
+use std::path::Path;
+use std::time::Instant;
+
+/// What the verify step established.
+pub(super) struct Verified {
+    pub digest: Digest,
+    pub size: u64,
+    /// A fingerprint that vouches for `digest` on later ensures.
+    pub fingerprint: Option<Fingerprint>,
+    pub verification: Verification,
+    pub bytes_hashed: u64,
+    /// The catalog row, when it already says everything (warm hit).
+    pub entry: Option<CatalogEntry>,
+}
+
+impl ModelProvisioner {
+    /// Establish the file's digest and compare it with `expected`.
+    pub(super) fn verify(
+        &self,
+        e: &Ensure<'_>,
+        fetched: &Fetched,
+        fingerprint: Fingerprint,
+        recorded: Option<CatalogEntry>,
+        expected: Option<&Digest>,
+    ) -> Result<Verified, ProvisionError> {
+        if let Some(digest) = fetched.digest {
+            return verified_in_flight(e, &fetched.path, digest, fingerprint, expected);
+        }
+        let vouched = recorded
+            .filter(|row| row.local_path == fetched.path && row.fingerprint == Some(fingerprint));
+        match vouched {
+            Some(row) if expected.is_none_or(|want| *want == row.digest) => {
+                Ok(verified_by_fingerprint(e, row, fingerprint))
+            }
+            Some(_) => self.verify_by_hashing(
+                e,
+                &fetched.path,
+                fingerprint,
+                expected,
+                Why::ExpectedDiffers,
+            ),
+            None => self.verify_by_hashing(e, &fetched.path, fingerprint, expected, Why::FirstLook),
+        }
+    }
+
+    /// Hash the file now; a fingerprint taken before is kept only when
+    /// the file was already old enough for it to be trusted.
+    fn verify_by_hashing(
+        &self,
+        e: &Ensure<'_>,
+        path: &Path,
+        fingerprint: Fingerprint,
+        expected: Option<&Digest>,
+        why: Why,
+    ) -> Result<Verified, ProvisionError> {
+        narrate(NarrationFields {
+            bytes: Some(fingerprint.size),
+            ..e.fields(
+                act::VERIFY,
+                format!("Hashing {}{}", path.display(), why.text()),
+            )
+        });
+        let started = Instant::now();
+        let started_ns = now_ns();
+        let (digest, bytes) = hash_file(path).map_err(|err| unreadable(path, err))?;
+        let after = Fingerprint::of(path).map_err(|err| unreadable(path, err))?;
+        if after != fingerprint || after.size != bytes {
+            return Err(ProvisionError::ChangedWhileHashing {
+                path: path.to_path_buf(),
+            });
+        }
+        check_expected(e, path, digest, expected)?;
+        narrate(NarrationFields {
+            bytes: Some(bytes),
+            duration_ms: Some(elapsed_ms(started)),
+            ..e.fields(act::VERIFIED, format!("Digest verified: {digest}"))
+        });
+        Ok(Verified {
+            digest,
+            size: bytes,
+            fingerprint: after
+                .trustworthy_within(started_ns, self.racy_window_ns)
+                .then_some(after),
+            verification: Verification::Hashed,
+            bytes_hashed: bytes,
+            entry: None,
+        })
+    }
+}
+
+/// Why a file is hashed now, for the `verify` narration.
+#[derive(Clone, Copy)]
+enum Why {
+    /// No verified fingerprint of this file: first sight or changed.
+    FirstLook,
+    /// The file is unchanged, but the caller expects another digest.
+    ExpectedDiffers,
+}
+
+impl Why {
+    fn text(self) -> &'static str {
+        match self {
+            Why::FirstLook => "",
+            Why::ExpectedDiffers => {
+                " (unchanged since it was verified, but the expected digest differs from the recorded one)"
+            }
+        }
+    }
+}
+
+/// The fetcher hashed the bytes as it wrote them: compare, then vouch for
+/// them with a fingerprint of the settled file (see [`settle`]).
+fn verified_in_flight(
+    e: &Ensure<'_>,
+    path: &Path,
+    digest: Digest,
+    fingerprint: Fingerprint,
+    expected: Option<&Digest>,
+) -> Result<Verified, ProvisionError> {
+    e.say(
+        act::VERIFY,
+        format!(
+            "Verifying {}: sha256 computed while downloading",
+            path.display()
+        ),
+    );
+    check_expected(e, path, digest, expected)?;
+    e.say(
+        act::VERIFIED,
+        format!("Digest verified while downloading: {digest}"),
+    );
+    Ok(Verified {
+        digest,
+        size: fingerprint.size,
+        fingerprint: settle(path).ok(),
+        verification: Verification::InFlight,
+        bytes_hashed: 0,
+        entry: None,
+    })
+}
+
+fn verified_by_fingerprint(
+    e: &Ensure<'_>,
+    row: CatalogEntry,
+    fingerprint: Fingerprint,
+) -> Verified {
+    e.say(
+        act::VERIFY,
+        format!(
+            "Verifying {} against the catalog fingerprint",
+            row.local_path.display()
+        ),
+    );
+    e.say(
+        act::CACHE_HIT,
+        format!(
+            "File unchanged since it was verified ({} bytes, inode {}): not re-hashing",
+            fingerprint.size, fingerprint.inode
+        ),
+    );
+    e.say(act::VERIFIED, format!("Digest verified: {}", row.digest));
+    Verified {
+        digest: row.digest,
+        size: row.size_bytes,
+        fingerprint: Some(fingerprint),
+        verification: Verification::Fingerprint,
+        bytes_hashed: 0,
+        entry: Some(row),
+    }
+}
+
+/// The caller's digest, when given, must be the one established.
+fn check_expected(
+    e: &Ensure<'_>,
+    path: &Path,
+    actual: Digest,
+    expected: Option<&Digest>,
+) -> Result<(), ProvisionError> {
+    match expected {
+        Some(want) if *want != actual => Err(ProvisionError::DigestMismatch {
+            model: e.target.clone(),
+            path: path.to_path_buf(),
+            expected: *want,
+            actual,
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// A file this process just wrote and verified: made read-only, its mtime
+/// set to a past instant no later write can produce, and fingerprinted.
+/// Any write afterwards moves the mtime off that instant, so the
+/// fingerprint vouches for the bytes at once, with no racy window.
+fn settle(path: &Path) -> std::io::Result<Fingerprint> {
+    use std::os::unix::fs::PermissionsExt;
+    let file = std::fs::File::open(path)?;
+    let past = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
+    file.set_modified(past)?;
+    let mut perms = file.metadata()?.permissions();
+    perms.set_mode(perms.mode() & 0o444);
+    std::fs::set_permissions(path, perms)?;
+    Fingerprint::of(path)
+}
