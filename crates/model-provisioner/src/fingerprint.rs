@@ -62,6 +62,38 @@ impl Fingerprint {
     }
 }
 
+impl Fingerprint {
+    /// Whether this is the fingerprint of a settled file (see [`settle`]):
+    /// its mtime lies further in the past than the racy window, where no
+    /// write at or after `now_ns` can put it. Such a fingerprint vouches
+    /// for the bytes at once; ctime is not consulted, since settling
+    /// itself moves it.
+    pub fn settled_at(&self, now_ns: i64, window_ns: i64) -> bool {
+        self.mtime_ns < now_ns.saturating_sub(window_ns)
+    }
+}
+
+/// Settle a file that was just written and verified: make it read-only
+/// and set its mtime to a past instant. Any later write moves the mtime to
+/// the present, off that instant, so a fingerprint taken now detects it
+/// with no racy window, and the next ensure need not hash the file again.
+/// Fetchers call this before moving a verified download into place, so
+/// that no reader ever sees the file change.
+pub fn settle(path: &Path) -> std::io::Result<Fingerprint> {
+    use std::os::unix::fs::PermissionsExt;
+    let file = std::fs::File::open(path)?;
+    let past = SystemTime::now() - std::time::Duration::from_secs(SETTLED_AGE_SECS);
+    file.set_modified(past)?;
+    let mut perms = file.metadata()?.permissions();
+    perms.set_mode(perms.mode() & 0o444);
+    file.set_permissions(perms)?;
+    Fingerprint::of(path)
+}
+
+/// How far in the past [`settle`] puts a file's mtime: beyond any racy
+/// window in use.
+const SETTLED_AGE_SECS: u64 = 60;
+
 /// Wall-clock now in nanoseconds since the Unix epoch (the clock file
 /// timestamps use).
 pub fn now_ns() -> i64 {

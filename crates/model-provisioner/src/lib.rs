@@ -25,7 +25,7 @@ pub use digest::{
 };
 pub use error::{BoxError, CatalogError, ProvisionError};
 pub use fetch::{FetchContext, Fetched, Fetcher, FileFetcher};
-pub use fingerprint::{Fingerprint, RACY_WINDOW_NS};
+pub use fingerprint::{Fingerprint, RACY_WINDOW_NS, settle};
 pub use handoff::{
     HANDOFF_VERSION, Handoff, ProvenanceRecord, append_provenance, read_handoff, read_provenance,
     write_handoff,

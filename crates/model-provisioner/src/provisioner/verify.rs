@@ -39,7 +39,8 @@ impl ModelProvisioner {
         expected: Option<&Digest>,
     ) -> Result<Verified, ProvisionError> {
         if let Some(digest) = fetched.digest {
-            return verified_in_flight(e, &fetched.path, digest, fingerprint, expected);
+            let settled = fingerprint.settled_at(now_ns(), self.racy_window_ns);
+            return verified_in_flight(e, &fetched.path, digest, fingerprint, settled, expected);
         }
         let vouched = recorded
             .filter(|row| row.local_path == fetched.path && row.fingerprint == Some(fingerprint));
@@ -123,13 +124,16 @@ impl Why {
     }
 }
 
-/// The fetcher hashed the bytes as it wrote them: compare, then vouch for
-/// them with a fingerprint of the settled file (see [`settle`]).
+/// The fetcher hashed the bytes as it wrote them: compare. A fetcher that
+/// settled the file before moving it into place
+/// ([`settle`](crate::settle)) lets its fingerprint vouch for the bytes
+/// at once; otherwise the next ensure hashes them.
 fn verified_in_flight(
     e: &Ensure<'_>,
     path: &Path,
     digest: Digest,
     fingerprint: Fingerprint,
+    settled: bool,
     expected: Option<&Digest>,
 ) -> Result<Verified, ProvisionError> {
     e.say(
@@ -147,7 +151,7 @@ fn verified_in_flight(
     Ok(Verified {
         digest,
         size: fingerprint.size,
-        fingerprint: settle(path).ok(),
+        fingerprint: settled.then_some(fingerprint),
         verification: Verification::InFlight,
         bytes_hashed: 0,
         entry: None,
@@ -200,19 +204,4 @@ fn check_expected(
         }),
         _ => Ok(()),
     }
-}
-
-/// A file this process just wrote and verified: made read-only, its mtime
-/// set to a past instant no later write can produce, and fingerprinted.
-/// Any write afterwards moves the mtime off that instant, so the
-/// fingerprint vouches for the bytes at once, with no racy window.
-fn settle(path: &Path) -> std::io::Result<Fingerprint> {
-    use std::os::unix::fs::PermissionsExt;
-    let file = std::fs::File::open(path)?;
-    let past = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
-    file.set_modified(past)?;
-    let mut perms = file.metadata()?.permissions();
-    perms.set_mode(perms.mode() & 0o444);
-    std::fs::set_permissions(path, perms)?;
-    Fingerprint::of(path)
 }

@@ -504,3 +504,117 @@ fn url_credentials_never_reach_a_narration() {
         assert!(!json.contains("s3cr3t-pw"), "{json}");
     }
 }
+
+/// A fetcher that "downloads" a local file once into its cache (hashing
+/// while it writes, settling it before the rename, as the built-in
+/// fetchers do) and serves it from there afterwards.
+struct OnceFetcher {
+    from: PathBuf,
+}
+
+impl Fetcher for OnceFetcher {
+    fn schemes(&self) -> &'static [&'static str] {
+        &["https"]
+    }
+
+    fn fetch(
+        &self,
+        _model: &ModelRef,
+        _expected: Option<&Digest>,
+        ctx: &FetchContext,
+    ) -> Result<Fetched, ProvisionError> {
+        let path = ctx.cache_dir.join("downloaded.gguf");
+        let source = "https://example.invalid/m.gguf".to_string();
+        if path.is_file() {
+            return Ok(Fetched {
+                path,
+                digest: None,
+                bytes_transferred: 0,
+                source,
+            });
+        }
+        let bytes = std::fs::read(&self.from).unwrap();
+        std::fs::create_dir_all(&ctx.cache_dir).unwrap();
+        let partial = ctx.cache_dir.join("downloaded.gguf.incomplete");
+        std::fs::write(&partial, &bytes).unwrap();
+        model_provisioner::settle(&partial).unwrap();
+        std::fs::rename(&partial, &path).unwrap();
+        Ok(Fetched {
+            path,
+            digest: Some(sha256_bytes(&bytes)),
+            bytes_transferred: bytes.len() as u64,
+            source,
+        })
+    }
+}
+
+#[test]
+fn a_just_downloaded_model_is_a_cache_hit_at_once_and_a_later_write_is_caught() {
+    use std::os::unix::fs::PermissionsExt;
+    let s = Setup::new();
+    // The default racy window (2 s): the first re-ensure comes well inside it.
+    let p = ModelProvisioner::builder(s.dir.path().join("cache"))
+        .fetcher(Arc::new(OnceFetcher {
+            from: s.model.clone(),
+        }))
+        .build()
+        .unwrap();
+    let url = "https://example.invalid/m.gguf";
+    let first = p.ensure_present_str(url, Some(s.digest())).unwrap();
+    assert_eq!(first.verification, Verification::InFlight);
+    let mode = std::fs::metadata(&first.local_path)
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o222, 0, "a verified download is read-only");
+
+    let capture = CaptureAdapter::install();
+    let again = p.ensure_present_str(url, Some(s.digest())).unwrap();
+    assert_eq!(
+        again.verification,
+        Verification::Fingerprint,
+        "not hashed again"
+    );
+    assert!(actions(&capture).contains(&"cache-hit"));
+
+    let mut perms = std::fs::metadata(&first.local_path).unwrap().permissions();
+    perms.set_mode(0o644);
+    std::fs::set_permissions(&first.local_path, perms).unwrap();
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&first.local_path)
+        .unwrap();
+    std::io::Write::write_all(&mut file, b"x").unwrap();
+    drop(file);
+    let err = p.ensure_present_str(url, Some(s.digest())).unwrap_err();
+    assert!(
+        matches!(err, ProvisionError::DigestMismatch { .. }),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_expected_digest_that_differs_from_the_verified_one_is_told_as_such() {
+    let s = Setup::new();
+    let p = s.provisioner();
+    p.ensure_present_str(s.model_str(), None).unwrap();
+    settle();
+    p.ensure_present_str(s.model_str(), None).unwrap(); // fingerprint recorded now
+    let capture = CaptureAdapter::install();
+    let wrong = sha256_bytes(b"another model");
+    let err = p
+        .ensure_present_str(s.model_str(), Some(wrong))
+        .unwrap_err();
+    assert!(matches!(err, ProvisionError::DigestMismatch { .. }));
+    let verify = capture
+        .captured()
+        .into_iter()
+        .find(|n| n.action == "verify")
+        .unwrap();
+    assert!(
+        verify.human.contains("expected digest differs"),
+        "{}",
+        verify.human
+    );
+    assert!(!verify.human.contains("changed"), "{}", verify.human);
+}

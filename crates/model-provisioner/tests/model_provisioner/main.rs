@@ -2,8 +2,10 @@
 //! SQLite catalog, real child processes, and a stand-in Hub on loopback.
 
 mod catalog;
+mod catalog_promises;
 mod ensure;
 mod ensure_processes;
+mod removal;
 
 /// The libtest name of `name` in the module `module` (from
 /// `module_path!()`), for re-running one test in a child process.

@@ -3,8 +3,7 @@
 //! narration, and the cache never holds a blob whose bytes do not match its
 //! name.
 
-mod support;
-
+use crate::support::{Dirs, big_gguf, provision_model};
 use hub_standin::{Fault, FaultKind, FileSpec, Hub, Listener};
 use model_provisioner::hf::{HfConfig, HfFetcher, RetryPolicy};
 use model_provisioner::{ModelProvisioner, hash_file};
@@ -13,7 +12,6 @@ use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
-use support::{Dirs, big_gguf, provision_model};
 
 const REF: &str = "hf:org/model/model.gguf";
 const TOKEN: &str = "hf_faultmatrixcanary0123456789";

@@ -1,13 +1,11 @@
 //! Many `provision model` processes at once: the same model is transferred
 //! once and shared; different models sharing one catalog all land in it.
 
-mod support;
-
+use crate::support::{Dirs, big_gguf, provision_model};
 use hub_standin::{Fault, FaultKind, FileSpec, Hub, Listener};
 use model_provisioner::{CatalogStore, SqliteCatalog};
 use std::process::Output;
 use std::time::Duration;
-use support::{Dirs, big_gguf, provision_model};
 
 const PROCESSES: usize = 8;
 

@@ -4,8 +4,7 @@
 //! and the canary must appear in no narration, log line, error message,
 //! stdout, catalog, provenance log, handoff file or plan.
 
-mod support;
-
+use crate::support::{Dirs, big_gguf, files_under, provision_model};
 use hub_standin::{FileSpec, Hub};
 use model_provisioner::hf::{HfConfig, HfFetcher, RetryPolicy};
 use model_provisioner::https::{HttpsConfig, HttpsFetcher};
@@ -14,7 +13,6 @@ use narration_core::CaptureAdapter;
 use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
-use support::{Dirs, big_gguf, files_under, provision_model};
 
 const CANARY: &str = "hf_CanaryToken0123456789abcdef";
 

@@ -1,8 +1,6 @@
 //! Shared helpers for the workspace-level reliability tests: a stand-in Hub
 //! with a large model, and `provision` child processes pointed at it.
 
-#![allow(dead_code)] // each test binary uses its own subset
-
 use hub_standin::{FileSpec, Hub};
 use model_provisioner::gguf;
 use std::path::{Path, PathBuf};

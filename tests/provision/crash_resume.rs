@@ -8,13 +8,13 @@
 //! by the server); no `.incomplete` file remains; the catalog opens and
 //! holds exactly one row.
 
-mod support;
-
+use crate::support::{
+    Dirs, Lcg, big_gguf, hub_with, incomplete_files, partial_len, provision_model,
+};
 use hub_standin::{Fault, FaultKind, Listener};
 use model_provisioner::{CatalogStore, SqliteCatalog, hash_file};
 use std::process::Child;
 use std::time::{Duration, Instant};
-use support::{Dirs, Lcg, big_gguf, hub_with, incomplete_files, partial_len, provision_model};
 
 const PAD_BYTES: usize = 24 << 20;
 

@@ -516,7 +516,11 @@ fn catalog_verbs_list_show_retire_verify_remove() {
         .json();
     assert_eq!(removed["removed"], true);
     assert_eq!(removed["deleted_files"], serde_json::json!([]));
-    assert_eq!(removed["kept_files"][0], path);
+    assert_eq!(removed["kept_files"][0]["path"], path);
+    assert_eq!(
+        removed["kept_files"][0]["reason"],
+        "the reference names this file directly"
+    );
     assert!(model.exists());
     assert_eq!(
         env.run(&["catalog", "list", "--json"]).ok().json(),

@@ -1,0 +1,138 @@
+//! What the catalog promises holds: a retired entry is not handed out and
+//! stays retired, verification touches only its own columns, and rows
+//! written by an older schema are classified by origin once.
+
+use model_provisioner::{
+    CatalogStore, Lifecycle, ModelProvisioner, Origin, ProvisionError, SqliteCatalog, gguf,
+};
+use narration_core::{CaptureAdapter, NarrationLevel};
+
+fn tiny_model(dir: &std::path::Path) -> std::path::PathBuf {
+    let model = dir.join("tiny.gguf");
+    gguf::write_tiny_llama(&model, gguf::TINY_LLAMA_SEED).unwrap();
+    model
+}
+
+#[test]
+fn a_retired_model_is_refused_with_model_retired_and_stays_retired() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = tiny_model(dir.path());
+    let p = ModelProvisioner::builder(dir.path().join("cache"))
+        .build()
+        .unwrap();
+    let first = p.ensure_present_str(model.to_str().unwrap(), None).unwrap();
+    p.catalog()
+        .set_state(&first.id, Lifecycle::Retired)
+        .unwrap();
+
+    let capture = CaptureAdapter::install();
+    let err = p
+        .ensure_present_str(model.to_str().unwrap(), None)
+        .unwrap_err();
+    assert!(matches!(err, ProvisionError::Retired { .. }), "{err}");
+    assert!(
+        err.to_string().contains("provision catalog activate"),
+        "{err}"
+    );
+    let failure = capture
+        .captured()
+        .into_iter()
+        .find(|n| n.action == "ensure-failed")
+        .expect("the refusal is narrated");
+    assert_eq!(failure.error_kind.as_deref(), Some("model-retired"));
+    assert_eq!(failure.level, NarrationLevel::Error);
+    let row = p.catalog().get(&first.id).unwrap().unwrap();
+    assert_eq!(
+        row.lifecycle,
+        Lifecycle::Retired,
+        "the refusal changes nothing"
+    );
+
+    p.catalog().set_state(&first.id, Lifecycle::Active).unwrap();
+    p.ensure_present_str(model.to_str().unwrap(), None).unwrap();
+}
+
+#[test]
+fn registering_again_keeps_a_retire_that_happened_meanwhile() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = tiny_model(dir.path());
+    let p = ModelProvisioner::builder(dir.path().join("cache"))
+        .build()
+        .unwrap();
+    let first = p.ensure_present_str(model.to_str().unwrap(), None).unwrap();
+    let mut row = p.catalog().get(&first.id).unwrap().unwrap();
+    p.catalog()
+        .set_state(&first.id, Lifecycle::Retired)
+        .unwrap();
+    // A register that started before the retire writes its row after it.
+    row.lifecycle = Lifecycle::Active;
+    row.verified_at_ms = Some(row.verified_at_ms.unwrap() + 1);
+    p.catalog().put(&row).unwrap();
+    assert_eq!(
+        p.catalog().get(&first.id).unwrap().unwrap().lifecycle,
+        Lifecycle::Retired
+    );
+}
+
+#[test]
+fn catalog_verify_does_not_undo_a_retire() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = tiny_model(dir.path());
+    let p = ModelProvisioner::builder(dir.path().join("cache"))
+        .build()
+        .unwrap();
+    let first = p.ensure_present_str(model.to_str().unwrap(), None).unwrap();
+    p.catalog()
+        .set_state(&first.id, Lifecycle::Retired)
+        .unwrap();
+    p.catalog().verify(&first.id).unwrap();
+    let row = p.catalog().get(&first.id).unwrap().unwrap();
+    assert_eq!(row.lifecycle, Lifecycle::Retired);
+    assert_eq!(row.origin, Origin::Local);
+}
+
+#[test]
+fn rows_of_schema_1_get_their_origin_from_their_source() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("catalog.sqlite");
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute_batch(
+        "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY NOT NULL, applied_at_ms INTEGER NOT NULL) STRICT;
+         INSERT INTO schema_migrations VALUES (1, 0);
+         CREATE TABLE models (
+            id TEXT PRIMARY KEY NOT NULL, local_path TEXT NOT NULL, digest TEXT NOT NULL,
+            size_bytes INTEGER NOT NULL, fp_size INTEGER, fp_mtime_ns INTEGER, fp_ctime_ns INTEGER,
+            fp_inode INTEGER, fp_device INTEGER,
+            lifecycle TEXT NOT NULL CHECK (lifecycle IN ('active', 'retired')),
+            source_ref TEXT NOT NULL, gguf_json TEXT, created_at_ms INTEGER NOT NULL, verified_at_ms INTEGER
+         ) STRICT;",
+    )
+    .unwrap();
+    let digest = format!("sha256:{}", "ab".repeat(32));
+    for (id, source) in [
+        (
+            "hf:o/r/m.gguf",
+            "hf:o/r@0123456789012345678901234567890123456789/m.gguf",
+        ),
+        ("https://h/m.gguf", "https://h/m.gguf"),
+        ("file:/m.gguf", "/m.gguf"),
+    ] {
+        conn.execute(
+            "INSERT INTO models (id, local_path, digest, size_bytes, lifecycle, source_ref, created_at_ms)
+             VALUES (?1, '/x', ?2, 1, 'retired', ?3, 5)",
+            rusqlite::params![id, digest, source],
+        )
+        .unwrap();
+    }
+    drop(conn);
+    let cat = SqliteCatalog::open(&db).unwrap();
+    assert_eq!(cat.schema_version().unwrap(), 2);
+    let origin = |id: &str| cat.get(id).unwrap().unwrap().origin;
+    assert_eq!(origin("hf:o/r/m.gguf"), Origin::HubCache);
+    assert_eq!(origin("https://h/m.gguf"), Origin::Download);
+    assert_eq!(origin("file:/m.gguf"), Origin::Local);
+    assert_eq!(
+        cat.get("file:/m.gguf").unwrap().unwrap().lifecycle,
+        Lifecycle::Retired
+    );
+}
