@@ -46,7 +46,7 @@ const STREAM_LABEL: &str = "(stream)";
 ///
 /// ```
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// use model_provisioner::gguf::{GgufValue, GgufWriter, read_header};
+/// use gguf_file::{GgufValue, GgufWriter, read_header};
 /// let mut w = GgufWriter::new();
 /// w.add_kv("general.architecture", GgufValue::String("llama".into()))?;
 /// let mut bytes = Vec::new();

@@ -8,7 +8,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use model_provisioner::gguf::{
+use gguf_file::{
     GgufArray, GgufValue, TINY_LLAMA_SEED, read_header, read_summary, write_tiny_llama,
 };
 use serde_json::Value;
