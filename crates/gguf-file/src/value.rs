@@ -1,6 +1,6 @@
 //! The typed content of a GGUF header: metadata values, arrays, tensor infos.
 
-use super::types::GgufValueType;
+use crate::types::GgufValueType;
 
 /// One metadata value.
 #[derive(Debug, Clone, PartialEq)]
@@ -180,7 +180,7 @@ pub struct GgufTensorInfo {
     pub name: String,
     /// Dimensions in ggml order (fastest-varying first; numpy's reversed).
     pub dims: Vec<u64>,
-    /// ggml tensor type id (see [`super::tensor_type_name`]).
+    /// ggml tensor type id (see [`crate::tensor_type_name`]).
     pub ggml_type: u32,
     /// Offset of the data from the start of the tensor data section.
     pub offset: u64,

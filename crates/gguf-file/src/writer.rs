@@ -5,9 +5,9 @@ use std::fs;
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
 
-use super::reader::{DEFAULT_ALIGNMENT, GGUF_MAGIC};
-use super::types::{GGML_TYPE_F32, tensor_byte_size};
-use super::value::{GgufArray, GgufKv, GgufValue};
+use crate::reader::{DEFAULT_ALIGNMENT, GGUF_MAGIC};
+use crate::types::{GGML_TYPE_F32, tensor_byte_size};
+use crate::value::{GgufArray, GgufKv, GgufValue};
 
 /// Builds a GGUF v3 file in memory and writes it out.
 ///
