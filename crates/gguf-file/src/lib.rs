@@ -30,6 +30,7 @@
 
 mod error;
 mod reader;
+mod serialize;
 mod summary;
 mod tiny;
 mod types;

@@ -3,6 +3,10 @@
 use crate::types::GgufValueType;
 
 /// One metadata value.
+///
+/// With serde it serializes as the bare value (`4096`, `"llama"`,
+/// `[1, 2]`); NaN and infinities, which JSON numbers cannot hold, as the
+/// strings `"NaN"`, `"inf"` and `"-inf"`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum GgufValue {
     /// `u8`
