@@ -9,8 +9,10 @@
 //! tiny random-weight llama model used in examples).
 //!
 //! [`read_summary`] gives the handful of facts a provisioner records
-//! (architecture, sizes, quantization); [`read_header_file`] and
-//! [`read_header`] give every metadata pair and tensor info.
+//! (architecture, sizes, quantization); [`read_tensors`] lists every
+//! tensor with its type, shape, absolute data offset and size;
+//! [`read_header_file`] and [`read_header`] give every metadata pair and
+//! tensor info.
 //!
 //! ```
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -32,6 +34,7 @@ mod error;
 mod reader;
 mod serialize;
 mod summary;
+mod tensor;
 mod tiny;
 mod types;
 mod value;
@@ -43,6 +46,7 @@ pub use reader::{
     MAX_KEY_LEN, MAX_KV_COUNT, MAX_STRING_LEN, MAX_TENSOR_COUNT, read_header,
 };
 pub use summary::{GgufSummary, read_header_file, read_summary};
+pub use tensor::{GgmlType, GgufTensor, read_tensors};
 pub use tiny::{TINY_LLAMA_SEED, tiny_llama_writer, write_tiny_llama};
 pub use types::{GGML_TYPE_F32, GgufValueType, file_type_name, tensor_byte_size, tensor_type_name};
 pub use value::{GgufArray, GgufHeader, GgufKv, GgufTensorInfo, GgufValue};

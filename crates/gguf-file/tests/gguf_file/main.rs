@@ -5,4 +5,5 @@ mod json;
 mod python;
 mod round_trip;
 mod support;
+mod tensors;
 mod tiny_llama;

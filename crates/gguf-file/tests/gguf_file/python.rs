@@ -14,7 +14,7 @@ use gguf_file::{
 use serde_json::Value;
 
 /// True when `python3 -c "import gguf"` works; panics under CI=true if not.
-fn reference_available() -> bool {
+pub fn reference_available() -> bool {
     let probe = Command::new("python3")
         .args(["-c", "import gguf, numpy"])
         .output();
@@ -35,7 +35,7 @@ fn reference_available() -> bool {
 }
 
 /// Run a Python script with `args`, returning its stdout parsed as JSON.
-fn python_json(script: &str, args: &[&Path]) -> Value {
+pub fn python_json(script: &str, args: &[&Path]) -> Value {
     let out = Command::new("python3")
         .arg("-c")
         .arg(script)
@@ -50,7 +50,7 @@ fn python_json(script: &str, args: &[&Path]) -> Value {
     serde_json::from_slice(&out.stdout).expect("python printed JSON")
 }
 
-const WRITE_REFERENCE: &str = r#"
+pub const WRITE_REFERENCE: &str = r#"
 import sys, json
 import numpy as np
 import gguf
