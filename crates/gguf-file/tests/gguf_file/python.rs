@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::Command;
 
 use gguf_file::{
-    GgufArray, GgufValue, TINY_LLAMA_SEED, read_header, read_summary, write_tiny_llama,
+    GgufArray, GgufHeader, GgufValue, TINY_LLAMA_SEED, read_header, read_summary, write_tiny_llama,
 };
 use serde_json::Value;
 
@@ -158,6 +158,11 @@ fn reference_file_parses(custom_alignment: bool) {
         ])))
     );
 
+    assert_tensors_match(&h, &expected);
+}
+
+/// Our tensor infos agree with what gguf-py read back from its own file.
+fn assert_tensors_match(h: &GgufHeader, expected: &Value) {
     let tensors = expected["tensors"].as_array().expect("tensors");
     assert_eq!(tensors.len(), h.tensors.len());
     for (ours, theirs) in h.tensors.iter().zip(tensors) {
