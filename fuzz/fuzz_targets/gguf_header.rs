@@ -3,8 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use model_provisioner::gguf;
 
 fuzz_target!(|data: &[u8]| {
-    let _ = gguf::read_header(std::io::Cursor::new(data));
+    let _ = gguf_file::read_header(std::io::Cursor::new(data));
 });

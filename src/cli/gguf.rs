@@ -111,21 +111,11 @@ fn shorten(s: &str) -> String {
 }
 
 fn scalar_json(v: &GgufValue) -> serde_json::Value {
-    use serde_json::json;
-    match *v {
-        GgufValue::U8(x) => json!(x),
-        GgufValue::I8(x) => json!(x),
-        GgufValue::U16(x) => json!(x),
-        GgufValue::I16(x) => json!(x),
-        GgufValue::U32(x) => json!(x),
-        GgufValue::I32(x) => json!(x),
-        GgufValue::F32(x) => json!(x),
-        GgufValue::Bool(x) => json!(x),
-        GgufValue::U64(x) => json!(x),
-        GgufValue::I64(x) => json!(x),
-        GgufValue::F64(x) => json!(x),
-        GgufValue::String(ref s) => json!(s),
-        GgufValue::Array(ref a) => serde_json::Value::Array(array_items(a)),
+    match v {
+        GgufValue::Array(a) => serde_json::Value::Array(array_items(a)),
+        // gguf's serialization keeps NaN and infinities as "NaN", "inf" and
+        // "-inf", where a plain JSON number would turn them into null.
+        other => serde_json::to_value(other).unwrap_or(serde_json::Value::Null),
     }
 }
 

@@ -9,7 +9,7 @@ mod digest;
 mod error;
 mod fetch;
 mod fingerprint;
-pub mod gguf;
+pub use gguf_file as gguf;
 mod handoff;
 pub mod hf;
 pub mod https;

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 /// Why a GGUF file could not be read.
 ///
-/// Every variant names the file (or `(stream)` for [`super::read_header`]
+/// Every variant names the file (or `(stream)` for [`crate::read_header`]
 /// on an anonymous reader) and the byte offset where parsing stopped, so
 /// the message alone tells an operator which file is bad and why.
 #[derive(Debug, thiserror::Error)]

@@ -1,8 +1,12 @@
 //! The typed content of a GGUF header: metadata values, arrays, tensor infos.
 
-use super::types::GgufValueType;
+use crate::types::GgufValueType;
 
 /// One metadata value.
+///
+/// With serde it serializes as the bare value (`4096`, `"llama"`,
+/// `[1, 2]`); NaN and infinities, which JSON numbers cannot hold, as the
+/// strings `"NaN"`, `"inf"` and `"-inf"`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum GgufValue {
     /// `u8`
@@ -180,7 +184,7 @@ pub struct GgufTensorInfo {
     pub name: String,
     /// Dimensions in ggml order (fastest-varying first; numpy's reversed).
     pub dims: Vec<u64>,
-    /// ggml tensor type id (see [`super::tensor_type_name`]).
+    /// ggml tensor type id (see [`crate::tensor_type_name`]).
     pub ggml_type: u32,
     /// Offset of the data from the start of the tensor data section.
     pub offset: u64,

@@ -5,15 +5,15 @@ use std::fs;
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
 
-use super::reader::{DEFAULT_ALIGNMENT, GGUF_MAGIC};
-use super::types::{GGML_TYPE_F32, tensor_byte_size};
-use super::value::{GgufArray, GgufKv, GgufValue};
+use crate::reader::{DEFAULT_ALIGNMENT, GGUF_MAGIC};
+use crate::types::{GGML_TYPE_F32, tensor_byte_size};
+use crate::value::{GgufArray, GgufKv, GgufValue};
 
 /// Builds a GGUF v3 file in memory and writes it out.
 ///
 /// ```
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// use model_provisioner::gguf::{GgufValue, GgufWriter, read_header};
+/// use gguf_file::{GgufValue, GgufWriter, read_header};
 /// let mut w = GgufWriter::new();
 /// w.add_kv("general.architecture", GgufValue::String("llama".into()))?;
 /// w.add_tensor_f32("output_norm.weight", &[4], &[1.0; 4])?;
@@ -123,6 +123,11 @@ impl GgufWriter {
             data,
         });
         Ok(self)
+    }
+
+    /// The metadata pairs added so far, in the order they will be written.
+    pub fn metadata(&self) -> &[GgufKv] {
+        &self.metadata
     }
 
     fn alignment(&self) -> u64 {
@@ -290,12 +295,5 @@ fn write_array<W: Write>(out: &mut W, a: &GgufArray) -> io::Result<()> {
             }
             Ok(())
         }
-    }
-}
-
-#[cfg(test)]
-impl GgufWriter {
-    pub(super) fn metadata_for_tests(&self) -> Vec<GgufKv> {
-        self.metadata.clone()
     }
 }

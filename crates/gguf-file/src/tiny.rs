@@ -9,8 +9,8 @@
 use std::io;
 use std::path::Path;
 
-use super::value::{GgufArray, GgufValue};
-use super::writer::GgufWriter;
+use crate::value::{GgufArray, GgufValue};
+use crate::writer::GgufWriter;
 
 /// The seed of the committed `examples/tiny-llama.gguf`.
 pub const TINY_LLAMA_SEED: u64 = 0x5EED_11A3A;

@@ -8,13 +8,13 @@
 use std::path::Path;
 use std::process::Command;
 
-use model_provisioner::gguf::{
-    GgufArray, GgufValue, TINY_LLAMA_SEED, read_header, read_summary, write_tiny_llama,
+use gguf_file::{
+    GgufArray, GgufHeader, GgufValue, TINY_LLAMA_SEED, read_header, read_summary, write_tiny_llama,
 };
 use serde_json::Value;
 
 /// True when `python3 -c "import gguf"` works; panics under CI=true if not.
-fn reference_available() -> bool {
+pub fn reference_available() -> bool {
     let probe = Command::new("python3")
         .args(["-c", "import gguf, numpy"])
         .output();
@@ -35,7 +35,7 @@ fn reference_available() -> bool {
 }
 
 /// Run a Python script with `args`, returning its stdout parsed as JSON.
-fn python_json(script: &str, args: &[&Path]) -> Value {
+pub fn python_json(script: &str, args: &[&Path]) -> Value {
     let out = Command::new("python3")
         .arg("-c")
         .arg(script)
@@ -50,7 +50,7 @@ fn python_json(script: &str, args: &[&Path]) -> Value {
     serde_json::from_slice(&out.stdout).expect("python printed JSON")
 }
 
-const WRITE_REFERENCE: &str = r#"
+pub const WRITE_REFERENCE: &str = r#"
 import sys, json
 import numpy as np
 import gguf
@@ -158,6 +158,11 @@ fn reference_file_parses(custom_alignment: bool) {
         ])))
     );
 
+    assert_tensors_match(&h, &expected);
+}
+
+/// Our tensor infos agree with what gguf-py read back from its own file.
+fn assert_tensors_match(h: &GgufHeader, expected: &Value) {
     let tensors = expected["tensors"].as_array().expect("tensors");
     assert_eq!(tensors.len(), h.tensors.len());
     for (ours, theirs) in h.tensors.iter().zip(tensors) {

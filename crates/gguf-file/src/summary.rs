@@ -5,10 +5,10 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::error::GgufError;
-use super::reader::read_header_named;
-use super::types::file_type_name;
-use super::value::GgufHeader;
+use crate::error::GgufError;
+use crate::reader::read_header_named;
+use crate::types::file_type_name;
+use crate::value::GgufHeader;
 
 /// What a catalog row and a handoff file say about a GGUF model.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
