@@ -55,6 +55,25 @@ pub enum ProvisionError {
         "offline mode: {model} is not in the local cache; run once without offline mode (HF_HUB_OFFLINE) to fetch it"
     )]
     Offline { model: String },
+    /// The Hugging Face fetcher failed.
+    #[error("fetching {model} failed: {source}")]
+    Hub {
+        /// The model ref, normalized.
+        model: String,
+        /// What went wrong with the Hub.
+        #[source]
+        source: crate::hf::HfError,
+    },
+    /// A download (HTTPS, or a Hub transfer) failed.
+    #[error("fetching {model} failed: {source}")]
+    Download {
+        /// The model ref, normalized.
+        model: String,
+        /// What went wrong with the download.
+        #[source]
+        source: crate::download::DownloadError,
+    },
+    /// A third-party fetcher failed.
     #[error("fetching {model} failed: {source}")]
     Fetch {
         model: String,
@@ -100,6 +119,8 @@ impl ProvisionError {
             Self::Catalog(_) => "catalog",
             Self::NoFetcher { .. } => "no-fetcher",
             Self::Offline { .. } => "offline-miss",
+            Self::Hub { source, .. } => source.kind(),
+            Self::Download { source, .. } => source.kind(),
             Self::Fetch { kind, .. } => kind,
             Self::Write { .. } => "write",
         }

@@ -16,23 +16,23 @@
 //!   [`Sha256Stream`](crate::Sha256Stream), continuing over a resumed
 //!   prefix). When `expected` is `Some`, the fetcher must compare it before
 //!   moving the file into place and fail with
-//!   [`ProvisionError::DigestMismatch`] (narrating `verify-failed`) on a
-//!   mismatch. The provisioner then trusts the digest and does not hash
+//!   [`ProvisionError::DigestMismatch`] on a mismatch. The provisioner then trusts the digest and does not hash
 //!   again. On a cache hit (no transfer), return `digest: None`: the
 //!   provisioner verifies through the catalog fingerprint or by hashing.
 //! - **Narration.** A fetcher that transfers bytes narrates its own
 //!   transfer: `download` (start), optionally `download-progress` /
-//!   `download-retry`, then `downloaded` (with `bytes` and `duration_ms`)
-//!   or `download-failed` (with `error_kind`). Build the fields with
-//!   [`FetchContext::fields`] so correlation id, pool id and model ref are
-//!   carried. The provisioner narrates `resolve`, `ensure`, `verify`,
-//!   `cache-hit`, `verified` / `verify-failed`, `register`, `complete`.
-//! - **Failure.** Before returning `Err`, the fetcher narrates the failure
-//!   of the step that failed (`download-failed`, `verify-failed`, or
-//!   `ensure-failed` for a missing local file / offline miss) with
-//!   `error_kind` = [`ProvisionError::error_kind`]. The provisioner does not
-//!   narrate a fetch error a second time. Wrap fetcher-specific errors with
-//!   [`ProvisionError::fetch`] and a stable kebab-case kind.
+//!   `download-retry`, then `downloaded` (with `bytes` and `duration_ms`).
+//!   Build the fields with [`FetchContext::fields`] so correlation id, pool
+//!   id and model ref are carried. The provisioner narrates `resolve`,
+//!   `ensure`, `verify`, `cache-hit`, `verified` / `verify-failed`,
+//!   `register`, `complete`.
+//! - **Failure.** A fetcher returns its failure as a typed
+//!   [`ProvisionError`] and does not narrate it: the provisioner narrates
+//!   it once, at its boundary (`download-failed`, `verify-failed`, or
+//!   `ensure-failed` for a missing local file, an offline miss or a
+//!   reference that selects nothing), with `error_kind` =
+//!   [`ProvisionError::error_kind`]. Third-party fetchers wrap their own
+//!   errors with [`ProvisionError::fetch`] and a stable kebab-case kind.
 //! - **Offline.** With [`FetchContext::offline`] set, a fetcher makes no
 //!   network request; a file missing from its cache is
 //!   [`ProvisionError::Offline`].
@@ -138,17 +138,21 @@ impl Fetcher for FileFetcher {
         &self,
         model: &ModelRef,
         _expected: Option<&Digest>,
-        ctx: &FetchContext,
+        _ctx: &FetchContext,
     ) -> Result<Fetched, ProvisionError> {
         let ModelRef::File { path } = model else {
-            let err = ProvisionError::NoFetcher {
+            return Err(ProvisionError::NoFetcher {
                 model: model.id(),
                 scheme: model.scheme().to_string(),
-            };
-            return Err(fail(ctx, model, err));
+            });
         };
-        let checked = match std::fs::metadata(path) {
-            Ok(meta) if meta.is_file() => Ok(()),
+        match std::fs::metadata(path) {
+            Ok(meta) if meta.is_file() => Ok(Fetched {
+                path: path.clone(),
+                digest: None,
+                bytes_transferred: 0,
+                source: path.display().to_string(),
+            }),
             Ok(_) => Err(ProvisionError::NotAFile { path: path.clone() }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 Err(ProvisionError::MissingFile { path: path.clone() })
@@ -157,23 +161,6 @@ impl Fetcher for FileFetcher {
                 path: path.clone(),
                 source,
             }),
-        };
-        match checked {
-            Ok(()) => Ok(Fetched {
-                path: path.clone(),
-                digest: None,
-                bytes_transferred: 0,
-                source: path.display().to_string(),
-            }),
-            Err(err) => Err(fail(ctx, model, err)),
         }
     }
-}
-
-fn fail(ctx: &FetchContext, model: &ModelRef, err: ProvisionError) -> ProvisionError {
-    narration_core::narrate(NarrationFields {
-        error_kind: Some(err.error_kind().to_string()),
-        ..ctx.fields(actions::ENSURE_FAILED, model, err.to_string())
-    });
-    err
 }

@@ -410,8 +410,8 @@ impl ModelProvisioner {
         }
     }
 
-    /// Hand the ref to the first fetcher for its scheme. Fetchers narrate
-    /// their own failures (see the `fetch` module contract).
+    /// Hand the ref to the first fetcher for its scheme; its failure is
+    /// narrated here, once (fetchers do not narrate their own).
     fn fetch(
         &self,
         e: &Ensure<'_>,
@@ -428,7 +428,9 @@ impl ModelProvisioner {
                 },
             ));
         };
-        fetcher.fetch(model, expected, &e.ctx)
+        fetcher
+            .fetch(model, expected, &e.ctx)
+            .map_err(|err| e.fail(fetch_failure_action(&err), err))
     }
 
     /// The file's fingerprint now, and what the catalog recorded for this
@@ -679,6 +681,30 @@ impl ModelProvisioner {
             ),
         );
         Ok(())
+    }
+}
+
+/// The `*-failed` action a fetch error is narrated with: bytes that did
+/// not verify, a reference that cannot be served, or a download failure.
+fn fetch_failure_action(err: &ProvisionError) -> &'static str {
+    use crate::DownloadError;
+    match err {
+        ProvisionError::DigestMismatch { .. } => act::VERIFY_FAILED,
+        ProvisionError::Download { source, .. } if source.is_verification() => act::VERIFY_FAILED,
+        ProvisionError::Hub { source, .. }
+            if source
+                .download()
+                .is_some_and(DownloadError::is_verification) =>
+        {
+            act::VERIFY_FAILED
+        }
+        ProvisionError::Hub { source, .. } if source.is_selection() => act::ENSURE_FAILED,
+        ProvisionError::Offline { .. }
+        | ProvisionError::NoFetcher { .. }
+        | ProvisionError::MissingFile { .. }
+        | ProvisionError::NotAFile { .. }
+        | ProvisionError::UnreadableFile { .. } => act::ENSURE_FAILED,
+        _ => act::DOWNLOAD_FAILED,
     }
 }
 
