@@ -21,7 +21,9 @@ pub enum FaultKind {
     /// Answer this status (500, 503, 429, 408 …) with an optional
     /// `Retry-After` in seconds, and no body.
     Status {
+        /// The status to answer.
         status: u16,
+        /// `Retry-After` seconds to send, if any.
         retry_after: Option<u64>,
     },
     /// Serve only the first `n` bytes of the file, with a `Content-Length`
@@ -33,7 +35,9 @@ pub enum FaultKind {
     IgnoreRange,
     /// Wait before sending headers, then between 64 KiB body chunks.
     Slow {
+        /// The wait before the status line.
         before_headers: Duration,
+        /// The wait before each 64 KiB body chunk.
         per_chunk: Duration,
     },
     /// Redirect the request to its own URL, forever.

@@ -35,12 +35,17 @@ use std::sync::{Arc, Mutex, MutexGuard};
 /// One request as the stand-in saw and answered it.
 #[derive(Clone, Debug)]
 pub struct RequestRecord {
+    /// Which listener it reached.
     pub listener: Listener,
+    /// The HTTP method (`HEAD`, `GET`).
     pub method: String,
     /// Percent-decoded path, without the query.
     pub path: String,
+    /// The `Range` header, as sent.
     pub range: Option<String>,
+    /// The `Authorization` header, as sent (tests check where tokens go).
     pub authorization: Option<String>,
+    /// The status answered.
     pub status: u16,
     /// Body bytes actually written to the socket.
     pub body_bytes: u64,

@@ -61,6 +61,25 @@ pub enum ProvisionError {
         "offline mode: {model} is not in the local cache; run once without offline mode (HF_HUB_OFFLINE) to fetch it"
     )]
     Offline { model: String },
+    /// The Hugging Face fetcher failed.
+    #[error("fetching {model} failed: {source}")]
+    Hub {
+        /// The model ref, normalized.
+        model: String,
+        /// What went wrong with the Hub.
+        #[source]
+        source: crate::hf::HfError,
+    },
+    /// A download (HTTPS, or a Hub transfer) failed.
+    #[error("fetching {model} failed: {source}")]
+    Download {
+        /// The model ref, normalized.
+        model: String,
+        /// What went wrong with the download.
+        #[source]
+        source: crate::download::DownloadError,
+    },
+    /// A third-party fetcher failed.
     #[error("fetching {model} failed: {source}")]
     Fetch {
         model: String,
@@ -107,6 +126,8 @@ impl ProvisionError {
             Self::Retired { .. } => "model-retired",
             Self::NoFetcher { .. } => "no-fetcher",
             Self::Offline { .. } => "offline-miss",
+            Self::Hub { source, .. } => source.kind(),
+            Self::Download { source, .. } => source.kind(),
             Self::Fetch { kind, .. } => kind,
             Self::Write { .. } => "write",
         }
@@ -129,7 +150,12 @@ impl ProvisionError {
             | Self::NoFetcher { .. }
             | Self::Offline { .. }
             | Self::Retired { .. } => act::ENSURE_FAILED,
-            Self::Fetch { .. } => act::DOWNLOAD_FAILED,
+            Self::Download { source, .. } if source.is_verification() => act::VERIFY_FAILED,
+            Self::Hub { source, .. } if source.download().is_some_and(|d| d.is_verification()) => {
+                act::VERIFY_FAILED
+            }
+            Self::Hub { source, .. } if source.is_selection() => act::ENSURE_FAILED,
+            Self::Hub { .. } | Self::Download { .. } | Self::Fetch { .. } => act::DOWNLOAD_FAILED,
             Self::UnreadableFile { .. } | Self::Catalog(_) | Self::Write { .. } => {
                 step.failed_action()
             }

@@ -24,14 +24,17 @@
 //! - **Narration.** A fetcher that transfers bytes narrates its own
 //!   transfer: `download` (start), optionally `download-progress` /
 //!   `download-retry`, then `downloaded` (with `bytes` and `duration_ms`).
-//!   Build the fields with [`FetchContext::fields`] so correlation id,
-//!   pool id and model ref are carried. The provisioner narrates `resolve`, `ensure`, `verify`,
-//!   `cache-hit`, `verified` / `verify-failed`, `register`, `complete`.
-//! - **Failure.** A fetcher returns its error and never narrates it: the
-//!   provisioner narrates every failure once, at the end of the ensure,
-//!   with the action and `error_kind` the error maps to. Third-party
-//!   fetchers wrap their own errors with [`ProvisionError::fetch`] and a
-//!   stable kebab-case kind.
+//!   Build the fields with [`FetchContext::fields`] so correlation id, pool
+//!   id and model ref are carried. The provisioner narrates `resolve`,
+//!   `ensure`, `verify`, `cache-hit`, `verified` / `verify-failed`,
+//!   `register`, `complete`.
+//! - **Failure.** A fetcher returns its failure as a typed
+//!   [`ProvisionError`] and does not narrate it: the provisioner narrates
+//!   it once, at its boundary (`download-failed`, `verify-failed`, or
+//!   `ensure-failed` for a missing local file, an offline miss or a
+//!   reference that selects nothing), with `error_kind` =
+//!   [`ProvisionError::error_kind`]. Third-party fetchers wrap their own
+//!   errors with [`ProvisionError::fetch`] and a stable kebab-case kind.
 //! - **Offline.** With [`FetchContext::offline`] set, a fetcher makes no
 //!   network request; a file missing from its cache is
 //!   [`ProvisionError::Offline`].

@@ -8,16 +8,17 @@
 //! files go under `{cache}/https/url/{sha256 of the URL}/{name}`.
 
 use crate::digest::{Digest, sha256_bytes};
+use crate::download::{
+    self, Client, ClientSettings, DownloadError, Request, RetryPolicy, is_loopback, parse_url,
+};
 use crate::error::ProvisionError;
 use crate::fetch::{FetchContext, Fetched, Fetcher};
-use crate::hf::HfError;
-use crate::hf::RetryPolicy;
-use crate::hf::http::{Client, ClientSettings, Origin, display_url};
-use crate::hf::narrate::Narrator;
-use crate::hf::transfer::{self, Download, FetchFailure};
 use crate::model_ref::ModelRef;
+use crate::transfer_events::Narrator;
+use narration_core::public_url;
 use std::path::PathBuf;
 use std::time::Duration;
+use url::Url;
 
 /// Settings of the HTTPS fetcher.
 #[derive(Debug, Clone)]
@@ -30,8 +31,11 @@ pub struct HttpsConfig {
     pub allow_no_digest: bool,
     /// No network: serve from the cache or fail.
     pub offline: bool,
+    /// How transient failures are retried.
     pub retry: RetryPolicy,
+    /// Longest wait for a connection.
     pub connect_timeout: Duration,
+    /// Longest silence while waiting for headers or body bytes.
     pub read_timeout: Duration,
 }
 
@@ -89,33 +93,27 @@ impl HttpsFetcher {
 
     fn run(
         &self,
-        url: &str,
+        model: &ModelRef,
+        raw: &str,
         expected: Option<&Digest>,
         ctx: &FetchContext,
-        n: Narrator<'_>,
-    ) -> Result<Fetched, FetchFailure> {
-        let shown = display_url(url);
-        let origin = Origin::of(url).ok_or_else(|| HfError::BadUrl {
-            url: shown.clone(),
-            reason: "it has no host",
-        })?;
-        if origin.scheme() == "http" && !origin.is_loopback() && !self.config.allow_insecure_http {
-            return Err(HfError::InsecureUrl { url: shown }.into());
+    ) -> Result<Fetched, ProvisionError> {
+        let failed = |e: DownloadError| e.into_provision(model.id());
+        let url = parse_url(raw).map_err(failed)?;
+        let shown = public_url(raw);
+        if url.scheme() == "http" && !is_loopback(&url) && !self.config.allow_insecure_http {
+            return Err(failed(DownloadError::InsecureUrl { url: shown }));
         }
-        let root = self
-            .config
-            .cache_dir
-            .clone()
-            .unwrap_or_else(|| ctx.cache_dir.clone());
+        let root = self.config.cache_dir.as_ref().unwrap_or(&ctx.cache_dir);
         let dir = match expected {
             Some(d) => root.join("https").join("sha256").join(d.hex()),
             None if self.config.allow_no_digest => root
                 .join("https")
                 .join("url")
-                .join(sha256_bytes(url.as_bytes()).hex()),
-            None => return Err(HfError::DigestRequired { url: shown }.into()),
+                .join(sha256_bytes(raw.as_bytes()).hex()),
+            None => return Err(failed(DownloadError::DigestRequired { url: shown })),
         };
-        let dest = dir.join(file_name(url));
+        let dest = dir.join(file_name(&url));
         let hit = |path: PathBuf| Fetched {
             path,
             digest: None,
@@ -126,28 +124,30 @@ impl HttpsFetcher {
             return Ok(hit(dest));
         }
         if self.config.offline || ctx.offline {
-            return Err(FetchFailure::Offline);
+            return Err(ProvisionError::Offline { model: model.id() });
         }
-        std::fs::create_dir_all(&dir).map_err(|e| HfError::io("create", &dir, e))?;
-        let _lock = crate::hf::lock_file(&dir.join(".lock"))?;
+        std::fs::create_dir_all(&dir).map_err(|e| failed(DownloadError::io("create", &dir, e)))?;
+        let _lock = download::lock(&dir.join(".lock")).map_err(failed)?;
         if dest.is_file() {
             return Ok(hit(dest));
         }
         let mut partial = dest.clone().into_os_string();
         partial.push(".incomplete");
-        let done = transfer::download(
+        let t = Narrator::new(ctx, model).transfer(shown.clone());
+        let done = download::download(
             &self.client,
-            &Download {
-                url: url.to_string(),
+            &Request {
+                url,
                 label: shown.clone(),
                 partial: partial.into(),
                 dest: dest.clone(),
                 expected_size: None,
-                etag_sha256: None,
+                advertised: None,
                 expected,
             },
-            n,
-        )?;
+            &|e| t.on(e),
+        )
+        .map_err(failed)?;
         Ok(Fetched {
             path: dest,
             digest: Some(done.digest),
@@ -157,10 +157,13 @@ impl HttpsFetcher {
     }
 }
 
-/// The URL's last path segment, reduced to safe characters.
-fn file_name(url: &str) -> String {
-    let path = url.split(['?', '#']).next().unwrap_or(url);
-    let last = path.rsplit('/').next().unwrap_or("");
+/// The URL's last path segment, decoded and reduced to safe characters.
+fn file_name(url: &Url) -> String {
+    let last = url
+        .path_segments()
+        .and_then(|mut segments| segments.next_back())
+        .map(|s| percent_encoding::percent_decode_str(s).decode_utf8_lossy())
+        .unwrap_or_default();
     let clean: String = last
         .chars()
         .map(|c| {
@@ -171,10 +174,7 @@ fn file_name(url: &str) -> String {
             }
         })
         .collect();
-    let has_path = path
-        .split_once("://")
-        .is_some_and(|(_, rest)| rest.contains('/'));
-    if clean.is_empty() || clean.starts_with('.') || !has_path {
+    if clean.is_empty() || clean.starts_with('.') {
         "model.gguf".to_string()
     } else {
         clean
@@ -192,19 +192,13 @@ impl Fetcher for HttpsFetcher {
         expected: Option<&Digest>,
         ctx: &FetchContext,
     ) -> Result<Fetched, ProvisionError> {
-        let n = Narrator::new(ctx, model);
-        let url = match model {
-            ModelRef::Https { url } | ModelRef::Http { url } => url,
-            _ => {
-                let e = HfError::BadUrl {
-                    url: model.id(),
-                    reason: "not an http(s) reference",
-                };
-                return Err(crate::hf::report(n, model, e.into()));
-            }
-        };
-        self.run(url, expected, ctx, n)
-            .map_err(|f| crate::hf::report(n, model, f))
+        match model {
+            ModelRef::Https { url } | ModelRef::Http { url } => self.run(model, url, expected, ctx),
+            _ => Err(ProvisionError::NoFetcher {
+                model: model.id(),
+                scheme: model.scheme().to_string(),
+            }),
+        }
     }
 }
 
@@ -212,9 +206,11 @@ impl Fetcher for HttpsFetcher {
 mod tests {
     #[test]
     fn file_names_are_safe() {
-        assert_eq!(super::file_name("https://h/a/m.gguf?x=1"), "m.gguf");
-        assert_eq!(super::file_name("https://h/a/b c.gguf"), "b_c.gguf");
-        assert_eq!(super::file_name("https://h/a/.."), "model.gguf");
-        assert_eq!(super::file_name("https://h"), "model.gguf");
+        let name = |u: &str| super::file_name(&url::Url::parse(u).unwrap());
+        assert_eq!(name("https://h/a/m.gguf?x=1"), "m.gguf");
+        assert_eq!(name("https://h/a/b c.gguf"), "b_c.gguf");
+        assert_eq!(name("https://h/a/.."), "model.gguf");
+        assert_eq!(name("https://h/a/%2E%2E"), "model.gguf");
+        assert_eq!(name("https://h"), "model.gguf");
     }
 }

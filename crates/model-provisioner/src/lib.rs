@@ -6,6 +6,7 @@
 
 pub mod catalog;
 mod digest;
+mod download;
 mod error;
 mod fetch;
 mod fingerprint;
@@ -17,12 +18,14 @@ pub mod locations;
 mod model_ref;
 mod provisioner;
 mod resolved;
+mod transfer_events;
 pub mod units;
 
 pub use catalog::{CatalogEntry, CatalogStore, Lifecycle, Origin, SqliteCatalog, VerifyOutcome};
 pub use digest::{
     Digest, DigestError, HASH_BUFFER_BYTES, Sha256Stream, hash_file, hash_reader, sha256_bytes,
 };
+pub use download::{DownloadError, RetryPolicy};
 pub use error::{BoxError, CatalogError, ProvisionError};
 pub use fetch::{FetchContext, Fetched, Fetcher, FileFetcher};
 pub use fingerprint::{Fingerprint, RACY_WINDOW_NS, settle};

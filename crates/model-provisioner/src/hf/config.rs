@@ -2,7 +2,7 @@
 //! whether the network may be used: the `HF_*` environment, as the
 //! reference client reads it, overridable field by field.
 
-use crate::hf::retry::RetryPolicy;
+use crate::download::RetryPolicy;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;

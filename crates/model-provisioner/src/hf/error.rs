@@ -1,118 +1,139 @@
-//! Typed errors of the Hugging Face and HTTPS fetchers. Messages name the
-//! repo, file or URL (never with its query or credentials) and say what to
-//! do; no header value or token is ever part of one.
+//! Typed errors of the Hugging Face fetcher. Messages name the repo, file
+//! or endpoint and say what to do; no header value or token is ever part
+//! of one. Network and transfer failures are [`DownloadError`]s, carried
+//! by [`HfError::Transport`].
 
+use crate::download::DownloadError;
 use std::path::PathBuf;
 
-/// Why a Hub or HTTPS download failed.
+/// Why a Hub fetch failed.
 #[derive(Debug, thiserror::Error)]
 pub enum HfError {
+    /// The Hub has no such repository (or it is private and no token with
+    /// access was sent).
     #[error(
         "repository {repo} was not found on {endpoint}: check the name; if it is private, set HF_TOKEN to a token with access"
     )]
-    RepoNotFound { repo: String, endpoint: String },
+    RepoNotFound {
+        /// `org/repo`.
+        repo: String,
+        /// The Hub's origin.
+        endpoint: String,
+    },
+    /// The repository has no such branch, tag or commit.
     #[error("repository {repo} has no revision {revision:?}: check the branch, tag or commit")]
-    RevisionNotFound { repo: String, revision: String },
+    RevisionNotFound {
+        /// `org/repo`.
+        repo: String,
+        /// The revision asked for.
+        revision: String,
+    },
+    /// The revision has no such file (remembered under `.no_exist/`).
     #[error(
         "repository {repo} at {revision} has no file {file:?}: check the path (list the repo's files on the Hub)"
     )]
     EntryNotFound {
+        /// `org/repo`.
         repo: String,
+        /// The revision asked for.
         revision: String,
+        /// The path in the repository.
         file: String,
     },
+    /// A gated repository, asked without a token.
     #[error(
         "repository {repo} is gated and no token was sent: accept its terms on the model page, then set HF_TOKEN (or HF_TOKEN_PATH) to a token of that account"
     )]
-    GatedNoToken { repo: String },
+    GatedNoToken {
+        /// `org/repo`.
+        repo: String,
+    },
+    /// A gated repository, asked with a token that has no access.
     #[error(
         "repository {repo} is gated and the token sent has no access: accept its terms on the model page with the token's account, or use another token"
     )]
-    GatedDenied { repo: String },
-    #[error("{url} answered 401 Unauthorized: set HF_TOKEN to a valid token")]
-    Unauthorized { url: String },
-    #[error("{url} answered 403 Forbidden: the token has no access to this resource")]
-    Forbidden { url: String },
+    GatedDenied {
+        /// `org/repo`.
+        repo: String,
+    },
+    /// The endpoint answered without `X-Repo-Commit`.
     #[error("{url} did not answer like a Hugging Face Hub (no X-Repo-Commit): check HF_ENDPOINT")]
-    NotAHub { url: String },
+    NotAHub {
+        /// The URL that answered, public form.
+        url: String,
+    },
+    /// The endpoint answered without an etag to name the blob by.
     #[error(
         "{url} gave no ETag for the file: check HF_ENDPOINT points at a Hub or mirror that sends one"
     )]
-    MissingEtag { url: String },
-    #[error("{url} redirected more than {max} times: the server is misconfigured")]
-    TooManyRedirects { url: String, max: u32 },
-    #[error("{url} answered HTTP {status}: {hint}")]
-    Status {
+    MissingEtag {
+        /// The URL that answered, public form.
         url: String,
-        status: u16,
-        hint: &'static str,
     },
-    #[error(
-        "{url}: gave up after {attempts} attempts ({last}); check the network and try again (the partial download is kept and resumes)"
-    )]
-    RetriesExhausted {
-        url: String,
-        attempts: u32,
-        last: String,
-    },
-    #[error("{url}: {reason}")]
-    Network { url: String, reason: String },
-    #[error(
-        "{file}: got {actual} bytes, expected {expected}; the partial download was deleted, try again"
-    )]
-    SizeMismatch {
-        file: String,
-        expected: u64,
-        actual: u64,
-    },
-    #[error(
-        "{file}: sha256 {actual} does not match the Hub's etag {expected}; the download was corrupted in transit and was deleted, try again"
-    )]
-    EtagMismatch {
-        file: String,
-        expected: String,
-        actual: String,
-    },
+    /// A file operation on the HF cache failed.
     #[error(
         "cannot {action} {path} ({source}): check the cache directory exists, is writable and has space"
     )]
     Io {
+        /// What was being done (`create`, `write ref`, `link snapshot`).
         action: &'static str,
+        /// The file or directory.
         path: PathBuf,
+        /// The operating system's error.
         #[source]
         source: std::io::Error,
     },
+    /// No GGUF file in the repository carries the quantization.
     #[error(
         "repository {repo} has no GGUF file matching quantization {quant:?}; available: {}",
         list(available)
     )]
     QuantNotFound {
+        /// `org/repo`.
         repo: String,
+        /// The quantization asked for.
         quant: String,
+        /// The GGUF files (first shard of each split set) there are.
         available: Vec<String>,
     },
+    /// Several GGUF files carry the quantization.
     #[error("repository {repo}: quantization {quant:?} matches several files ({}); name the file instead: hf:{repo}/<file>", candidates.join(", "))]
     QuantAmbiguous {
+        /// `org/repo`.
         repo: String,
+        /// The quantization asked for.
         quant: String,
+        /// The files that match.
         candidates: Vec<String>,
     },
+    /// No file and no quantization named, and not exactly one GGUF there.
     #[error("repository {repo} holds several GGUF files ({}); pick one with hf:{repo}:<QUANT> or hf:{repo}/<file>", files.join(", "))]
-    NoFileChosen { repo: String, files: Vec<String> },
+    NoFileChosen {
+        /// `org/repo`.
+        repo: String,
+        /// The GGUF files there are.
+        files: Vec<String>,
+    },
+    /// The listing API answered something unreadable.
     #[error("repository {repo}: the file listing could not be read ({reason}); check HF_ENDPOINT")]
-    BadListing { repo: String, reason: String },
+    BadListing {
+        /// `org/repo`.
+        repo: String,
+        /// What was wrong with it.
+        reason: String,
+    },
+    /// A split GGUF set lacks one of its shards.
     #[error("split GGUF {file}: shard {missing} of the set is not in the repository")]
-    MissingShard { file: String, missing: String },
-    #[error(
-        "{url}: plain http is allowed to loopback only; use https:// or allow insecure http explicitly"
-    )]
-    InsecureUrl { url: String },
-    #[error(
-        "{url}: a sha256 digest is required for https downloads; pass one, or opt out explicitly"
-    )]
-    DigestRequired { url: String },
-    #[error("{url} is not a valid URL: {reason}")]
-    BadUrl { url: String, reason: &'static str },
+    MissingShard {
+        /// The first shard.
+        file: String,
+        /// The shard that is not there.
+        missing: String,
+    },
+    /// A request or transfer failed: network, HTTP status, bytes that did
+    /// not verify, the blob lock.
+    #[error(transparent)]
+    Transport(#[from] DownloadError),
 }
 
 fn list(items: &[String]) -> String {
@@ -131,32 +152,37 @@ impl HfError {
             Self::RevisionNotFound { .. } => "revision-not-found",
             Self::EntryNotFound { .. } => "entry-not-found",
             Self::GatedNoToken { .. } | Self::GatedDenied { .. } => "gated-repo",
-            Self::Unauthorized { .. } => "unauthorized",
-            Self::Forbidden { .. } => "forbidden",
             Self::NotAHub { .. } => "not-a-hub",
             Self::MissingEtag { .. } => "missing-etag",
-            Self::TooManyRedirects { .. } => "too-many-redirects",
-            Self::Status { .. } => "http-status",
-            Self::RetriesExhausted { .. } => "retries-exhausted",
-            Self::Network { .. } => "network",
-            Self::SizeMismatch { .. } => "size-mismatch",
-            Self::EtagMismatch { .. } => "etag-mismatch",
             Self::Io { .. } => "io",
             Self::QuantNotFound { .. } => "quant-not-found",
             Self::QuantAmbiguous { .. } => "quant-ambiguous",
             Self::NoFileChosen { .. } => "no-file-chosen",
             Self::BadListing { .. } => "bad-listing",
             Self::MissingShard { .. } => "missing-shard",
-            Self::InsecureUrl { .. } => "insecure-url",
-            Self::DigestRequired { .. } => "digest-required",
-            Self::BadUrl { .. } => "bad-url",
+            Self::Transport(e) => e.kind(),
         }
     }
 
-    /// True when the bytes did not match what was promised: narrated as
-    /// `verify-failed` rather than `download-failed`.
-    pub fn is_verification(&self) -> bool {
-        matches!(self, Self::SizeMismatch { .. } | Self::EtagMismatch { .. })
+    /// True when choosing the files failed (quantization not found or
+    /// ambiguous, no file chosen, a missing shard): the reference is
+    /// wrong for this repository, nothing was downloaded.
+    pub fn is_selection(&self) -> bool {
+        matches!(
+            self,
+            Self::QuantNotFound { .. }
+                | Self::QuantAmbiguous { .. }
+                | Self::NoFileChosen { .. }
+                | Self::MissingShard { .. }
+        )
+    }
+
+    /// The download layer's error, when a request or transfer failed.
+    pub fn download(&self) -> Option<&DownloadError> {
+        match self {
+            Self::Transport(e) => Some(e),
+            _ => None,
+        }
     }
 
     pub(crate) fn io(

@@ -1,14 +1,13 @@
 //! Hub metadata: the HEAD on a resolve URL (commit, etag, size, where the
 //! GET goes) and the listing API, each retried on transient failures.
 
+use crate::download::{Answer, Client, Events, Failure, Follow, parse_url, redirect_target};
+use crate::download::{retrying, status_error, transient};
 use crate::hf::error::HfError;
-use crate::hf::http::{Client, Failure, Follow, display_url, header, join};
-use crate::hf::narrate::Narrator;
-use crate::hf::retry::{Backoff, sleep};
+use narration_core::public_url;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use std::io::Read;
-use ureq::Body;
-use ureq::http::Response;
+use url::Url;
 
 /// What the Hub says about one file.
 #[derive(Debug, Clone)]
@@ -18,7 +17,7 @@ pub(crate) struct FileMeta {
     pub etag: String,
     pub size: Option<u64>,
     /// Where the GET goes (the CDN for LFS files).
-    pub location: String,
+    pub location: Url,
 }
 
 /// What went wrong, before it is an error: `EntryNotFound` may carry the
@@ -29,13 +28,12 @@ pub(crate) struct MetaError {
     pub missing_at_commit: Option<String>,
 }
 
-impl From<HfError> for MetaError {
-    fn from(error: HfError) -> Self {
-        Self {
-            error,
-            missing_at_commit: None,
-        }
-    }
+/// Where a metadata request goes and what it is about.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Subject<'a> {
+    pub endpoint: &'a str,
+    pub repo: &'a str,
+    pub revision: &'a str,
 }
 
 const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
@@ -55,99 +53,73 @@ pub(crate) fn resolve_url(endpoint: &str, repo: &str, revision: &str, file: &str
     )
 }
 
-/// Runs `op` until it succeeds, fails for good, or the retry budget is
-/// spent; each retry is narrated as `download-retry`.
-pub(crate) fn retrying<T>(
-    client: &Client,
-    what: &str,
-    url: &str,
-    n: Narrator<'_>,
-    mut op: impl FnMut() -> Result<T, Failure>,
-) -> Result<T, HfError> {
-    let mut backoff = Backoff::new(&client.settings.retry);
-    loop {
-        match op() {
-            Ok(v) => return Ok(v),
-            Err(Failure::Fatal(e)) => return Err(e),
-            Err(Failure::Transient {
-                reason,
-                retry_after,
-            }) => {
-                let attempt = backoff.attempt();
-                let Some(delay) = backoff.next_delay(retry_after) else {
-                    return Err(HfError::RetriesExhausted {
-                        url: display_url(url),
-                        attempts: attempt,
-                        last: reason,
-                    });
-                };
-                n.retry(what, attempt, backoff.max_attempts(), delay, &reason);
-                sleep(delay);
-            }
-        }
-    }
-}
-
 /// HEAD on the resolve URL, same-origin redirects followed; a cross-origin
 /// redirect carries the metadata and names where the GET goes.
 pub(crate) fn file_meta(
     client: &Client,
-    endpoint: &str,
-    repo: &str,
-    revision: &str,
+    at: Subject<'_>,
     file: &str,
-    n: Narrator<'_>,
+    events: Events<'_>,
 ) -> Result<FileMeta, MetaError> {
-    let url = resolve_url(endpoint, repo, revision, file);
+    let url = parse_url(&resolve_url(at.endpoint, at.repo, at.revision, file))
+        .map_err(|e| MetaError::from(HfError::from(e)))?;
     let mut missing_at_commit = None;
-    let result = retrying(client, &format!("{repo}/{file}"), &url, n, || {
-        let (answered, resp) = client.request("HEAD", &url, None, Follow::SameOrigin)?;
-        let status = resp.status().as_u16();
-        if status >= 400 {
-            if let Some(c) = header(&resp, "x-repo-commit").filter(|c| is_safe_name(c)) {
+    let result = retrying(client.retry(), &url, events, || {
+        let answer = client
+            .request("HEAD", &url, None, Follow::SameOrigin)
+            .map_err(Failure::lift)?;
+        if answer.status() >= 400 {
+            if let Some(c) = answer.header("x-repo-commit").filter(|c| is_safe_name(c)) {
                 missing_at_commit = Some(c.to_string());
             }
-            return Err(Failure::Fatal(hub_error(
-                &resp, &answered, client, repo, revision, file,
-            )));
+            return Err(Failure::Fatal(hub_error(&answer, client, at, file)));
         }
-        parse_meta(&resp, &answered).map_err(Failure::Fatal)
+        parse_meta(&answer).map_err(Failure::Fatal)
     });
     result.map_err(|error| MetaError {
-        missing_at_commit: (error.kind() == "entry-not-found")
+        missing_at_commit: matches!(error, HfError::EntryNotFound { .. })
             .then_some(missing_at_commit)
             .flatten(),
         error,
     })
 }
 
-fn parse_meta(resp: &Response<Body>, answered: &str) -> Result<FileMeta, HfError> {
-    let url = display_url(answered);
-    let commit = header(resp, "x-repo-commit")
+impl From<HfError> for MetaError {
+    fn from(error: HfError) -> Self {
+        Self {
+            error,
+            missing_at_commit: None,
+        }
+    }
+}
+
+fn parse_meta(answer: &Answer) -> Result<FileMeta, HfError> {
+    let url = public_url(answer.url.as_str());
+    let commit = answer
+        .header("x-repo-commit")
         .filter(|c| is_safe_name(c))
         .ok_or_else(|| HfError::NotAHub { url: url.clone() })?;
-    let etag = header(resp, "x-linked-etag")
-        .or_else(|| header(resp, "etag"))
+    let etag = answer
+        .header("x-linked-etag")
+        .or_else(|| answer.header("etag"))
         .map(normalize_etag)
         .filter(|e| is_safe_name(e))
         .ok_or_else(|| HfError::MissingEtag { url: url.clone() })?;
-    let redirect = (300..400).contains(&resp.status().as_u16());
-    let size = header(resp, "x-linked-size")
+    let redirect = redirect_target(answer)?;
+    let size = answer
+        .header("x-linked-size")
         .or_else(|| {
-            (!redirect)
-                .then(|| header(resp, "content-length"))
+            redirect
+                .is_none()
+                .then(|| answer.header("content-length"))
                 .flatten()
         })
         .and_then(|v| v.trim().parse().ok());
-    let location = match header(resp, "location").filter(|_| redirect) {
-        Some(l) => join(answered, l),
-        None => answered.to_string(),
-    };
     Ok(FileMeta {
         commit: commit.to_string(),
         etag,
         size,
-        location,
+        location: redirect.unwrap_or_else(|| answer.url.clone()),
     })
 }
 
@@ -171,49 +143,30 @@ fn is_safe_name(s: &str) -> bool {
 
 /// Maps a 4xx/5xx Hub answer to a typed error through `X-Error-Code`.
 /// Only the code is read; no header value reaches the message.
-fn hub_error(
-    resp: &Response<Body>,
-    url: &str,
-    client: &Client,
-    repo: &str,
-    revision: &str,
-    file: &str,
-) -> HfError {
-    let status = resp.status().as_u16();
-    let token_sent = client.settings.token.is_some();
-    let repo = repo.to_string();
-    match header(resp, "x-error-code") {
+fn hub_error(answer: &Answer, client: &Client, at: Subject<'_>, file: &str) -> HfError {
+    let repo = at.repo.to_string();
+    let endpoint = || answer.url.origin().ascii_serialization();
+    match answer.header("x-error-code") {
         Some("RepoNotFound") => HfError::RepoNotFound {
             repo,
-            endpoint: client_endpoint(url),
+            endpoint: endpoint(),
         },
         Some("RevisionNotFound") => HfError::RevisionNotFound {
             repo,
-            revision: revision.to_string(),
+            revision: at.revision.to_string(),
         },
         Some("EntryNotFound") => HfError::EntryNotFound {
             repo,
-            revision: revision.to_string(),
+            revision: at.revision.to_string(),
             file: file.to_string(),
         },
-        Some("GatedRepo") if token_sent => HfError::GatedDenied { repo },
+        Some("GatedRepo") if client.has_token() => HfError::GatedDenied { repo },
         Some("GatedRepo") => HfError::GatedNoToken { repo },
-        _ if status == 401 => HfError::RepoNotFound {
+        _ if answer.status() == 401 => HfError::RepoNotFound {
             repo,
-            endpoint: client_endpoint(url),
+            endpoint: endpoint(),
         },
-        _ => crate::hf::transfer::status_error(url, status),
-    }
-}
-
-fn client_endpoint(url: &str) -> String {
-    let u = display_url(url);
-    match u
-        .find("://")
-        .and_then(|i| u[i + 3..].find('/').map(|j| i + 3 + j))
-    {
-        Some(end) => u[..end].to_string(),
-        None => u,
+        _ => status_error(&answer.url, answer.status()).into(),
     }
 }
 
@@ -229,38 +182,41 @@ const MAX_LISTING: u64 = 16 << 20;
 /// `GET {endpoint}/api/models/{repo}/revision/{revision}`.
 pub(crate) fn listing(
     client: &Client,
-    endpoint: &str,
-    repo: &str,
-    revision: &str,
-    n: Narrator<'_>,
+    at: Subject<'_>,
+    events: Events<'_>,
 ) -> Result<Listing, HfError> {
-    let url = format!(
-        "{endpoint}/api/models/{repo}/revision/{}",
-        utf8_percent_encode(revision, UNRESERVED)
-    );
+    let url = parse_url(&format!(
+        "{}/api/models/{}/revision/{}",
+        at.endpoint,
+        at.repo,
+        utf8_percent_encode(at.revision, UNRESERVED)
+    ))?;
+    let body = retrying(client.retry(), &url, events, || {
+        let answer = client
+            .request("GET", &url, None, Follow::All)
+            .map_err(Failure::lift)?;
+        if answer.status() >= 400 {
+            return Err(Failure::Fatal(hub_error(&answer, client, at, "")));
+        }
+        let mut text = String::new();
+        answer
+            .response
+            .into_body()
+            .into_reader()
+            .take(MAX_LISTING)
+            .read_to_string(&mut text)
+            .map_err(|e| transient(format!("listing cut short ({})", e.kind())))?;
+        Ok(text)
+    })?;
+    parse_listing(at.repo, &body)
+}
+
+fn parse_listing(repo: &str, body: &str) -> Result<Listing, HfError> {
     let bad = |reason: &str| HfError::BadListing {
         repo: repo.to_string(),
         reason: reason.to_string(),
     };
-    let body = retrying(client, &format!("listing {repo}"), &url, n, || {
-        let (answered, resp) = client.request("GET", &url, None, Follow::All)?;
-        if resp.status().as_u16() >= 400 {
-            return Err(Failure::Fatal(hub_error(
-                &resp, &answered, client, repo, revision, "",
-            )));
-        }
-        let mut text = String::new();
-        resp.into_body()
-            .into_reader()
-            .take(MAX_LISTING)
-            .read_to_string(&mut text)
-            .map_err(|e| Failure::Transient {
-                reason: format!("listing cut short ({})", e.kind()),
-                retry_after: None,
-            })?;
-        Ok(text)
-    })?;
-    let v: serde_json::Value = serde_json::from_str(&body).map_err(|_| bad("not JSON"))?;
+    let v: serde_json::Value = serde_json::from_str(body).map_err(|_| bad("not JSON"))?;
     let commit = v["sha"]
         .as_str()
         .filter(|c| is_safe_name(c))

@@ -1,10 +1,21 @@
 //! model-provisioner's integration tests, one binary: real files, a real
-//! SQLite catalog, real child processes, and a stand-in Hub on loopback.
+//! SQLite catalog, real child processes, and Hugging Face and HTTPS
+//! fetching against the stand-in Hub over loopback.
 
 mod catalog;
 mod catalog_promises;
 mod ensure;
 mod ensure_processes;
+mod hf_auth_offline;
+mod hf_concurrency;
+mod hf_download;
+mod hf_faults;
+mod hf_https;
+mod hf_provisioner;
+mod hf_python;
+mod hf_resume;
+mod hf_select;
+mod hf_support;
 mod removal;
 
 /// The libtest name of `name` in the module `module` (from

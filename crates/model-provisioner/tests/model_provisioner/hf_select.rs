@@ -1,8 +1,6 @@
 //! Quantization selection through the listing API and split GGUF shards.
 
-mod hf_support;
-
-use hf_support::{Env, data};
+use crate::hf_support::{Env, data};
 use hub_standin::FileSpec;
 
 fn quant_repo(env: &Env) -> String {

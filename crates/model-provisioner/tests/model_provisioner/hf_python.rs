@@ -1,9 +1,7 @@
 //! Interoperability with the reference Python client through the shared
 //! cache, both ways.
 
-mod hf_support;
-
-use hf_support::Env;
+use crate::hf_support::Env;
 use hub_standin::python_hub_available;
 use model_provisioner::hf::HfFetcher;
 use std::process::Command;

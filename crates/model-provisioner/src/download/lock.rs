@@ -1,31 +1,31 @@
-//! A cross-process lock per blob: an OS file lock (`flock` on Unix, the
-//! same lock the reference client's `filelock` takes) on
-//! `.locks/models--org--repo/{etag}.lock`, held while the blob downloads.
-//! The OS drops it when the holder exits, even when killed.
+//! A cross-process lock per file: an OS file lock (`flock` on Unix, the
+//! same lock the reference HF client's `filelock` takes), held while a
+//! blob downloads. The OS drops it when the holder exits, even when killed.
 
-use crate::hf::error::HfError;
+use crate::download::DownloadError;
 use std::fs::{File, OpenOptions};
 use std::path::Path;
 
 /// Held while alive; released on drop.
 #[derive(Debug)]
-pub(crate) struct BlobLock {
+pub(crate) struct FileLock {
     _file: File,
 }
 
-/// Blocks until this process holds the lock at `path`.
-pub(crate) fn lock(path: &Path) -> Result<BlobLock, HfError> {
+/// Blocks until this process holds the lock at `path` (created if needed).
+pub(crate) fn lock(path: &Path) -> Result<FileLock, DownloadError> {
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| HfError::io("create", dir, e))?;
+        std::fs::create_dir_all(dir).map_err(|e| DownloadError::io("create", dir, e))?;
     }
     let file = OpenOptions::new()
         .create(true)
         .truncate(false)
         .write(true)
         .open(path)
-        .map_err(|e| HfError::io("open lock", path, e))?;
-    file.lock().map_err(|e| HfError::io("lock", path, e))?;
-    Ok(BlobLock { _file: file })
+        .map_err(|e| DownloadError::io("open lock", path, e))?;
+    file.lock()
+        .map_err(|e| DownloadError::io("lock", path, e))?;
+    Ok(FileLock { _file: file })
 }
 
 #[cfg(test)]

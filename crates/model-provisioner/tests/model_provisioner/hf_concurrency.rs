@@ -1,9 +1,7 @@
 //! Many threads or processes ensuring the same file download it once: the
 //! per-blob lock makes the others wait, then reuse the blob.
 
-mod hf_support;
-
-use hf_support::Env;
+use crate::hf_support::Env;
 use hub_standin::{Fault, FaultKind, Listener};
 use model_provisioner::hf::{HfConfig, HfFetcher, RetryPolicy};
 use model_provisioner::{FetchContext, Fetcher, ModelRef};
@@ -77,7 +75,7 @@ fn n_processes_ensuring_the_same_file_transfer_it_once() {
         .map(|_| {
             Command::new(&exe)
                 .args([
-                    "child_process_fetch",
+                    "hf_concurrency::child_process_fetch",
                     "--exact",
                     "--nocapture",
                     "--test-threads=1",
@@ -132,7 +130,7 @@ fn killing_the_downloading_process_and_running_again_completes_the_file() {
     let exe = std::env::current_exe().unwrap();
     let mut child = Command::new(&exe)
         .args([
-            "child_process_fetch",
+            "hf_concurrency::child_process_fetch",
             "--exact",
             "--nocapture",
             "--test-threads=1",
@@ -159,13 +157,13 @@ fn killing_the_downloading_process_and_running_again_completes_the_file() {
     child.wait().unwrap();
     env.hub.clear_faults();
     let kept = std::fs::metadata(&partial).unwrap().len();
-    assert!(kept < hf_support::SIZE as u64, "killed mid-download");
+    assert!(kept < crate::hf_support::SIZE as u64, "killed mid-download");
     let got = env.fetch(REF).unwrap();
     assert_eq!(std::fs::read(&got.path).unwrap(), env.weights());
     assert_eq!(got.digest, Some(env.digest()));
     assert_eq!(
         got.bytes_transferred,
-        hf_support::SIZE as u64 - kept,
+        crate::hf_support::SIZE as u64 - kept,
         "resumed from the killed process's partial"
     );
 }

@@ -1,0 +1,306 @@
+//! The HTTP client: a ureq 3 agent with redirects followed by hand, so
+//! that the token only ever goes to the one origin it is for, a
+//! cross-origin 3xx can be returned as the answer (Hub metadata rides on
+//! it), and a redirect from https down to plain http is refused.
+
+use crate::download::DownloadError;
+use crate::download::retry::{Failure, RetryPolicy, is_retryable_status, parse_retry_after};
+use narration_core::public_url;
+use std::time::{Duration, SystemTime};
+use ureq::http::Response;
+use ureq::{Agent, Body};
+use url::{Host, Origin, Url};
+
+/// Which redirects to follow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Follow {
+    /// Same-origin only; a cross-origin 3xx is returned as the answer.
+    SameOrigin,
+    /// Every redirect (authorization dropped off the token's origin).
+    All,
+}
+
+/// Network settings of a [`Client`].
+#[derive(Debug, Clone)]
+pub(crate) struct ClientSettings {
+    /// Bearer token, sent to `auth_origin` only.
+    pub token: Option<String>,
+    /// The only origin the token is sent to.
+    pub auth_origin: Option<Origin>,
+    pub retry: RetryPolicy,
+    pub connect_timeout: Duration,
+    pub read_timeout: Duration,
+    pub max_redirects: u32,
+}
+
+/// A ureq agent that never follows redirects or errors on a status itself.
+#[derive(Debug)]
+pub(crate) struct Client {
+    agent: Agent,
+    settings: ClientSettings,
+}
+
+/// The response that ended a request, and the URL that gave it.
+#[derive(Debug)]
+pub(crate) struct Answer {
+    pub url: Url,
+    pub response: Response<Body>,
+}
+
+impl Answer {
+    /// The HTTP status.
+    pub fn status(&self) -> u16 {
+        self.response.status().as_u16()
+    }
+
+    /// A response header as text (`None` when absent or not UTF-8).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        header(&self.response, name)
+    }
+}
+
+const USER_AGENT: &str = concat!(
+    "model-provisioner/",
+    env!("CARGO_PKG_VERSION"),
+    "; hf_hub-compatible"
+);
+
+impl Client {
+    pub fn new(settings: ClientSettings) -> Self {
+        let agent: Agent = Agent::config_builder()
+            .max_redirects(0)
+            .http_status_as_error(false)
+            .user_agent(USER_AGENT)
+            .timeout_connect(Some(settings.connect_timeout))
+            .timeout_recv_response(Some(settings.read_timeout))
+            .timeout_per_read(Some(settings.read_timeout))
+            // Fewer, larger reads from the socket on big bodies.
+            .input_buffer_size(512 * 1024)
+            .build()
+            .into();
+        Self { agent, settings }
+    }
+
+    /// How transient failures are retried.
+    pub fn retry(&self) -> &RetryPolicy {
+        &self.settings.retry
+    }
+
+    /// True when this client has a token to send.
+    pub fn has_token(&self) -> bool {
+        self.settings.token.is_some()
+    }
+
+    /// One request, no redirect followed. The token is attached only when
+    /// `url` is on its origin.
+    fn send(
+        &self,
+        method: &str,
+        url: &Url,
+        range_from: Option<u64>,
+    ) -> Result<Response<Body>, Failure> {
+        let mut req = ureq::http::Request::builder()
+            .method(method)
+            .uri(url.as_str())
+            .header("Accept-Encoding", "identity");
+        if let Some(n) = range_from {
+            req = req.header("Range", format!("bytes={n}-"));
+        }
+        if let (Some(token), Some(auth)) = (&self.settings.token, &self.settings.auth_origin)
+            && url.origin() == *auth
+        {
+            req = req.header("Authorization", format!("Bearer {token}"));
+        }
+        let req = req.body(()).map_err(|_| DownloadError::BadUrl {
+            url: public_url(url.as_str()),
+            reason: "it cannot be used in an HTTP request",
+        })?;
+        self.agent.run(req).map_err(|e| classify(url, e))
+    }
+
+    /// Sends `method` to `url`, following redirects as `follow` says.
+    /// A status worth retrying becomes [`Failure::Transient`].
+    pub fn request(
+        &self,
+        method: &str,
+        url: &Url,
+        range_from: Option<u64>,
+        follow: Follow,
+    ) -> Result<Answer, Failure> {
+        let mut current = url.clone();
+        for _ in 0..=self.settings.max_redirects {
+            let answer = Answer {
+                response: self.send(method, &current, range_from)?,
+                url: current,
+            };
+            let status = answer.status();
+            if is_retryable_status(status) {
+                let retry_after =
+                    parse_retry_after(answer.header("retry-after"), SystemTime::now());
+                return Err(Failure::Transient {
+                    reason: format!("HTTP {status}"),
+                    retry_after,
+                });
+            }
+            let Some(next) = redirect_target(&answer)? else {
+                return Ok(answer);
+            };
+            if follow == Follow::SameOrigin && next.origin() != answer.url.origin() {
+                return Ok(answer);
+            }
+            if is_downgrade(&answer.url, &next) {
+                return Err(Failure::Fatal(DownloadError::InsecureUrl {
+                    url: public_url(next.as_str()),
+                }));
+            }
+            current = next;
+        }
+        Err(Failure::Fatal(DownloadError::TooManyRedirects {
+            url: public_url(url.as_str()),
+            max: self.settings.max_redirects,
+        }))
+    }
+}
+
+/// Where a 3xx answer points, resolved against the URL that gave it.
+pub(crate) fn redirect_target(answer: &Answer) -> Result<Option<Url>, DownloadError> {
+    let Some(location) = answer
+        .header("location")
+        .filter(|_| (300..400).contains(&answer.status()))
+    else {
+        return Ok(None);
+    };
+    answer
+        .url
+        .join(location)
+        .map(Some)
+        .map_err(|_| DownloadError::BadUrl {
+            url: public_url(answer.url.as_str()),
+            reason: "it redirected to a Location that is not a URL",
+        })
+}
+
+/// Parses an absolute `http(s)://` URL.
+pub(crate) fn parse_url(text: &str) -> Result<Url, DownloadError> {
+    let bad = |reason| DownloadError::BadUrl {
+        url: public_url(text),
+        reason,
+    };
+    let url = Url::parse(text).map_err(|_| bad("it does not parse as a URL"))?;
+    match (url.scheme(), url.host()) {
+        ("http" | "https", Some(_)) => Ok(url),
+        ("http" | "https", None) => Err(bad("it has no host")),
+        _ => Err(bad("only http:// and https:// are supported")),
+    }
+}
+
+/// True for `localhost`, `127.0.0.0/8` and `::1`.
+pub(crate) fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+/// True when a redirect leaves https for plain http off loopback.
+fn is_downgrade(from: &Url, to: &Url) -> bool {
+    from.scheme() == "https" && to.scheme() == "http" && !is_loopback(to)
+}
+
+/// A response header as text (`None` when absent or not UTF-8).
+pub(crate) fn header<'r>(resp: &'r Response<Body>, name: &str) -> Option<&'r str> {
+    resp.headers().get(name)?.to_str().ok()
+}
+
+/// An unexpected status, as a typed error.
+pub(crate) fn status_error(url: &Url, status: u16) -> DownloadError {
+    let url = public_url(url.as_str());
+    match status {
+        401 => DownloadError::Unauthorized { url },
+        403 => DownloadError::Forbidden { url },
+        404 => DownloadError::Status {
+            url,
+            status,
+            hint: "the file is not there; check the URL",
+        },
+        _ => DownloadError::Status {
+            url,
+            status,
+            hint: "unexpected answer; check the URL and the server",
+        },
+    }
+}
+
+/// Sorts a ureq error into transient (retry) or fatal. Only the error's
+/// category is kept: never a header value.
+fn classify(url: &Url, e: ureq::Error) -> Failure {
+    use ureq::Error as E;
+    let transient = |reason: &str| crate::download::retry::transient(reason);
+    match e {
+        E::Timeout(_) => transient("timed out"),
+        E::ConnectionFailed => transient("connection failed"),
+        E::HostNotFound => transient("host not found"),
+        E::Io(io) => transient(&format!("connection error ({})", io.kind())),
+        E::Protocol(_) => transient("connection closed mid-response"),
+        E::BodyStalled => transient("body stalled"),
+        E::BadUri(_) | E::Http(_) => Failure::Fatal(DownloadError::BadUrl {
+            url: public_url(url.as_str()),
+            reason: "it is not a valid http(s) URL",
+        }),
+        E::TooManyRedirects | E::RedirectFailed => {
+            Failure::Fatal(DownloadError::TooManyRedirects {
+                url: public_url(url.as_str()),
+                max: 0,
+            })
+        }
+        _ => Failure::Fatal(DownloadError::Network {
+            url: public_url(url.as_str()),
+            reason: "TLS or protocol failure; check the URL and the server's certificate",
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn u(s: &str) -> Url {
+        Url::parse(s).unwrap()
+    }
+
+    #[test]
+    fn origins_compare_scheme_host_and_default_port() {
+        let a = u("http://127.0.0.1:80/x").origin();
+        assert_eq!(a, u("http://127.0.0.1/y").origin());
+        assert_ne!(a, u("https://127.0.0.1/y").origin());
+        assert_ne!(a, u("http://127.0.0.1:81/y").origin());
+        assert!(is_loopback(&u("http://127.0.0.1:80/x")));
+        assert!(is_loopback(&u("http://[::1]:9/")));
+        assert!(is_loopback(&u("http://LocalHost/")));
+        assert!(!is_loopback(&u("http://example.com/")));
+    }
+
+    #[test]
+    fn https_to_plain_http_off_loopback_is_a_downgrade() {
+        assert!(is_downgrade(&u("https://h/a"), &u("http://cdn/b")));
+        assert!(!is_downgrade(&u("https://h/a"), &u("https://cdn/b")));
+        assert!(!is_downgrade(&u("https://h/a"), &u("http://127.0.0.1/b")));
+        assert!(!is_downgrade(
+            &u("http://127.0.0.1/a"),
+            &u("http://127.0.0.2/b")
+        ));
+    }
+
+    #[test]
+    fn only_absolute_http_urls_with_a_host_parse() {
+        assert!(parse_url("https://h/x.gguf").is_ok());
+        for bad in ["ftp://h/x", "h/x", "http://", "mailto:a@b"] {
+            let err = parse_url(bad).unwrap_err();
+            assert_eq!(err.kind(), "bad-url", "{bad}");
+        }
+        let err = parse_url("ftp://u:secret@h/x").unwrap_err().to_string();
+        assert!(!err.contains("secret"), "{err}");
+    }
+}

@@ -1,0 +1,204 @@
+//! Why a download failed. Messages name the URL in its public form (no
+//! credentials, secret query values redacted) or the file, and say what to
+//! do; no header value or token is ever part of one.
+
+use crate::digest::Digest;
+use std::path::PathBuf;
+
+/// Why an HTTP request or a transfer failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DownloadError {
+    /// The server wants credentials.
+    #[error(
+        "{url} answered 401 Unauthorized: it wants credentials; check you have access (for the Hugging Face Hub, set HF_TOKEN to a valid token)"
+    )]
+    Unauthorized {
+        /// The URL, public form.
+        url: String,
+    },
+    /// The credentials sent give no access.
+    #[error("{url} answered 403 Forbidden: the credentials sent have no access to this resource")]
+    Forbidden {
+        /// The URL, public form.
+        url: String,
+    },
+    /// A redirect chain longer than the configured maximum.
+    #[error("{url} redirected more than {max} times: the server is misconfigured")]
+    TooManyRedirects {
+        /// The URL first asked for, public form.
+        url: String,
+        /// Redirects allowed.
+        max: u32,
+    },
+    /// A status that is neither success nor worth retrying.
+    #[error("{url} answered HTTP {status}: {hint}")]
+    Status {
+        /// The URL that answered, public form.
+        url: String,
+        /// The HTTP status.
+        status: u16,
+        /// What to do about it.
+        hint: &'static str,
+    },
+    /// Transient failures went on past the retry budget.
+    #[error(
+        "{url}: gave up after {attempts} attempts ({last}); check the network and try again (the partial download is kept and resumes)"
+    )]
+    RetriesExhausted {
+        /// The URL, public form.
+        url: String,
+        /// Attempts made, the first included.
+        attempts: u32,
+        /// Why the last attempt failed.
+        last: String,
+    },
+    /// A failure of the connection that retrying cannot mend (TLS, protocol).
+    #[error("{url}: {reason}")]
+    Network {
+        /// The URL, public form.
+        url: String,
+        /// What failed and what to check.
+        reason: &'static str,
+    },
+    /// The body was not the size the server promised.
+    #[error(
+        "{file}: got {actual} bytes, expected {expected}; the partial download was deleted, try again"
+    )]
+    SizeMismatch {
+        /// What was downloaded (`org/repo/file`, a URL).
+        file: String,
+        /// Bytes promised.
+        expected: u64,
+        /// Bytes received.
+        actual: u64,
+    },
+    /// The bytes' sha256 is not the one the server advertised (the Hub's etag).
+    #[error(
+        "{file}: sha256 {actual} does not match the server's etag {expected}; the download was corrupted in transit and was deleted, try again"
+    )]
+    EtagMismatch {
+        /// What was downloaded.
+        file: String,
+        /// The advertised sha256, hex.
+        expected: String,
+        /// The sha256 of the bytes received, hex.
+        actual: String,
+    },
+    /// The bytes' sha256 is not the caller's digest; the download was deleted.
+    #[error(
+        "{}: the bytes hash to {actual}, not the expected {expected}; the download was deleted: check the digest or the source",
+        path.display()
+    )]
+    DigestMismatch {
+        /// Where the file would have gone.
+        path: PathBuf,
+        /// The caller's digest.
+        expected: Digest,
+        /// The digest of the bytes received.
+        actual: Digest,
+    },
+    /// A local file operation failed.
+    #[error(
+        "cannot {action} {path} ({source}): check the directory exists, is writable and has space"
+    )]
+    Io {
+        /// What was being done (`open`, `write`, `lock`, …).
+        action: &'static str,
+        /// The file or directory.
+        path: PathBuf,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Plain `http://` off loopback, or a redirect from https down to it.
+    #[error(
+        "{url}: plain http is allowed to loopback only; use https:// or allow insecure http explicitly"
+    )]
+    InsecureUrl {
+        /// The URL, public form.
+        url: String,
+    },
+    /// An https download without a digest to check the bytes against.
+    #[error(
+        "{url}: a sha256 digest is required for https downloads; pass one, or opt out explicitly"
+    )]
+    DigestRequired {
+        /// The URL, public form.
+        url: String,
+    },
+    /// A URL that cannot be requested.
+    #[error("{url} is not a valid URL: {reason}")]
+    BadUrl {
+        /// The URL, public form.
+        url: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+}
+
+impl DownloadError {
+    /// Stable kebab-case `error_kind` narrated with this error.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Unauthorized { .. } => "unauthorized",
+            Self::Forbidden { .. } => "forbidden",
+            Self::TooManyRedirects { .. } => "too-many-redirects",
+            Self::Status { .. } => "http-status",
+            Self::RetriesExhausted { .. } => "retries-exhausted",
+            Self::Network { .. } => "network",
+            Self::SizeMismatch { .. } => "size-mismatch",
+            Self::EtagMismatch { .. } => "etag-mismatch",
+            Self::DigestMismatch { .. } => "digest-mismatch",
+            Self::Io { .. } => "io",
+            Self::InsecureUrl { .. } => "insecure-url",
+            Self::DigestRequired { .. } => "digest-required",
+            Self::BadUrl { .. } => "bad-url",
+        }
+    }
+
+    /// True when the bytes were wrong (size or sha256 not as promised or
+    /// expected): a verification failure, not a transfer failure.
+    pub fn is_verification(&self) -> bool {
+        matches!(
+            self,
+            Self::SizeMismatch { .. } | Self::EtagMismatch { .. } | Self::DigestMismatch { .. }
+        )
+    }
+
+    /// True when the server could not be reached or kept failing: retries
+    /// exhausted, or a connection that cannot be made to work.
+    pub fn is_unreachable(&self) -> bool {
+        matches!(self, Self::RetriesExhausted { .. } | Self::Network { .. })
+    }
+
+    pub(crate) fn io(
+        action: &'static str,
+        path: impl Into<PathBuf>,
+        source: std::io::Error,
+    ) -> Self {
+        Self::Io {
+            action,
+            path: path.into(),
+            source,
+        }
+    }
+
+    /// The provisioner's error for `model`: the caller's digest mismatch
+    /// becomes [`ProvisionError::DigestMismatch`], the rest
+    /// [`ProvisionError::Download`].
+    pub(crate) fn into_provision(self, model: String) -> crate::ProvisionError {
+        match self {
+            Self::DigestMismatch {
+                path,
+                expected,
+                actual,
+            } => crate::ProvisionError::DigestMismatch {
+                model,
+                path,
+                expected,
+                actual,
+            },
+            source => crate::ProvisionError::Download { model, source },
+        }
+    }
+}

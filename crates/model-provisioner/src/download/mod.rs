@@ -1,0 +1,34 @@
+//! The download layer: everything about moving bytes over HTTP that is not
+//! the Hugging Face protocol. The Hub and HTTPS fetchers both build on it.
+//!
+//! - [`client`]: the ureq agent, timeouts, redirects followed by hand
+//!   (token to its origin only, cross-origin 3xx returned for metadata,
+//!   https → http refused).
+//! - [`retry`]: [`RetryPolicy`] and the one retry loop, for metadata
+//!   requests and transfers alike, honouring `Retry-After`.
+//! - [`transfer`]: resumable, verified transfers (Range/resume, sha256 in
+//!   flight through [`pipeline`], checks before the rename).
+//! - [`lock`]: the cross-process lock per file.
+//!
+//! Nothing here narrates. Progress is reported as [`Event`]s to a
+//! callback; failures are returned as [`DownloadError`].
+
+mod client;
+mod error;
+mod event;
+mod lock;
+mod partial;
+mod pipeline;
+mod retry;
+mod transfer;
+
+pub use error::DownloadError;
+pub use retry::RetryPolicy;
+
+pub(crate) use client::{
+    Answer, Client, ClientSettings, Follow, is_loopback, parse_url, redirect_target, status_error,
+};
+pub(crate) use event::{Event, Events};
+pub(crate) use lock::lock;
+pub(crate) use retry::{Failure, retrying, transient};
+pub(crate) use transfer::{Request, download};

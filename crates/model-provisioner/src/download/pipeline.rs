@@ -1,0 +1,211 @@
+//! Streaming a response body into the partial file: a three-stage
+//! pipeline. This thread reads the body, a second writes each chunk to the
+//! file, a third hashes what was written; the stages overlap, so the
+//! transfer costs the slowest of the three, not their sum. [`IN_FLIGHT`]
+//! chunks of [`CHUNK`] bytes circulate, so memory stays flat.
+
+use crate::digest::Sha256Stream;
+use crate::download::DownloadError;
+use crate::download::event::{Event, Events};
+use crate::download::partial::Partial;
+use crate::download::retry::{Failure, transient};
+use crate::units::human_bytes;
+use std::fs::File;
+use std::io::{Read, Write};
+use std::sync::mpsc::{Receiver, Sender, SyncSender, channel, sync_channel};
+
+/// Bytes per network read and per write/hash chunk.
+const CHUNK: usize = 1 << 20;
+/// Chunks in flight between the network reader, the writer and the hasher.
+const IN_FLIGHT: usize = 8;
+
+/// A buffer and how many of its bytes are data.
+type Chunk = (Vec<u8>, usize);
+
+/// Appends `body` to `partial`, hashing as it goes; counts received bytes
+/// into `transferred` and reports each chunk as [`Event::Progress`].
+pub(super) fn stream_body(
+    body: impl Read,
+    label: &str,
+    partial: &mut Partial,
+    transferred: &mut u64,
+    events: Events<'_>,
+) -> Result<(), Failure> {
+    let (write_tx, write_rx) = sync_channel::<Chunk>(IN_FLIGHT);
+    let (hash_tx, hash_rx) = sync_channel::<Chunk>(IN_FLIGHT);
+    let (free_tx, free_rx) = channel::<Vec<u8>>();
+    for _ in 0..IN_FLIGHT {
+        let _ = free_tx.send(vec![0u8; CHUNK]);
+    }
+    let total = partial.total;
+    let reader = BodyReader {
+        body,
+        label,
+        free: free_rx,
+        write: write_tx,
+        have: partial.have,
+        total,
+        transferred,
+        events,
+    };
+    let (file, hasher) = (&mut partial.file, &mut partial.hasher);
+    let (read_result, write_result) = std::thread::scope(|s| {
+        let writer = s.spawn(move || write_chunks(file, write_rx, hash_tx));
+        s.spawn(move || hash_chunks(hasher, hash_rx, free_tx));
+        let read_result = reader.run();
+        let write_result = writer
+            .join()
+            .unwrap_or_else(|_| Err(std::io::ErrorKind::Other.into()));
+        (read_result, write_result)
+    });
+    write_result.map_err(|e| Failure::Fatal(DownloadError::io("write", &partial.path, e)))?;
+    partial.have = partial.hasher.bytes();
+    read_result?;
+    if let Some(t) = total
+        && partial.have < t
+    {
+        return Err(transient(format!(
+            "the body ended early at {} of {}",
+            human_bytes(partial.have),
+            human_bytes(t)
+        )));
+    }
+    Ok(())
+}
+
+/// Writes each chunk, then hands it to the hasher. Only bytes that reached
+/// the file are hashed: the digest always describes the partial exactly,
+/// whatever fails.
+fn write_chunks(
+    file: &mut File,
+    chunks: Receiver<Chunk>,
+    hash: SyncSender<Chunk>,
+) -> std::io::Result<()> {
+    for (buf, len) in chunks {
+        file.write_all(&buf[..len])?;
+        if hash.send((buf, len)).is_err() {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// Hashes each written chunk and returns its buffer to the reader.
+fn hash_chunks(hasher: &mut Sha256Stream, chunks: Receiver<Chunk>, free: Sender<Vec<u8>>) {
+    for (buf, len) in chunks {
+        hasher.update(&buf[..len]);
+        let _ = free.send(buf);
+    }
+}
+
+/// The first stage: fills free buffers from the body and passes them on.
+struct BodyReader<'a, 'e, R> {
+    body: R,
+    label: &'a str,
+    free: Receiver<Vec<u8>>,
+    write: SyncSender<Chunk>,
+    have: u64,
+    total: Option<u64>,
+    transferred: &'a mut u64,
+    events: Events<'e>,
+}
+
+impl<R: Read> BodyReader<'_, '_, R> {
+    /// Reads until the body ends, fails, or the pipeline stops (then the
+    /// writer's error is what the caller reports). Dropping `self` closes
+    /// the writer's channel.
+    fn run(mut self) -> Result<(), Failure> {
+        loop {
+            let Ok(mut buf) = self.free.recv() else {
+                return Ok(());
+            };
+            let len = match read_full(&mut self.body, &mut buf) {
+                Ok(0) => return Ok(()),
+                Ok(len) => len as u64,
+                Err(e) => {
+                    return Err(transient(format!(
+                        "connection lost after {} ({})",
+                        human_bytes(self.have),
+                        e.kind()
+                    )));
+                }
+            };
+            if let Some(expected) = self.total.filter(|&t| self.have + len > t) {
+                return Err(Failure::Fatal(DownloadError::SizeMismatch {
+                    file: self.label.to_string(),
+                    expected,
+                    actual: self.have + len,
+                }));
+            }
+            if self.write.send((buf, len as usize)).is_err() {
+                return Ok(());
+            }
+            self.have += len;
+            *self.transferred += len;
+            (self.events)(Event::Progress {
+                have: self.have,
+                total: self.total,
+                transferred: *self.transferred,
+            });
+        }
+    }
+}
+
+/// Fills `buf` as far as the body allows (fewer, larger chunks for the
+/// writer); returns 0 only at the end of the body.
+fn read_full(body: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match body.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(k) => filled += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            // Hand over what arrived; the error comes back on the next read.
+            Err(_) if filled > 0 => break,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_body_is_appended_hashed_and_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.incomplete");
+        std::fs::write(&path, b"hello ").unwrap();
+        let mut partial = Partial::open(&path, Some(11)).unwrap();
+        let mut transferred = 0;
+        let seen = std::cell::Cell::new(0);
+        let events = |e: Event<'_>| {
+            if let Event::Progress { have, .. } = e {
+                seen.set(have);
+            }
+        };
+        stream_body(&b"world"[..], "f", &mut partial, &mut transferred, &events).unwrap();
+        assert_eq!((partial.have, transferred, seen.get()), (11, 5, 11));
+        assert_eq!(std::fs::read(&path).unwrap(), b"hello world");
+        let digest = std::mem::take(&mut partial.hasher).finish();
+        assert_eq!(digest, crate::sha256_bytes(b"hello world"));
+    }
+
+    #[test]
+    fn a_body_longer_than_promised_is_a_size_mismatch() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut partial = Partial::open(&dir.path().join("f"), Some(3)).unwrap();
+        let err = stream_body(&b"toolong"[..], "f", &mut partial, &mut 0, &|_| {});
+        assert!(
+            matches!(
+                err,
+                Err(Failure::Fatal(DownloadError::SizeMismatch {
+                    actual: 7,
+                    ..
+                }))
+            ),
+            "{err:?}"
+        );
+    }
+}

@@ -1,0 +1,218 @@
+//! The fetchers' narrations of a download: turns the download layer's
+//! [`Event`]s into `download`, `download-progress` (at a bounded rate),
+//! `download-retry` and `downloaded`, with the ensure's correlation id,
+//! pool id and model ref carried on each. One translator serves the Hub
+//! and the HTTPS fetcher alike.
+
+use crate::download::Event;
+use crate::fetch::FetchContext;
+use crate::model_ref::ModelRef;
+use crate::units::{human_bytes, mb_per_s};
+use narration_core::catalog::model as actions;
+use narration_core::{NarrationFields, narrate};
+use std::cell::Cell;
+use std::fmt::Display;
+use std::time::{Duration, Instant};
+
+/// Narrates for one fetch of `model`.
+#[derive(Clone, Copy)]
+pub(crate) struct Narrator<'a> {
+    ctx: &'a FetchContext,
+    model: &'a ModelRef,
+}
+
+impl<'a> Narrator<'a> {
+    pub fn new(ctx: &'a FetchContext, model: &'a ModelRef) -> Self {
+        Self { ctx, model }
+    }
+
+    /// A translator for the requests and transfer of `label`
+    /// (`org/repo/file.gguf`, `listing org/repo`, a URL).
+    pub fn transfer(self, label: impl Into<String>) -> TransferNarration<'a> {
+        TransferNarration {
+            n: self,
+            label: label.into(),
+            rate: Cell::new(Rate::new(Instant::now())),
+        }
+    }
+
+    /// The Hub stayed unreachable, so the cached snapshot at `commit` is
+    /// used. Narrated as today (`download-failed`,
+    /// `hub-unreachable-cache-used`) until it gets its own warning action.
+    pub fn hub_unreachable_cache_used(self, error: &dyn Display, commit: &str) {
+        self.emit(
+            actions::DOWNLOAD_FAILED,
+            format!("{error}; using the cached copy at {commit}"),
+            |f| f.error_kind = Some("hub-unreachable-cache-used".to_string()),
+        );
+    }
+
+    fn emit(self, action: &'static str, human: String, extra: impl FnOnce(&mut NarrationFields)) {
+        let mut fields = self.ctx.fields(action, self.model, human);
+        extra(&mut fields);
+        narrate(fields);
+    }
+}
+
+/// Narrates the events of one subject's requests and transfer.
+pub(crate) struct TransferNarration<'a> {
+    n: Narrator<'a>,
+    label: String,
+    rate: Cell<Rate>,
+}
+
+impl TransferNarration<'_> {
+    /// Narrates `event` (progress only when due).
+    pub fn on(&self, event: Event<'_>) {
+        match event {
+            Event::Started {
+                url,
+                resumed_from,
+                total,
+            } => self.started(url, resumed_from, total),
+            Event::Progress {
+                have,
+                total,
+                transferred,
+            } => self.progress(have, total, transferred),
+            Event::Retrying {
+                attempt,
+                max,
+                delay,
+                reason,
+            } => self.retrying(attempt, max, delay, reason),
+            Event::Finished {
+                transferred,
+                elapsed,
+                resumed_from,
+            } => self.finished(transferred, elapsed, resumed_from),
+        }
+    }
+
+    fn started(&self, url: &str, resumed_from: u64, total: Option<u64>) {
+        self.rate.set(Rate::new(Instant::now()));
+        let size = total.map_or_else(|| "unknown size".to_string(), human_bytes);
+        let label = &self.label;
+        let human = if resumed_from > 0 {
+            let at = human_bytes(resumed_from);
+            format!("Resuming {label} at {at} of {size} from {url}")
+        } else {
+            format!("Downloading {label} ({size}) from {url}")
+        };
+        self.n.emit(actions::DOWNLOAD, human, |f| f.bytes = total);
+    }
+
+    fn progress(&self, have: u64, total: Option<u64>, transferred: u64) {
+        let mut rate = self.rate.get();
+        let now = Instant::now();
+        if !rate.due(now, have, total) {
+            return;
+        }
+        rate.last_at = now;
+        rate.last_bytes = have;
+        self.rate.set(rate);
+        let of = total.map_or_else(String::new, |t| {
+            let percent = have as f64 * 100.0 / t.max(1) as f64;
+            format!(" of {} ({percent:.0}%)", human_bytes(t))
+        });
+        let speed = mb_per_s(transferred, now.duration_since(rate.started));
+        self.n.emit(
+            actions::DOWNLOAD_PROGRESS,
+            format!(
+                "{}: {}{of} at {speed:.1} MB/s",
+                self.label,
+                human_bytes(have)
+            ),
+            |f| f.bytes = Some(have),
+        );
+    }
+
+    fn retrying(&self, attempt: u32, max: u32, delay: Duration, reason: &str) {
+        let ms = delay.as_millis();
+        self.n.emit(
+            actions::DOWNLOAD_RETRY,
+            format!(
+                "{}: {reason}; retrying in {ms} ms (attempt {} of {max})",
+                self.label,
+                attempt + 1
+            ),
+            |f| {
+                f.backoff_ms = Some(u64::try_from(ms).unwrap_or(u64::MAX));
+                f.error_kind = Some("transient".to_string());
+            },
+        );
+    }
+
+    fn finished(&self, transferred: u64, elapsed: Duration, resumed_from: u64) {
+        let resumed = if resumed_from > 0 {
+            format!(", resumed after {}", human_bytes(resumed_from))
+        } else {
+            String::new()
+        };
+        self.n.emit(
+            actions::DOWNLOADED,
+            format!(
+                "Downloaded {} ({} in {:.1} s, {:.1} MB/s{resumed}), sha256 verified while streaming",
+                self.label,
+                human_bytes(transferred),
+                elapsed.as_secs_f64(),
+                mb_per_s(transferred, elapsed)
+            ),
+            |f| {
+                f.bytes = Some(transferred);
+                f.duration_ms = Some(u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX));
+            },
+        );
+    }
+}
+
+/// When `download-progress` is due: each 5% (at most every 250 ms), and at
+/// least every 2 s while bytes flow; never for the last byte (`downloaded`
+/// says that).
+#[derive(Debug, Clone, Copy)]
+struct Rate {
+    started: Instant,
+    last_at: Instant,
+    last_bytes: u64,
+}
+
+impl Rate {
+    fn new(now: Instant) -> Self {
+        Self {
+            started: now,
+            last_at: now,
+            last_bytes: 0,
+        }
+    }
+
+    fn due(&self, now: Instant, have: u64, total: Option<u64>) -> bool {
+        let since = now.duration_since(self.last_at);
+        let step = total.map_or(u64::MAX, |t| (t / 20).max(1));
+        let due = (have.saturating_sub(self.last_bytes) >= step
+            && since >= Duration::from_millis(250))
+            || since >= Duration::from_secs(2);
+        due && total != Some(have)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Rate;
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn progress_is_due_each_five_percent_after_a_quarter_second_or_every_two_seconds() {
+        let t0 = Instant::now();
+        let rate = Rate::new(t0);
+        let ms = |n| t0 + Duration::from_millis(n);
+        assert!(!rate.due(ms(100), 50, Some(100)), "too soon");
+        assert!(rate.due(ms(300), 5, Some(100)), "5% after 250 ms");
+        assert!(!rate.due(ms(300), 4, Some(100)), "under 5%");
+        assert!(rate.due(ms(2100), 1, Some(100)), "2 s passed");
+        assert!(
+            !rate.due(ms(2100), 100, Some(100)),
+            "complete: downloaded says it"
+        );
+        assert!(rate.due(ms(2100), 1, None), "unknown size: every 2 s");
+    }
+}
