@@ -64,14 +64,6 @@ fn split_def(flag: &str) -> Option<(&str, &str)> {
 /// Base definitions plus the user's, with `LLAMA_CUBLAS*` and `LLAMA_CUDA`
 /// mapped to `GGML_CUDA` (this llama.cpp stops with a fatal error on
 /// `LLAMA_CUBLAS`).
-///
-/// ```
-/// use engine_provisioner::cmake::effective_defs;
-/// let d = effective_defs(&["-DLLAMA_CUBLAS=ON".to_string()]);
-/// assert!(d.cuda);
-/// assert!(d.flags.contains(&"-DGGML_CUDA=ON".to_string()));
-/// assert!(!d.flags.iter().any(|f| f.contains("CUBLAS")));
-/// ```
 pub fn effective_defs(user: &[String]) -> Defs {
     let mut entries: Vec<(String, String)> = BASE_DEFS
         .iter()

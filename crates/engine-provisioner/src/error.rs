@@ -1,11 +1,56 @@
 //! The provisioner's typed errors. Each knows the failure narration it is
-//! reported with ([`ProvisionError::action`]) and its `error_kind`.
+//! reported with ([`ProvisionError::action`]) and its `error_kind`
+//! ([`ProvisionError::kind`]): this is the one place that mapping lives.
 
 use crate::config::ConfigError;
-use crate::preflight::MissingTool;
-use crate::validate::ValidationError;
+use crate::toolchain::MissingTool;
 use narration_core::catalog::engine as ev;
 use std::path::PathBuf;
+
+/// The git command that failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum GitStep {
+    /// `git clone`.
+    Clone,
+    /// `git fetch` of the one ref needed.
+    Fetch,
+    /// `git checkout --detach`.
+    Checkout,
+    /// `git submodule update`.
+    Submodule,
+    /// `git rev-parse` resolving a ref (fails only when git cannot run).
+    RevParse,
+}
+
+impl GitStep {
+    /// The git subcommand.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GitStep::Clone => "clone",
+            GitStep::Fetch => "fetch",
+            GitStep::Checkout => "checkout",
+            GitStep::Submodule => "submodule",
+            GitStep::RevParse => "rev-parse",
+        }
+    }
+
+    /// The `error_kind` of a failure in this step.
+    fn kind(self) -> &'static str {
+        match self {
+            GitStep::Clone => "git-clone",
+            GitStep::Fetch => "git-fetch",
+            GitStep::Checkout => "git-checkout",
+            GitStep::Submodule => "git-submodule",
+            GitStep::RevParse => "git-rev-parse",
+        }
+    }
+}
+
+impl std::fmt::Display for GitStep {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// Everything that can stop `plan` or `ensure`.
 #[derive(Debug, thiserror::Error)]
@@ -13,22 +58,6 @@ pub enum ProvisionError {
     /// The pool config failed validation.
     #[error(transparent)]
     Config(#[from] ConfigError),
-    /// `provisioning.source.ref` was refused before any process ran.
-    #[error("pool {pool_id}: refusing git ref: {source}")]
-    InvalidRef {
-        /// The pool.
-        pool_id: String,
-        /// Why.
-        source: ValidationError,
-    },
-    /// `provisioning.source.repo` was refused before any process ran.
-    #[error("pool {pool_id}: refusing repository: {source}")]
-    InvalidRepo {
-        /// The pool.
-        pool_id: String,
-        /// Why.
-        source: ValidationError,
-    },
     /// A required config section is absent.
     #[error("pool {pool_id}: `{key}` is required for engine llamacpp: {hint}")]
     MissingSection {
@@ -50,7 +79,7 @@ pub enum ProvisionError {
         engine: &'static str,
     },
     /// Build tools are missing (all of them listed).
-    #[error("{}", crate::preflight::describe_missing(missing, note))]
+    #[error("{}", crate::toolchain::describe_missing(missing, note))]
     MissingTools {
         /// Every missing tool.
         missing: Vec<MissingTool>,
@@ -62,9 +91,9 @@ pub enum ProvisionError {
         "git {step} failed for {repo} (ref {git_ref}): {detail}\nCheck that the repository is reachable and the ref exists; see {log}"
     )]
     Git {
-        /// clone, fetch, checkout, submodule, rev-parse.
-        step: &'static str,
-        /// The repository.
+        /// Which git command.
+        step: GitStep,
+        /// The repository, without credentials.
         repo: String,
         /// The ref.
         git_ref: String,
@@ -78,7 +107,7 @@ pub enum ProvisionError {
         "ref {git_ref:?} was not found in {repo}: use an existing tag, branch or full commit id"
     )]
     RefNotFound {
-        /// The repository.
+        /// The repository, without credentials.
         repo: String,
         /// The ref.
         git_ref: String,
@@ -125,23 +154,27 @@ pub enum ProvisionError {
         /// The OS error.
         source: std::io::Error,
     },
-    /// model-provisioner could not provide the model.
-    #[error("model {model_ref:?} for pool {pool_id}: {message}")]
+    /// model-provisioner could not provide the model; its `error_kind`
+    /// (`digest-mismatch`, `offline-miss`, …) is this error's kind.
+    #[error("model {model_ref} for pool {pool_id}: {source}")]
     Model {
         /// The pool.
         pool_id: String,
-        /// The reference from the config.
+        /// The model reference's public id.
         model_ref: String,
-        /// model-provisioner's error.
-        message: String,
+        /// model-provisioner's error (boxed: it is large, and every
+        /// `Result` here would carry its size).
+        #[source]
+        source: Box<model_provisioner::ProvisionError>,
     },
-    /// No port could be bound.
-    #[error("no free port for pool {pool_id}: {message}")]
+    /// Not even an ephemeral port could be bound on loopback.
+    #[error("no free port on 127.0.0.1 for pool {pool_id}: {source}")]
     Port {
         /// The pool.
         pool_id: String,
-        /// Why.
-        message: String,
+        /// The bind error.
+        #[source]
+        source: std::io::Error,
     },
 }
 
@@ -150,9 +183,7 @@ impl ProvisionError {
     pub fn action(&self) -> &'static str {
         use ProvisionError::*;
         match self {
-            Config(_) | InvalidRef { .. } | InvalidRepo { .. } | MissingSection { .. } => {
-                ev::CONFIG_FAILED
-            }
+            Config(_) | MissingSection { .. } => ev::CONFIG_FAILED,
             Unsupported { .. } => ev::PROVIDER_FAILED,
             MissingTools { .. } => ev::PREFLIGHT_FAILED,
             Git { .. } | RefNotFound { .. } => ev::GIT_FAILED,
@@ -169,25 +200,17 @@ impl ProvisionError {
         use ProvisionError::*;
         match self {
             Config(_) => "invalid-config",
-            InvalidRef { .. } => "invalid-ref",
-            InvalidRepo { .. } => "invalid-repo",
             MissingSection { .. } => "missing-config",
             Unsupported { .. } => "unsupported-engine",
             MissingTools { .. } => "missing-tools",
-            Git { step, .. } => match *step {
-                "clone" => "git-clone",
-                "fetch" => "git-fetch",
-                "checkout" => "git-checkout",
-                "submodule" => "git-submodule",
-                _ => "git",
-            },
+            Git { step, .. } => step.kind(),
             RefNotFound { .. } => "ref-not-found",
             CmakeConfigure { cuda: true, .. } => "cuda-configure",
             CmakeConfigure { cuda: false, .. } => "cmake-configure",
             Build { .. } => "build",
             BinaryMissing { .. } => "binary-missing",
             Io { .. } => "cache-io",
-            Model { .. } => "model",
+            Model { source, .. } => source.error_kind(),
             Port { .. } => "port",
         }
     }

@@ -9,14 +9,6 @@ pub const GPU_LAYER_ALIASES: &[&str] = &["--ngl", "-ngl", "--gpu-layers", "--n-g
 pub const N_GPU_LAYERS: &str = "--n-gpu-layers";
 
 /// The full argument list for `llama-server`.
-///
-/// ```
-/// use engine_provisioner::flags::server_flags;
-/// let f = server_flags(&["--ngl".into(), "99".into(), "-c".into(), "512".into()],
-///                      "/m.gguf", "127.0.0.1", 8080, false);
-/// assert_eq!(f, ["--model", "/m.gguf", "--host", "127.0.0.1", "--port", "8080",
-///                "-c", "512", "--n-gpu-layers", "0"]);
-/// ```
 pub fn server_flags(
     user: &[String],
     model: &str,
@@ -71,9 +63,35 @@ pub fn normalize(user: &[String], cuda: bool) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::port::HOST;
 
     fn v(s: &[&str]) -> Vec<String> {
         s.iter().map(|x| x.to_string()).collect()
+    }
+
+    #[test]
+    fn managed_flags_come_first() {
+        assert_eq!(
+            server_flags(
+                &v(&["--ngl", "99", "-c", "512"]),
+                "/m.gguf",
+                HOST,
+                8080,
+                false
+            ),
+            v(&[
+                "--model",
+                "/m.gguf",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                "8080",
+                "-c",
+                "512",
+                "--n-gpu-layers",
+                "0"
+            ])
+        );
     }
 
     #[test]

@@ -159,12 +159,19 @@ impl Git<'_> {
         run_logged(cmd, self.log)
     }
 
-    /// `git rev-parse --verify -q <name>^{commit}`: `None` when absent.
-    pub fn rev_parse(&self, checkout: &Path, name: &str) -> Option<String> {
+    /// `git rev-parse --verify -q <name>^{commit}`: `Ok(None)` when the
+    /// name does not resolve, `Err` only when git could not run.
+    pub fn rev_parse(&self, checkout: &Path, name: &str) -> Result<Option<String>, Failure> {
         let mut cmd = self.command(Some(checkout));
         cmd.args(["rev-parse", "--verify", "-q", "--end-of-options"])
             .arg(format!("{name}^{{commit}}"));
-        run_captured(cmd).ok().filter(|c| is_full_commit(c))
+        let out = cmd.output().map_err(|e| Failure {
+            status: format!("could not start git: {e}"),
+            tail: String::new(),
+        })?;
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let commit = stdout.trim();
+        Ok((out.status.success() && is_full_commit(commit)).then(|| commit.to_ascii_lowercase()))
     }
 
     /// Fetch only `git_ref` from origin, into `refs/provision/<ref>` (a

@@ -2,40 +2,76 @@
 //! normalized flags and a verified model, ready for the orchestrator to
 //! start. Nothing here starts the engine.
 //!
-//! ```no_run
+//! The pool config is typed when it is loaded ([`PoolConfig`]); `plan`
+//! turns it into a [`Plan`] that owns every checked input, and `ensure`
+//! executes that plan. Models come from a [`ModelProvisioner`] the caller
+//! builds once and shares (the CLI and every pool use the same cache and
+//! catalog).
+//!
+//! ```
 //! use engine_provisioner::{PoolConfig, provider_for};
-//! let pool = PoolConfig::from_path("pool.toml".as_ref())?;
-//! let provisioner = provider_for(&pool)?;
-//! println!("{:#?}", provisioner.plan(&pool)?);
-//! let engine = provisioner.ensure(&pool)?;
-//! println!("{}", serde_json::to_string_pretty(&engine)?);
+//! use model_provisioner::ModelProvisioner;
+//! use std::sync::Arc;
+//!
+//! let dir = tempfile::tempdir()?;
+//! // In a service: ModelProvisioner::at(model_provisioner::Locations::from_env()).build()?
+//! let models = Arc::new(ModelProvisioner::builder(dir.path().join("models")).build()?);
+//! let pool = PoolConfig::from_toml_str(&format!(
+//!     r#"
+//!     id = "tiny"
+//!     engine = "llamacpp"
+//!     [provisioning.source]
+//!     repo = "https://github.com/ggml-org/llama.cpp"
+//!     ref = "b6000"
+//!     [provisioning.source.build]
+//!     cache_dir = "{}"
+//!     generator = "make"
+//!     [provisioning.model]
+//!     ref = "/models/tiny.gguf"
+//!     "#,
+//!     dir.path().join("engine").display()
+//! ))?;
+//! let provisioner = provider_for(&pool, models)?;
+//! let plan = provisioner.plan(&pool)?; // starts nothing, writes nothing
+//! assert_eq!(plan.engine_version, "llamacpp-source:b6000-cpu");
+//! assert_eq!(plan.model_ref.id(), "file:/models/tiny.gguf");
+//! // provisioner.ensure(&pool)? clones, builds and ensures the model.
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+#![warn(missing_docs)]
+
 mod cache;
-pub mod cmake;
+mod cmake;
 mod config;
 mod error;
 mod exec;
-pub mod flags;
+mod flags;
 mod git;
-mod llamacpp;
-mod model;
 mod plan;
-pub mod port;
-pub mod preflight;
+mod port;
 mod prepared;
+mod refs;
 mod say;
-pub mod validate;
+mod source;
+mod steps;
+mod toolchain;
+mod validate;
 
 pub use cache::{CacheKey, FileId, Stamp};
 pub use config::{
     Build, ConfigError, Engine, Generator, ModelSpec, PoolConfig, Provisioning, Source,
 };
-pub use error::{ProvisionError, Result};
-pub use llamacpp::LlamaCppSource;
-pub use plan::Plan;
+pub use error::{GitStep, ProvisionError, Result};
+pub use plan::{Plan, ToolVars};
 pub use prepared::PreparedEngine;
+pub use refs::{GitRef, RepoUrl};
+pub use source::LlamaCppSource;
+pub use toolchain::MissingTool;
+pub use validate::ValidationError;
+
+use model_provisioner::ModelProvisioner;
+use std::sync::Arc;
 
 /// A way to prepare an engine for a pool.
 pub trait EngineProvisioner {
@@ -43,16 +79,19 @@ pub trait EngineProvisioner {
     /// flags, tools. Starts no process and writes no file.
     fn plan(&self, pool: &PoolConfig) -> Result<Plan>;
 
-    /// Make the engine ready (tools, source, build, model, flags, port)
-    /// and describe it. Never starts the engine.
+    /// Plan, then make the engine ready (tools, source, build, model,
+    /// flags, port) and describe it. Never starts the engine.
     fn ensure(&self, pool: &PoolConfig) -> Result<PreparedEngine>;
 }
 
-/// The provisioner for the pool's engine: llama.cpp from source; other
-/// engines parse but are refused here.
-pub fn provider_for(pool: &PoolConfig) -> Result<Box<dyn EngineProvisioner>> {
+/// The provisioner for the pool's engine, getting models from `models`:
+/// llama.cpp from source; other engines parse but are refused here.
+pub fn provider_for(
+    pool: &PoolConfig,
+    models: Arc<ModelProvisioner>,
+) -> Result<Box<dyn EngineProvisioner>> {
     match pool.engine {
-        Engine::Llamacpp => Ok(Box::new(LlamaCppSource::new())),
+        Engine::Llamacpp => Ok(Box::new(LlamaCppSource::new(models))),
         other => {
             let err = ProvisionError::Unsupported {
                 pool_id: pool.id.clone(),

@@ -1,25 +1,32 @@
-//! The plan: everything `ensure` would do for a pool, computed without
-//! starting a process or writing a file.
+//! The plan: everything `ensure` will do for a pool, computed without
+//! starting a process or writing a file. It owns every input the steps
+//! need, already typed and checked, so executing it never reads the pool
+//! config again.
 
-use crate::cmake;
-use crate::config::{Generator, ModelSpec, PoolConfig, Source};
+use crate::cmake::{self, Defs};
+use crate::config::{ConfigError, Generator, ModelSpec, PoolConfig, Source, model_ref_id};
 use crate::error::ProvisionError;
 use crate::exec::ToolEnv;
-use crate::validate;
+use crate::refs::{GitRef, RepoUrl};
+use model_provisioner::locations::{env_var, xdg_cache_home};
+use model_provisioner::{Digest, ModelRef};
 use serde::Serialize;
+use std::fmt;
 use std::path::{Path, PathBuf};
 
-/// What `ensure` will do, and where.
+/// What `ensure` will do, and where. Serializing or printing it shows no
+/// credential: the repository is written in its public form, the model
+/// ref as its id, and the build tools' environment by names only.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Plan {
     /// The pool.
     pub pool_id: String,
     /// Always `llamacpp` for this provider.
     pub engine: String,
-    /// The repository (credentials masked).
-    pub repo: String,
+    /// The repository (credentials kept for git, never shown).
+    pub repo: RepoUrl,
     /// The ref to build.
-    pub git_ref: String,
+    pub git_ref: GitRef,
     /// Whether submodules are fetched.
     pub submodules: bool,
     /// The cache dir holding everything below.
@@ -48,129 +55,199 @@ pub struct Plan {
     pub mapped_flags: Vec<String>,
     /// Tools preflight will look for.
     pub tools: Vec<String>,
+    /// May preflight install missing tools (when running as root)?
+    pub allow_package_installs: bool,
     /// The model reference.
-    pub model_ref: String,
+    #[serde(serialize_with = "model_ref_id")]
+    pub model_ref: ModelRef,
     /// Its expected digest.
-    pub model_digest: Option<String>,
+    pub model_digest: Option<Digest>,
+    /// The pool's own `llama-server` flags, before normalization.
+    pub server_flags: Vec<String>,
+    /// Ports to try, in order; empty: an ephemeral one.
+    pub ports: Vec<u16>,
+    /// `CUDA_VISIBLE_DEVICES` from the pool env, for CUDA builds.
+    pub device_mask: Option<String>,
+    /// Extra environment for the build tools.
+    pub tool_env: ToolVars,
     /// `llamacpp-source:<ref>-<cpu|cuda>`.
     pub engine_version: String,
     /// The steps, in order, for people.
     pub steps: Vec<String>,
 }
 
-impl Plan {
-    /// Compute the plan for `pool` (validation included).
-    pub fn for_pool(pool: &PoolConfig, env: &ToolEnv) -> Result<Self, ProvisionError> {
-        let source = required_source(pool)?;
-        // Typed refusals for the two values that reach git, first.
-        validate::repo_url(&source.repo).map_err(|source| ProvisionError::InvalidRepo {
-            pool_id: pool.id.clone(),
-            source,
-        })?;
-        validate::git_ref(&source.git_ref).map_err(|source| ProvisionError::InvalidRef {
-            pool_id: pool.id.clone(),
-            source,
-        })?;
-        pool.validate()?;
-        let model = required_model(pool)?;
-        let build = &source.build;
-        let cache_dir = match &build.cache_dir {
-            Some(dir) => dir.clone(),
-            None => default_cache_dir(&pool.id).ok_or_else(|| {
-                ProvisionError::Config(crate::config::ConfigError::Invalid {
-                    key: "provisioning.source.build.cache_dir".into(),
-                    problem: "neither XDG_CACHE_HOME nor HOME is set: give an absolute path".into(),
-                })
-            })?,
-        };
-        let generator = build.generator.unwrap_or_else(|| {
-            if env.which("ninja").is_some() {
-                Generator::Ninja
-            } else {
-                Generator::Make
-            }
-        });
-        let jobs = build
-            .jobs
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get() as u32));
-        let defs = cmake::effective_defs(&build.cmake_flags);
-        let mut tools: Vec<String> = ["git", "cmake", generator.tool(), "cc", "c++"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-        if defs.cuda {
-            tools.push("nvcc".into());
-        }
-        let variant = if defs.cuda { "cuda" } else { "cpu" };
-        let repo = mask_credentials(&source.repo);
-        // The plan is printed and logged: show the model ref without the
-        // credentials a URL ref may carry.
-        let model_ref = model_provisioner::public_url(&narration_core::redact(&model.model_ref));
-        let checkout_dir = cache_dir.join("src");
-        let build_dir = cache_dir.join("build");
-        let steps = vec![
-            format!("preflight: look for {}", tools.join(", ")),
-            format!(
-                "git: clone {repo} into {} when absent, check out {} detached (no network when already there)",
-                checkout_dir.display(),
-                source.git_ref
-            ),
-            format!(
-                "cmake: configure {} with {} and build llama-server with {jobs} jobs, unless the build cache stamp matches",
-                build_dir.display(),
-                generator.cmake_name()
-            ),
-            format!("model: ensure {model_ref}"),
-            "flags: normalize, add --model, --host 127.0.0.1 and a free --port".into(),
-        ];
-        Ok(Plan {
-            pool_id: pool.id.clone(),
-            engine: "llamacpp".into(),
-            repo,
-            git_ref: source.git_ref.clone(),
-            submodules: source.submodules,
-            binary_path: binary_path(&build_dir),
-            stamp_path: cache_dir.join("build.stamp"),
-            build_log: cache_dir.join("build.log"),
-            git_log: cache_dir.join("git.log"),
-            checkout_dir,
-            build_dir,
-            cache_dir,
-            generator,
-            jobs,
-            cuda: defs.cuda,
-            cmake_defs: defs.flags,
-            mapped_flags: defs.mapped,
-            tools,
-            model_ref,
-            model_digest: model.digest.clone(),
-            engine_version: format!("llamacpp-source:{}-{variant}", source.git_ref),
-            steps,
-        })
+/// The pool's extra environment for build tools. Values may be secrets
+/// (a token for a private mirror): `Debug` and `Serialize` show names only.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct ToolVars(Vec<(String, String)>);
+
+impl ToolVars {
+    /// The variable names, in order.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(|(k, _)| k.as_str())
+    }
+
+    pub(crate) fn pairs(&self) -> &[(String, String)] {
+        &self.0
     }
 }
 
+impl fmt::Debug for ToolVars {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.names()).finish()
+    }
+}
+
+impl Serialize for ToolVars {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.names())
+    }
+}
+
+/// Where and how the build happens: the part of the plan read from
+/// `[provisioning.source.build]` and the PATH.
+struct BuildSetup {
+    cache_dir: PathBuf,
+    generator: Generator,
+    jobs: u32,
+    defs: Defs,
+}
+
+impl Plan {
+    /// Compute the plan for `pool`; `env` is the PATH the tools will be
+    /// found on (it decides the default generator).
+    pub(crate) fn for_pool(pool: &PoolConfig, env: &ToolEnv) -> Result<Self, ProvisionError> {
+        pool.validate()?;
+        let source = required_source(pool)?;
+        let model = required_model(pool)?;
+        let setup = build_setup(pool, source, env)?;
+        let tools = tools_needed(setup.generator, setup.defs.cuda);
+        let checkout_dir = setup.cache_dir.join("src");
+        let build_dir = setup.cache_dir.join("build");
+        let variant = if setup.defs.cuda { "cuda" } else { "cpu" };
+        let p = &pool.provisioning;
+        let mut plan = Plan {
+            pool_id: pool.id.clone(),
+            engine: "llamacpp".into(),
+            repo: source.repo.clone(),
+            git_ref: source.git_ref.clone(),
+            submodules: source.submodules,
+            binary_path: binary_path(&build_dir),
+            stamp_path: setup.cache_dir.join("build.stamp"),
+            build_log: setup.cache_dir.join("build.log"),
+            git_log: setup.cache_dir.join("git.log"),
+            checkout_dir,
+            build_dir,
+            cache_dir: setup.cache_dir,
+            generator: setup.generator,
+            jobs: setup.jobs,
+            cuda: setup.defs.cuda,
+            cmake_defs: setup.defs.flags,
+            mapped_flags: setup.defs.mapped,
+            tools,
+            allow_package_installs: p.allow_package_installs,
+            model_ref: model.model_ref.clone(),
+            model_digest: model.digest,
+            server_flags: p.flags.clone(),
+            ports: p.ports.clone(),
+            device_mask: setup
+                .defs
+                .cuda
+                .then(|| p.env.get("CUDA_VISIBLE_DEVICES").cloned())
+                .flatten(),
+            tool_env: ToolVars(p.env.iter().map(|(k, v)| (k.clone(), v.clone())).collect()),
+            engine_version: format!("llamacpp-source:{}-{variant}", source.git_ref),
+            steps: Vec::new(),
+        };
+        plan.steps = plan.describe_steps();
+        Ok(plan)
+    }
+
+    /// The steps, one sentence each, for people reading the plan.
+    fn describe_steps(&self) -> Vec<String> {
+        vec![
+            format!("preflight: look for {}", self.tools.join(", ")),
+            format!(
+                "git: clone {} into {} when absent, check out {} detached (no network when already there)",
+                self.repo,
+                self.checkout_dir.display(),
+                self.git_ref
+            ),
+            format!(
+                "cmake: configure {} with {} and build llama-server with {} jobs, unless the build cache stamp matches",
+                self.build_dir.display(),
+                self.generator.cmake_name(),
+                self.jobs
+            ),
+            format!("model: ensure {}", self.model_ref.id()),
+            "flags: normalize, add --model, --host 127.0.0.1 and a free --port".into(),
+        ]
+    }
+}
+
+fn build_setup(
+    pool: &PoolConfig,
+    source: &Source,
+    env: &ToolEnv,
+) -> Result<BuildSetup, ProvisionError> {
+    let build = &source.build;
+    let cache_dir = match &build.cache_dir {
+        Some(dir) => dir.clone(),
+        None => default_cache_dir(&pool.id)?,
+    };
+    let generator = build.generator.unwrap_or_else(|| {
+        if env.which("ninja").is_some() {
+            Generator::Ninja
+        } else {
+            Generator::Make
+        }
+    });
+    let jobs = build
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get() as u32));
+    Ok(BuildSetup {
+        cache_dir,
+        generator,
+        jobs,
+        defs: cmake::effective_defs(&build.cmake_flags),
+    })
+}
+
+fn tools_needed(generator: Generator, cuda: bool) -> Vec<String> {
+    let mut tools: Vec<String> = ["git", "cmake", generator.tool(), "cc", "c++"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    if cuda {
+        tools.push("nvcc".into());
+    }
+    tools
+}
+
 /// Where CMake puts `llama-server`.
-pub fn binary_path(build_dir: &Path) -> PathBuf {
+pub(crate) fn binary_path(build_dir: &Path) -> PathBuf {
     build_dir.join("bin").join("llama-server")
 }
 
-/// `$XDG_CACHE_HOME/provision/engines/<id>`, else `~/.cache/…`.
-fn default_cache_dir(pool_id: &str) -> Option<PathBuf> {
-    let base = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .filter(|p| p.is_absolute())
-        .or_else(|| {
-            std::env::var_os("HOME")
-                .map(PathBuf::from)
-                .filter(|p| p.is_absolute())
-                .map(|h| h.join(".cache"))
-        })?;
-    Some(base.join("provision").join("engines").join(pool_id))
+/// `$XDG_CACHE_HOME/provision/engines/<id>`, else `~/.cache/…`; refused
+/// when neither gives an absolute path.
+fn default_cache_dir(pool_id: &str) -> Result<PathBuf, ProvisionError> {
+    let dir = xdg_cache_home(&env_var)
+        .join("provision")
+        .join("engines")
+        .join(pool_id);
+    if dir.is_absolute() {
+        Ok(dir)
+    } else {
+        Err(ProvisionError::Config(ConfigError::invalid(
+            "provisioning.source.build.cache_dir",
+            "neither XDG_CACHE_HOME nor HOME gives an absolute path: set this key to an absolute path",
+        )))
+    }
 }
 
 /// `[provisioning.source]`, which the llama.cpp provider cannot do without.
-pub(crate) fn required_source(pool: &PoolConfig) -> Result<&Source, ProvisionError> {
+fn required_source(pool: &PoolConfig) -> Result<&Source, ProvisionError> {
     pool.provisioning
         .source
         .as_ref()
@@ -182,7 +259,7 @@ pub(crate) fn required_source(pool: &PoolConfig) -> Result<&Source, ProvisionErr
 }
 
 /// `[provisioning.model]`, which every pool needs.
-pub(crate) fn required_model(pool: &PoolConfig) -> Result<&ModelSpec, ProvisionError> {
+fn required_model(pool: &PoolConfig) -> Result<&ModelSpec, ProvisionError> {
     pool.provisioning
         .model
         .as_ref()
@@ -193,35 +270,72 @@ pub(crate) fn required_model(pool: &PoolConfig) -> Result<&ModelSpec, ProvisionE
         })
 }
 
-/// `https://user:token@host/x` → `https://***@host/x`: credentials never
-/// reach narration, logs or errors.
-pub fn mask_credentials(url: &str) -> String {
-    if let Some((scheme, rest)) = url.split_once("://") {
-        let authority_end = rest.find('/').unwrap_or(rest.len());
-        if let Some(at) = rest[..authority_end].rfind('@') {
-            let user = &rest[..at];
-            if user.contains(':') || scheme == "https" {
-                return format!("{scheme}://***@{}", &rest[at + 1..]);
-            }
-        }
-    }
-    url.to_string()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn pool(extra: &str) -> PoolConfig {
+        PoolConfig::from_toml_str(&format!(
+            r#"
+            id = "p"
+            engine = "llamacpp"
+            [provisioning]
+            env = {{ MIRROR_TOKEN = "s3cr3t-value", CUDA_VISIBLE_DEVICES = "1" }}
+            [provisioning.source]
+            repo = "https://user:t0ken@example.org/llama.cpp"
+            ref = "v1"
+            [provisioning.source.build]
+            cache_dir = "/var/cache/p"
+            generator = "make"
+            {extra}
+            [provisioning.model]
+            ref = "/models/m.gguf"
+            "#
+        ))
+        .unwrap()
+    }
+
     #[test]
-    fn credentials_are_masked() {
+    fn plan_owns_its_inputs_and_shows_no_secret() {
+        let plan = Plan::for_pool(&pool(""), &ToolEnv::default()).unwrap();
         assert_eq!(
-            mask_credentials("https://user:tok@github.com/a/b"),
-            "https://***@github.com/a/b"
+            plan.repo.for_git(),
+            "https://user:t0ken@example.org/llama.cpp"
         );
-        assert_eq!(
-            mask_credentials("ssh://git@github.com/a/b"),
-            "ssh://git@github.com/a/b"
+        assert_eq!(plan.git_ref.as_str(), "v1");
+        assert_eq!(plan.model_ref.id(), "file:/models/m.gguf");
+        assert_eq!(plan.device_mask, None, "CPU build: no device mask");
+        for shown in [
+            serde_json::to_string(&plan).unwrap(),
+            format!("{plan:?}"),
+            plan.steps.join("\n"),
+        ] {
+            assert!(!shown.contains("t0ken"), "{shown}");
+            assert!(!shown.contains("s3cr3t-value"), "{shown}");
+        }
+        assert!(format!("{plan:?}").contains("MIRROR_TOKEN"));
+    }
+
+    #[test]
+    fn cuda_plans_carry_the_device_mask() {
+        let plan = Plan::for_pool(
+            &pool("cmake_flags = [\"-DGGML_CUDA=ON\"]"),
+            &ToolEnv::default(),
+        )
+        .unwrap();
+        assert_eq!(plan.device_mask.as_deref(), Some("1"));
+        assert!(plan.tools.contains(&"nvcc".to_string()));
+        assert_eq!(plan.engine_version, "llamacpp-source:v1-cuda");
+    }
+
+    #[test]
+    fn a_pool_changed_after_loading_is_checked_again() {
+        let mut p = pool("");
+        p.provisioning.flags = vec!["--port".into(), "1".into()];
+        let err = Plan::for_pool(&p, &ToolEnv::default()).unwrap_err();
+        assert!(
+            matches!(err, ProvisionError::Config(ConfigError::Invalid { ref key, .. }) if key == "provisioning.flags[0]"),
+            "{err}"
         );
-        assert_eq!(mask_credentials("file:///srv/x"), "file:///srv/x");
     }
 }

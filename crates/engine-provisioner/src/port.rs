@@ -9,14 +9,21 @@ pub const HOST: &str = "127.0.0.1";
 
 /// First free port of `wanted`, else an ephemeral one.
 pub fn choose(wanted: &[u16]) -> std::io::Result<u16> {
-    for &p in wanted {
-        if p != 0 && TcpListener::bind((Ipv4Addr::LOCALHOST, p)).is_ok() {
-            return Ok(p);
-        }
-    }
-    Ok(TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?
-        .local_addr()?
-        .port())
+    first_bindable(wanted, |p| {
+        TcpListener::bind((Ipv4Addr::LOCALHOST, p)).is_ok()
+    })
+    .map_or_else(ephemeral, Ok)
+}
+
+/// The first non-zero port in `wanted` that `binds` accepts.
+fn first_bindable(wanted: &[u16], mut binds: impl FnMut(u16) -> bool) -> Option<u16> {
+    wanted.iter().copied().find(|&p| p != 0 && binds(p))
+}
+
+fn ephemeral() -> std::io::Result<u16> {
+    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?
+        .local_addr()
+        .map(|a| a.port())
 }
 
 #[cfg(test)]
@@ -24,16 +31,27 @@ mod tests {
     use super::*;
 
     #[test]
-    fn busy_port_is_skipped() {
-        let busy = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
-        let busy_port = busy.local_addr().unwrap().port();
-        let free = {
-            let l = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
-            l.local_addr().unwrap().port()
-        };
-        assert_eq!(choose(&[busy_port, free]).unwrap(), free);
-        let eph = choose(&[busy_port]).unwrap();
-        assert_ne!(eph, busy_port);
-        assert_ne!(eph, 0);
+    fn first_port_that_binds_wins_in_order() {
+        let free = [9002, 9003];
+        let binds = |p: u16| free.contains(&p);
+        assert_eq!(first_bindable(&[9001, 9002, 9003], binds), Some(9002));
+        assert_eq!(first_bindable(&[0, 9003], binds), Some(9003));
+        assert_eq!(first_bindable(&[9001], binds), None);
+        assert_eq!(first_bindable(&[], binds), None);
+    }
+
+    #[test]
+    fn busy_ports_are_skipped_for_an_ephemeral_one() {
+        // Every busy port stays bound for the whole test.
+        let busy: Vec<TcpListener> = (0..3)
+            .map(|_| TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap())
+            .collect();
+        let busy_ports: Vec<u16> = busy
+            .iter()
+            .map(|l| l.local_addr().unwrap().port())
+            .collect();
+        let chosen = choose(&busy_ports).unwrap();
+        assert_ne!(chosen, 0);
+        assert!(!busy_ports.contains(&chosen), "{chosen} is busy");
     }
 }

@@ -1,13 +1,7 @@
 //! Input checks that run before any process starts: a value that git or
 //! CMake could read as an option, or that could escape a path, never
-//! reaches them.
-//!
-//! ```
-//! use engine_provisioner::validate;
-//! assert!(validate::git_ref("v0").is_ok());
-//! assert!(validate::git_ref("--upload-pack=touch /tmp/x").is_err());
-//! assert!(validate::repo_url("ext::sh -c id").is_err());
-//! ```
+//! reaches them. [`crate::GitRef`] and [`crate::RepoUrl`] run these when
+//! they are built, so a loaded pool holds only checked values.
 
 /// Why a value was refused. Each variant carries the value.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -61,6 +55,23 @@ pub enum ValidationError {
     },
 }
 
+impl ValidationError {
+    /// The same error quoting its value without URL credentials.
+    fn without_credentials(self) -> Self {
+        let scrub = |value: String| narration_core::public_url(&value);
+        match self {
+            Self::LeadingDash { value } => Self::LeadingDash {
+                value: scrub(value),
+            },
+            Self::ControlCharacter { value, position } => Self::ControlCharacter {
+                value: scrub(value),
+                position,
+            },
+            other => other,
+        }
+    }
+}
+
 /// No control characters.
 pub fn plain_text(value: &str) -> Result<(), ValidationError> {
     match value.char_indices().find(|(_, c)| c.is_control()) {
@@ -102,41 +113,44 @@ pub fn pool_id(value: &str) -> Result<(), ValidationError> {
     }
 }
 
+/// True when a ref breaks the rule.
+type RefRule = fn(&str) -> bool;
+
+/// The `git check-ref-format` rules a ref is checked against, each with
+/// the reason given when it breaks it.
+const REF_RULES: &[(RefRule, &str)] = &[
+    (|v| v.contains(".."), "contains '..'"),
+    (|v| v.contains(' '), "contains a space"),
+    (
+        |v| v.contains(['~', '^', ':', '?', '*', '[', '\\']),
+        "contains one of ~ ^ : ? * [ \\",
+    ),
+    (|v| v.contains("@{") || v == "@", "contains '@{' or is '@'"),
+    (
+        |v| v.starts_with('/') || v.ends_with('/') || v.contains("//"),
+        "has an empty path component",
+    ),
+    (
+        |v| v.ends_with('.') || v.ends_with(".lock"),
+        "ends with '.' or '.lock'",
+    ),
+    (
+        |v| v.split('/').any(|part| part.starts_with('.')),
+        "has a component starting with '.'",
+    ),
+];
+
 /// A git ref (tag, branch or commit id), following `git check-ref-format`
 /// and refusing `..` and a leading `-`.
 pub fn git_ref(value: &str) -> Result<(), ValidationError> {
     no_option_like(value)?;
-    let bad = |reason| {
-        Err(ValidationError::BadRef {
+    match REF_RULES.iter().find(|(breaks, _)| breaks(value)) {
+        Some((_, reason)) => Err(ValidationError::BadRef {
             value: value.to_string(),
             reason,
-        })
-    };
-    if value.contains("..") {
-        return bad("contains '..'");
+        }),
+        None => Ok(()),
     }
-    if let Some(c) = value
-        .chars()
-        .find(|c| matches!(c, ' ' | '~' | '^' | ':' | '?' | '*' | '[' | '\\'))
-    {
-        return bad(match c {
-            ' ' => "contains a space",
-            _ => "contains one of ~ ^ : ? * [ \\",
-        });
-    }
-    if value.contains("@{") || value == "@" {
-        return bad("contains '@{' or is '@'");
-    }
-    if value.starts_with('/') || value.ends_with('/') || value.contains("//") {
-        return bad("has an empty path component");
-    }
-    if value.ends_with('.') || value.ends_with(".lock") {
-        return bad("ends with '.' or '.lock'");
-    }
-    if value.split('/').any(|part| part.starts_with('.')) {
-        return bad("has a component starting with '.'");
-    }
-    Ok(())
 }
 
 /// True when `value` is a full 40-hex commit id.
@@ -147,10 +161,11 @@ pub fn is_full_commit(value: &str) -> bool {
 /// A repository URL with scheme `https`, `ssh`, `git` or `file`; `file`
 /// URLs need an absolute path.
 pub fn repo_url(value: &str) -> Result<(), ValidationError> {
-    no_option_like(value)?;
+    no_option_like(value).map_err(ValidationError::without_credentials)?;
+    // The refused value is quoted in errors: without its credentials.
     let bad = |reason: &str| {
         Err(ValidationError::BadRepo {
-            value: value.to_string(),
+            value: narration_core::public_url(value),
             reason: reason.to_string(),
         })
     };
@@ -273,6 +288,18 @@ mod tests {
             "https://host/a\tb",
         ] {
             assert!(repo_url(bad).is_err(), "{bad:?} was accepted");
+        }
+    }
+
+    #[test]
+    fn refused_repos_are_quoted_without_credentials() {
+        for bad in [
+            "http://user:s3cr3t@example.org/x",
+            "-https://user:s3cr3t@example.org/x",
+            "https://user:s3cr3t@example.org/a\u{7}b",
+        ] {
+            let msg = repo_url(bad).unwrap_err().to_string();
+            assert!(!msg.contains("s3cr3t"), "{msg}");
         }
     }
 

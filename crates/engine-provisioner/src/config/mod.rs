@@ -1,5 +1,6 @@
 //! Pool configuration: the TOML a pool is described by, parsed with serde
-//! and validated so that every error names the key at fault.
+//! and typed when it is loaded (git ref, repository, model ref, digest), so
+//! every error names the key at fault and nothing downstream parses again.
 //!
 //! ```
 //! use engine_provisioner::PoolConfig;
@@ -16,14 +17,21 @@
 //! assert!(PoolConfig::from_toml_str("id = \"\"\nengine = \"llamacpp\"").is_err());
 //! ```
 
+mod raw;
+
+use crate::refs::{GitRef, RepoUrl};
 use crate::validate::{self, ValidationError};
-use serde::{Deserialize, Serialize};
+use model_provisioner::{Digest, ModelRef};
+use serde::{Deserialize, Serialize, Serializer};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// One pool: which engine to prepare, from which source, with which model.
+///
+/// Deserializing checks every value (as [`PoolConfig::from_toml_str`]
+/// does); serializing writes the repository without its credentials.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(try_from = "raw::RawPool")]
 pub struct PoolConfig {
     /// Pool id: letters, digits, `-`, `_`, `.`; used in narration and in
     /// the default cache path.
@@ -31,7 +39,6 @@ pub struct PoolConfig {
     /// Which engine serves the pool.
     pub engine: Engine,
     /// How the engine is provisioned.
-    #[serde(default)]
     pub provisioning: Provisioning,
 }
 
@@ -63,46 +70,36 @@ impl Engine {
 }
 
 /// `[provisioning]`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Provisioning {
     /// Install missing build tools through the system package manager.
     /// Only honoured when running as root.
-    #[serde(default)]
     pub allow_package_installs: bool,
     /// Ports to try for `--port`, first free one wins; empty: an ephemeral
     /// port chosen by the OS.
-    #[serde(default)]
     pub ports: Vec<u16>,
     /// Extra `llama-server` flags, passed through after normalization.
-    #[serde(default)]
     pub flags: Vec<String>,
     /// Extra environment for the build tools (git, cmake, compilers), for
     /// example `CC`, `CXX`, `CUDAHOSTCXX` or `CCACHE_DIR`.
-    #[serde(default)]
     pub env: BTreeMap<String, String>,
     /// `[provisioning.source]`.
-    #[serde(default)]
     pub source: Option<Source>,
     /// `[provisioning.model]`.
-    #[serde(default)]
     pub model: Option<ModelSpec>,
 }
 
 /// `[provisioning.source]`: where the engine's source comes from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Source {
-    /// Git URL: `https://`, `ssh://`, `git://` or `file://`.
-    pub repo: String,
+    /// Git URL: `https://`, `ssh://`, `git://` or `file:///abs`.
+    pub repo: RepoUrl,
     /// Tag, branch or full commit id to build.
     #[serde(rename = "ref")]
-    pub git_ref: String,
+    pub git_ref: GitRef,
     /// Also fetch the repository's submodules.
-    #[serde(default)]
     pub submodules: bool,
     /// `[provisioning.source.build]`.
-    #[serde(default)]
     pub build: Build,
 }
 
@@ -153,19 +150,22 @@ impl Generator {
     }
 }
 
-/// `[provisioning.model]`: the model the engine serves.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// `[provisioning.model]`: the model the engine serves. Where it is cached
+/// and catalogued is the shared `ModelProvisioner`'s business.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ModelSpec {
-    /// A model-provisioner reference (`/abs/m.gguf`, `hf:org/repo/f.gguf`, …).
-    #[serde(rename = "ref")]
-    pub model_ref: String,
-    /// Expected `sha256:<hex>` of the file, checked by model-provisioner.
-    #[serde(default)]
-    pub digest: Option<String>,
-    /// Model cache directory; default: model-provisioner's.
-    #[serde(default)]
-    pub cache_dir: Option<PathBuf>,
+    /// A model-provisioner reference (`/abs/m.gguf`, `hf:org/repo/f.gguf`,
+    /// …); a relative path was resolved against the current directory at
+    /// load. Serialized as [`ModelRef::id`], which shows no credentials.
+    #[serde(rename = "ref", serialize_with = "model_ref_id")]
+    pub model_ref: ModelRef,
+    /// Expected sha256 of the file, checked by model-provisioner.
+    pub digest: Option<Digest>,
+}
+
+/// A model ref written as its public id.
+pub(crate) fn model_ref_id<S: Serializer>(model: &ModelRef, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&model.id())
 }
 
 /// Why a pool config was refused. `key` is the dotted TOML key at fault.
@@ -196,14 +196,14 @@ pub enum ConfigError {
 }
 
 impl ConfigError {
-    fn invalid(key: impl Into<String>, problem: impl Into<String>) -> Self {
+    pub(crate) fn invalid(key: impl Into<String>, problem: impl Into<String>) -> Self {
         ConfigError::Invalid {
             key: key.into(),
             problem: problem.into(),
         }
     }
 
-    fn from_validation(key: &str, e: ValidationError) -> Self {
+    pub(crate) fn from_validation(key: &str, e: ValidationError) -> Self {
         ConfigError::invalid(key, e.to_string())
     }
 }
@@ -217,13 +217,12 @@ const MANAGED_FLAGS: &[(&str, &str)] = &[
 ];
 
 impl PoolConfig {
-    /// Parse and validate a pool config from TOML text.
+    /// Parse, type and validate a pool config from TOML text.
     pub fn from_toml_str(text: &str) -> Result<Self, ConfigError> {
-        let pool: PoolConfig = toml::from_str(text).map_err(|e| ConfigError::Parse {
+        let raw: raw::RawPool = toml::from_str(text).map_err(|e| ConfigError::Parse {
             message: e.to_string().trim_end().to_string(),
         })?;
-        pool.validate()?;
-        Ok(pool)
+        Self::try_from(raw)
     }
 
     /// Read, parse and validate a pool config file.
@@ -235,7 +234,10 @@ impl PoolConfig {
         Self::from_toml_str(&text)
     }
 
-    /// Check every value; the first problem is returned, naming its key.
+    /// Check the values that are plain text or numbers (the typed ones
+    /// were checked when they were made); the first problem is returned,
+    /// naming its key. Loading runs this; `plan` runs it again because the
+    /// fields are public and may have been changed since.
     pub fn validate(&self) -> Result<(), ConfigError> {
         validate::pool_id(&self.id).map_err(|e| ConfigError::from_validation("id", e))?;
         let p = &self.provisioning;
@@ -261,53 +263,33 @@ impl PoolConfig {
             validate::plain_text(value).map_err(|e| ConfigError::from_validation(&key, e))?;
         }
         if let Some(source) = &p.source {
-            validate::repo_url(&source.repo)
-                .map_err(|e| ConfigError::from_validation("provisioning.source.repo", e))?;
-            validate::git_ref(&source.git_ref)
-                .map_err(|e| ConfigError::from_validation("provisioning.source.ref", e))?;
-            for (i, flag) in source.build.cmake_flags.iter().enumerate() {
-                validate::cmake_flag(flag).map_err(|e| {
-                    ConfigError::from_validation(
-                        &format!("provisioning.source.build.cmake_flags[{i}]"),
-                        e,
-                    )
-                })?;
-            }
-            if source.build.jobs == Some(0) {
-                return Err(ConfigError::invalid(
-                    "provisioning.source.build.jobs",
-                    "must be at least 1 (leave it out for the available parallelism)",
-                ));
-            }
-            if let Some(dir) = &source.build.cache_dir
-                && !dir.is_absolute()
-            {
-                return Err(ConfigError::invalid(
-                    "provisioning.source.build.cache_dir",
-                    format!("{} must be an absolute path", dir.display()),
-                ));
-            }
-        }
-        if let Some(model) = &p.model {
-            if model.model_ref.trim().is_empty() {
-                return Err(ConfigError::invalid(
-                    "provisioning.model.ref",
-                    "is empty: give a path, file:/abs/path or hf:org/repo/file.gguf",
-                ));
-            }
-            validate::plain_text(&model.model_ref)
-                .map_err(|e| ConfigError::from_validation("provisioning.model.ref", e))?;
-            if let Some(dir) = &model.cache_dir
-                && !dir.is_absolute()
-            {
-                return Err(ConfigError::invalid(
-                    "provisioning.model.cache_dir",
-                    format!("{} must be an absolute path", dir.display()),
-                ));
-            }
+            validate_build(&source.build)?;
         }
         Ok(())
     }
+}
+
+fn validate_build(build: &Build) -> Result<(), ConfigError> {
+    for (i, flag) in build.cmake_flags.iter().enumerate() {
+        validate::cmake_flag(flag).map_err(|e| {
+            ConfigError::from_validation(&format!("provisioning.source.build.cmake_flags[{i}]"), e)
+        })?;
+    }
+    if build.jobs == Some(0) {
+        return Err(ConfigError::invalid(
+            "provisioning.source.build.jobs",
+            "must be at least 1 (leave it out for the available parallelism)",
+        ));
+    }
+    if let Some(dir) = &build.cache_dir
+        && !dir.is_absolute()
+    {
+        return Err(ConfigError::invalid(
+            "provisioning.source.build.cache_dir",
+            format!("{} must be an absolute path", dir.display()),
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -334,7 +316,6 @@ mod tests {
         [provisioning.model]
         ref = "hf:org/repo/model.Q4_K_M.gguf"
         digest = "sha256:0000000000000000000000000000000000000000000000000000000000000000"
-        cache_dir = "/var/cache/provision/models"
     "#;
 
     fn key_of(text: &str) -> String {
@@ -412,6 +393,67 @@ mod tests {
         assert_eq!(
             key_of(&format!("{base}[provisioning.model]\nref = \" \"")),
             "provisioning.model.ref"
+        );
+    }
+
+    #[test]
+    fn model_ref_and_digest_are_typed_at_load() {
+        let pool = PoolConfig::from_toml_str(FULL).unwrap();
+        let model = pool.provisioning.model.unwrap();
+        assert_eq!(model.model_ref.scheme(), "hf");
+        assert_eq!(
+            model.digest.unwrap().to_string(),
+            format!("sha256:{}", "0".repeat(64))
+        );
+        let base = "id = \"p\"\nengine = \"llamacpp\"\n[provisioning.model]\n";
+        for (body, key) in [
+            (
+                "ref = \"/m.gguf\"\ndigest = \"md5:x\"",
+                "provisioning.model.digest",
+            ),
+            (
+                "ref = \"hf:org/repo/../../etc/passwd\"",
+                "provisioning.model.ref",
+            ),
+            ("ref = \"ftp://host/m.gguf\"", "provisioning.model.ref"),
+            (
+                "ref = \"/m.gguf\"\ncache_dir = \"/models\"",
+                "provisioning.model.cache_dir",
+            ),
+        ] {
+            assert_eq!(key_of(&format!("{base}{body}")), key, "{body}");
+        }
+    }
+
+    #[test]
+    fn model_cache_dir_is_refused_with_what_to_do_instead() {
+        let err = PoolConfig::from_toml_str(
+            "id = \"p\"\nengine = \"llamacpp\"\n[provisioning.model]\nref = \"/m.gguf\"\ncache_dir = \"/models\"",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("HF_HUB_CACHE"), "{err}");
+        assert!(err.contains("ModelProvisioner"), "{err}");
+    }
+
+    #[test]
+    fn serde_loading_checks_like_from_toml_str() {
+        let pool: PoolConfig = toml::from_str(FULL).unwrap();
+        assert_eq!(pool, PoolConfig::from_toml_str(FULL).unwrap());
+        let bad = FULL.replace("b6000", "--upload-pack=x");
+        let err = toml::from_str::<PoolConfig>(&bad).unwrap_err().to_string();
+        assert!(err.contains("provisioning.source.ref"), "{err}");
+    }
+
+    #[test]
+    fn serialized_pool_shows_no_repo_credentials() {
+        let text = FULL.replace("https://github.com", "https://user:t0ken@github.com");
+        let pool = PoolConfig::from_toml_str(&text).unwrap();
+        let json = serde_json::to_string(&pool).unwrap();
+        assert!(!json.contains("t0ken"), "{json}");
+        assert!(
+            json.contains("\"ref\":\"hf:org/repo/model.Q4_K_M.gguf\""),
+            "{json}"
         );
     }
 }

@@ -11,12 +11,14 @@
 //! except under `CI=true`, where it fails.
 
 use engine_provisioner::{EngineProvisioner, LlamaCppSource, PoolConfig, PreparedEngine, Stamp};
+use model_provisioner::ModelProvisioner;
 use narration_core::CaptureAdapter;
 use narration_core::catalog::engine as ev;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 fn workspace_root() -> PathBuf {
@@ -188,11 +190,9 @@ generator = "{generator}"
 cache_dir = "{}"
 [provisioning.model]
 ref = "{}"
-cache_dir = "{}"
 "#,
         cache.join("engine-cpu").display(),
         model.display(),
-        cache.join("models").display()
     );
     let pool = PoolConfig::from_toml_str(&toml).expect("pool config");
 
@@ -200,9 +200,11 @@ cache_dir = "{}"
     let calls = wrappers.path().join("calls.log");
     let path = recording_path(wrappers.path(), &calls).expect("wrapper PATH");
     let model_catalog = wrappers.path().join("catalog.sqlite");
-    let provider = LlamaCppSource::new()
-        .with_path(path)
-        .with_model_catalog(&model_catalog);
+    let models = ModelProvisioner::builder(cache.join("models"))
+        .catalog_path(&model_catalog)
+        .build()
+        .expect("model provisioner");
+    let provider = LlamaCppSource::new(Arc::new(models)).with_path(path);
 
     let capture = CaptureAdapter::install();
     let t = Instant::now();

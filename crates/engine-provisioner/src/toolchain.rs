@@ -1,5 +1,5 @@
-//! Preflight: find every tool the build needs before starting it, and say
-//! in one message everything that is missing and how to install it.
+//! The build toolchain: find every tool the build needs before starting it,
+//! and say in one message everything that is missing and how to install it.
 
 use crate::config::Generator;
 use crate::exec::ToolEnv;

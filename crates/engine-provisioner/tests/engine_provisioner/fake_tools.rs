@@ -3,12 +3,10 @@
 //! narrated — for the happy path, the build cache, CUDA handling and
 //! every failure.
 
-mod support;
-
-use engine_provisioner::{EngineProvisioner, PoolConfig, ProvisionError, Source, provider_for};
+use crate::support::{C1, C2, C3, FakeTools};
+use engine_provisioner::{EngineProvisioner, GitStep, PoolConfig, ProvisionError, provider_for};
 use narration_core::CaptureAdapter;
 use narration_core::catalog::engine as ev;
-use support::{C1, C2, C3, FakeTools};
 
 fn actions(capture: &CaptureAdapter) -> Vec<&'static str> {
     capture
@@ -242,7 +240,13 @@ fn failed_fetch_is_git_failed_with_the_git_output() {
     let capture = CaptureAdapter::install();
     let err = provider.ensure(&fake.pool("nope", &[])).unwrap_err();
     assert!(
-        matches!(err, ProvisionError::Git { step: "fetch", .. }),
+        matches!(
+            err,
+            ProvisionError::Git {
+                step: GitStep::Fetch,
+                ..
+            }
+        ),
         "{err}"
     );
     assert!(
@@ -482,62 +486,6 @@ fn cpu_configure_failure_is_not_retried() {
     capture.assert_field("error_kind", "cmake-configure");
 }
 
-fn hostile(fake: &FakeTools, git_ref: &str, repo: &str) -> PoolConfig {
-    // Built directly: the TOML loader would refuse these already.
-    let mut pool = fake.pool("v0", &[]);
-    let source: &mut Source = pool.provisioning.source.as_mut().unwrap();
-    source.git_ref = git_ref.to_string();
-    source.repo = repo.to_string();
-    pool
-}
-
-#[test]
-fn hostile_refs_and_repos_are_refused_before_any_process() {
-    let fake = FakeTools::new();
-    let provider = fake.provider();
-    let capture = CaptureAdapter::install();
-    for r in [
-        "--upload-pack=touch /tmp/pwned",
-        "-b",
-        "../../etc/passwd",
-        "v0\nrm -rf /",
-        "a..b",
-    ] {
-        let err = provider
-            .ensure(&hostile(&fake, r, "file:///srv/git/llama.cpp"))
-            .unwrap_err();
-        assert!(
-            matches!(err, ProvisionError::InvalidRef { .. }),
-            "{r:?}: {err}"
-        );
-        let err = provider
-            .plan(&hostile(&fake, r, "file:///srv/git/llama.cpp"))
-            .unwrap_err();
-        assert!(
-            matches!(err, ProvisionError::InvalidRef { .. }),
-            "{r:?}: {err}"
-        );
-    }
-    for repo in [
-        "--upload-pack=x",
-        "ext::sh -c touch% /tmp/pwned",
-        "http://example.org/llama.cpp",
-        "file://relative",
-    ] {
-        let err = provider.ensure(&hostile(&fake, "v0", repo)).unwrap_err();
-        assert!(
-            matches!(err, ProvisionError::InvalidRepo { .. }),
-            "{repo:?}: {err}"
-        );
-    }
-    assert_eq!(fake.lines(), Vec::<String>::new(), "no process may run");
-    assert!(!fake.cache.exists(), "nothing may be written");
-    let captured = capture.captured();
-    assert!(captured.iter().all(|n| n.action == ev::CONFIG_FAILED));
-    capture.assert_field("error_kind", "invalid-ref");
-    capture.assert_field("error_kind", "invalid-repo");
-}
-
 #[test]
 fn preflight_lists_every_missing_tool_with_install_hints() {
     let fake = FakeTools::new();
@@ -634,7 +582,7 @@ fn other_engines_are_refused_clearly() {
         let pool =
             PoolConfig::from_toml_str(&format!("id = \"p-{engine}\"\nengine = \"{engine}\""))
                 .unwrap();
-        let err = match provider_for(&pool) {
+        let err = match provider_for(&pool, FakeTools::new().models) {
             Err(e) => e,
             Ok(_) => panic!("{engine} accepted"),
         };
@@ -647,33 +595,25 @@ fn other_engines_are_refused_clearly() {
 }
 
 #[test]
-fn missing_model_is_model_failed_after_the_build() {
+fn busy_configured_ports_are_skipped() {
     let fake = FakeTools::new();
-    let mut pool = fake.pool("v0", &[]);
-    pool.provisioning.model.as_mut().unwrap().model_ref = "/nonexistent/model.gguf".into();
-    let capture = CaptureAdapter::install();
-    let err = fake.provider().ensure(&pool).unwrap_err();
-    assert!(matches!(err, ProvisionError::Model { .. }), "{err}");
-    let failed = field(&capture, ev::MODEL_FAILED);
-    assert_eq!(failed.error_kind.as_deref(), Some("model"));
-}
-
-#[test]
-fn configured_ports_are_used_when_free() {
-    let fake = FakeTools::new();
-    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let busy_port = busy.local_addr().unwrap().port();
-    let free = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let toml = fake.pool_toml("v0", &[], &format!("ports = [{busy_port}, {free}]"));
+    // Both stay bound until the end of the test.
+    let busy: Vec<std::net::TcpListener> = (0..2)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap())
+        .collect();
+    let ports: Vec<u16> = busy
+        .iter()
+        .map(|l| l.local_addr().unwrap().port())
+        .collect();
+    let toml = fake.pool_toml("v0", &[], &format!("ports = {ports:?}"));
     let engine = fake
         .provider()
         .ensure(&PoolConfig::from_toml_str(&toml).unwrap())
         .unwrap();
-    assert_eq!(engine.port, free);
+    assert!(!ports.contains(&engine.port), "{} is busy", engine.port);
+    assert_ne!(engine.port, 0);
+    let port_flag = engine.flags.iter().position(|f| f == "--port").unwrap();
+    assert_eq!(engine.flags[port_flag + 1], engine.port.to_string());
 }
 
 #[test]

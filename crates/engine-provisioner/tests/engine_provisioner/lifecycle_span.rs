@@ -1,11 +1,9 @@
 //! One `engine_ensure` span per ensure, holding every narration of it, so
 //! span-based exporters (OpenTelemetry) see the whole lifecycle.
 
-mod support;
-
+use crate::support::FakeTools;
 use engine_provisioner::EngineProvisioner;
 use std::sync::{Arc, Mutex};
-use support::FakeTools;
 use tracing::span::{Attributes, Id};
 use tracing::{Event, Subscriber};
 use tracing_subscriber::layer::{Context, Layer, SubscriberExt};

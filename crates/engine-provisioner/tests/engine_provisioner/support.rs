@@ -3,13 +3,18 @@
 //! the compilers well enough for the provisioner's whole lifecycle.
 //! Control files in `ctl/` make them fail on purpose.
 //!
+//! Each `FakeTools` also has its own model provisioner (cache and catalog
+//! in its temp dir), handed to the providers it makes.
+//!
 //! Shared by the crate's integration tests and the workspace BDD steps.
 
 #![allow(dead_code)]
 
 use engine_provisioner::{LlamaCppSource, PoolConfig};
+use model_provisioner::{Fetcher, ModelProvisioner};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Commits the fake repository knows: `v0` and `v1` tags, and the one a
 /// fetch brings.
@@ -137,6 +142,9 @@ pub struct FakeTools {
     pub cache: PathBuf,
     /// One line per tool call.
     pub calls: PathBuf,
+    /// The model provisioner the providers get (cache and catalog under
+    /// `dir/models`).
+    pub models: Arc<ModelProvisioner>,
 }
 
 impl Default for FakeTools {
@@ -153,12 +161,14 @@ impl FakeTools {
         let ctl = dir.path().join("ctl");
         std::fs::create_dir_all(&bin).unwrap();
         std::fs::create_dir_all(&ctl).unwrap();
+        let models = Arc::new(model_provisioner(dir.path(), None));
         let fake = FakeTools {
             cache: dir.path().join("cache"),
             calls: dir.path().join("calls.log"),
             bin,
             ctl,
             dir,
+            models,
         };
         fake.script("git", GIT);
         fake.script("cmake", CMAKE);
@@ -255,10 +265,20 @@ impl FakeTools {
 
     /// A provider that sees only the fake tools, no CUDA roots, not root.
     pub fn provider(&self) -> LlamaCppSource {
-        LlamaCppSource::new()
+        self.provider_with(self.models.clone())
+    }
+
+    /// [`FakeTools::provider`] with another model provisioner.
+    pub fn provider_with(&self, models: Arc<ModelProvisioner>) -> LlamaCppSource {
+        LlamaCppSource::new(models)
             .with_path(self.bin.as_os_str())
             .with_cuda_search_dirs(vec![])
             .with_root(false)
+    }
+
+    /// A model provisioner in this temp dir that asks `fetcher` first.
+    pub fn models_with(&self, fetcher: Arc<dyn Fetcher>) -> Arc<ModelProvisioner> {
+        Arc::new(model_provisioner(self.dir.path(), Some(fetcher)))
     }
 
     /// A pool TOML for the fake repo; `extra_build` lines go under
@@ -288,10 +308,8 @@ jobs = 3
 cmake_flags = [{flags}]
 [provisioning.model]
 ref = "{model}"
-cache_dir = "{models}"
 "#,
             cache = self.cache.display(),
-            models = self.dir.path().join("models").display(),
             flags = flags.join(", "),
             model = tiny_model().display(),
         )
@@ -301,6 +319,17 @@ cache_dir = "{models}"
     pub fn pool(&self, git_ref: &str, cmake_flags: &[&str]) -> PoolConfig {
         PoolConfig::from_toml_str(&self.pool_toml(git_ref, cmake_flags, "")).expect("pool config")
     }
+}
+
+/// A model provisioner keeping its cache and catalog under `dir/models`.
+fn model_provisioner(dir: &Path, first: Option<Arc<dyn Fetcher>>) -> ModelProvisioner {
+    let models = dir.join("models");
+    let mut builder =
+        ModelProvisioner::builder(&models).catalog_path(models.join("catalog.sqlite"));
+    if let Some(fetcher) = first {
+        builder = builder.fetcher(fetcher);
+    }
+    builder.build().expect("model provisioner")
 }
 
 /// The committed tiny GGUF model.

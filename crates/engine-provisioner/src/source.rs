@@ -1,0 +1,135 @@
+//! The llama.cpp source provider: plan once, then execute the plan step by
+//! step ([`LlamaCppSource::execute`] reads top to bottom). Each step
+//! narrates its start and its outcome; a failure is narrated once, here,
+//! at the lifecycle's boundary.
+
+use crate::config::PoolConfig;
+use crate::error::Result;
+use crate::exec::ToolEnv;
+use crate::plan::Plan;
+use crate::prepared::PreparedEngine;
+use crate::say::Say;
+use crate::steps::{self, BuildLock};
+use crate::{EngineProvisioner, toolchain};
+use model_provisioner::ModelProvisioner;
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Builds `llama-server` from a git checkout of llama.cpp and gets the
+/// pool's model from a shared [`ModelProvisioner`].
+///
+/// Tools are looked up on the PATH given here (the process PATH by
+/// default) and children run with it; tests put fake tools first.
+#[derive(Debug, Clone)]
+pub struct LlamaCppSource {
+    pub(crate) models: Arc<ModelProvisioner>,
+    pub(crate) path: OsString,
+    pub(crate) cuda_search_dirs: Vec<PathBuf>,
+    pub(crate) as_root: bool,
+}
+
+impl LlamaCppSource {
+    /// A provider getting models from `models`, using the process PATH,
+    /// the default CUDA search dirs (`/usr/local`, `/opt`) and the real
+    /// effective uid.
+    pub fn new(models: Arc<ModelProvisioner>) -> Self {
+        Self {
+            models,
+            path: std::env::var_os("PATH").unwrap_or_default(),
+            cuda_search_dirs: toolchain::DEFAULT_CUDA_SEARCH_DIRS
+                .iter()
+                .map(PathBuf::from)
+                .collect(),
+            as_root: toolchain::running_as_root(),
+        }
+    }
+
+    /// Use this PATH to find tools and to run them.
+    pub fn with_path(mut self, path: impl Into<OsString>) -> Self {
+        self.path = path.into();
+        self
+    }
+
+    /// Look for CUDA roots (`cuda`, `cuda*`) in these dirs when nvcc is
+    /// not on PATH.
+    pub fn with_cuda_search_dirs(mut self, dirs: Vec<PathBuf>) -> Self {
+        self.cuda_search_dirs = dirs;
+        self
+    }
+
+    /// Override the root check that gates `allow_package_installs`.
+    pub fn with_root(mut self, as_root: bool) -> Self {
+        self.as_root = as_root;
+        self
+    }
+
+    /// Carry out a plan made by [`EngineProvisioner::plan`] with this
+    /// provider: what `ensure` does after planning.
+    pub fn execute(&self, plan: &Plan) -> Result<PreparedEngine> {
+        let _span = lifecycle_span(&plan.pool_id).entered();
+        self.run(plan).inspect_err(|e| {
+            Say {
+                pool_id: &plan.pool_id,
+            }
+            .failed(e)
+        })
+    }
+
+    /// The PATH and the pool's variables every tool runs with.
+    pub(crate) fn tool_env(&self, plan: &Plan) -> ToolEnv {
+        ToolEnv {
+            path: self.path.clone(),
+            vars: plan.tool_env.pairs().to_vec(),
+        }
+    }
+
+    /// The lifecycle, one step per line.
+    fn run(&self, plan: &Plan) -> Result<PreparedEngine> {
+        let t0 = Instant::now();
+        let say = Say {
+            pool_id: &plan.pool_id,
+        };
+        steps::announce(plan, &say);
+        let lock = BuildLock::acquire(&plan.cache_dir)?;
+        let (tools, env) = steps::preflight::run(self, plan, &say)?;
+        let commit = steps::checkout::run(plan, &tools, &env, &say)?;
+        let built = steps::build::run(plan, &tools, &env, &commit, &say)?;
+        // A model download may take minutes: other ensures on this cache
+        // dir need not wait for it.
+        lock.release();
+        let model_path = steps::model::run(plan, &self.models)?;
+        let prepared = steps::finish::run(plan, commit, built, model_path)?;
+        steps::complete(&prepared, &say, t0);
+        Ok(prepared)
+    }
+
+    fn plan_for(&self, pool: &PoolConfig) -> Result<Plan> {
+        let env = ToolEnv {
+            path: self.path.clone(),
+            vars: Vec::new(),
+        };
+        Plan::for_pool(pool, &env)
+    }
+}
+
+/// One span per ensure: every narration of it (model-provisioner's too)
+/// is an event of this span.
+fn lifecycle_span(pool_id: &str) -> tracing::Span {
+    tracing::info_span!("engine_ensure", pool_id = %pool_id, engine = "llamacpp")
+}
+
+impl EngineProvisioner for LlamaCppSource {
+    fn plan(&self, pool: &PoolConfig) -> Result<Plan> {
+        self.plan_for(pool)
+            .inspect_err(|e| Say { pool_id: &pool.id }.failed(e))
+    }
+
+    fn ensure(&self, pool: &PoolConfig) -> Result<PreparedEngine> {
+        let _span = lifecycle_span(&pool.id).entered();
+        let say = Say { pool_id: &pool.id };
+        let plan = self.plan_for(pool).inspect_err(|e| say.failed(e))?;
+        self.run(&plan).inspect_err(|e| say.failed(e))
+    }
+}

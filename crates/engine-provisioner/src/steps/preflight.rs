@@ -1,0 +1,99 @@
+//! Preflight: find every build tool; install the missing ones through the
+//! system package manager when the pool allows it and we run as root.
+
+use crate::error::{ProvisionError, Result};
+use crate::exec::{self, ToolEnv};
+use crate::plan::Plan;
+use crate::say::Say;
+use crate::source::LlamaCppSource;
+use crate::toolchain::{self, MissingTool, PackageManager, Toolchain};
+use narration_core::catalog::engine as ev;
+
+/// The tools, and the environment children run with (a CUDA root found
+/// outside PATH is put first on it).
+pub(crate) fn run(
+    source: &LlamaCppSource,
+    plan: &Plan,
+    say: &Say<'_>,
+) -> Result<(Toolchain, ToolEnv)> {
+    say.step(
+        ev::PREFLIGHT,
+        &plan.pool_id,
+        format!("Checking required tools ({})", plan.tools.join(", ")),
+    );
+    let mut env = source.tool_env(plan);
+    let find = |env: &ToolEnv| {
+        toolchain::find_tools(env, plan.generator, plan.cuda, &source.cuda_search_dirs)
+    };
+    let tools = match find(&env) {
+        Ok(tools) => tools,
+        Err(missing) if !plan.allow_package_installs => {
+            return Err(ProvisionError::MissingTools {
+                missing,
+                note: None,
+            });
+        }
+        Err(missing) => {
+            if let Some(note) = install_packages(source.as_root, &missing, plan, &env, say) {
+                return Err(ProvisionError::MissingTools {
+                    missing,
+                    note: Some(note),
+                });
+            }
+            find(&env).map_err(|still| ProvisionError::MissingTools {
+                missing: still,
+                note: Some("the package manager ran but these tools are still missing".into()),
+            })?
+        }
+    };
+    if let Some(root) = &tools.cuda_root {
+        // nvcc outside PATH: children need it on PATH too.
+        env.prepend_path(&root.join("bin"));
+    }
+    Ok((tools, env))
+}
+
+/// Try the system package manager; `Some(reason)` when it could not.
+fn install_packages(
+    as_root: bool,
+    missing: &[MissingTool],
+    plan: &Plan,
+    env: &ToolEnv,
+    say: &Say<'_>,
+) -> Option<String> {
+    if !as_root {
+        return Some(
+            "allow_package_installs is set, but packages are only installed when running as root"
+                .into(),
+        );
+    }
+    let Some((manager, program)) = PackageManager::detect(env) else {
+        return Some(
+            "allow_package_installs is set, but no apt-get, dnf or pacman was found".into(),
+        );
+    };
+    let packages = manager.packages(missing);
+    say.step(
+        ev::PACKAGE_INSTALL,
+        &plan.pool_id,
+        format!(
+            "Installing missing build tools with {}: {}",
+            program.display(),
+            packages.join(" ")
+        ),
+    );
+    let log = plan.cache_dir.join("install.log");
+    for args in manager.commands(&packages) {
+        let mut cmd = env.command(&program);
+        cmd.env("DEBIAN_FRONTEND", "noninteractive").args(&args);
+        if let Err(f) = exec::run_logged(cmd, &log) {
+            return Some(format!(
+                "installing with {} failed: {}\n{}",
+                program.display(),
+                f.status,
+                f.tail
+            ));
+        }
+    }
+    None
+}
