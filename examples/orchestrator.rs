@@ -9,9 +9,10 @@
 //! ```
 
 use std::path::Path;
+use std::sync::Arc;
 
 use engine_provisioner::{PoolConfig, provider_for};
-use model_provisioner::{Digest, EnsureOptions, ModelProvisioner};
+use model_provisioner::{Digest, EnsureOptions, Locations, ModelProvisioner};
 use narration_core::{InitOptions, NarrationFields, narrate};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -26,12 +27,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ..Default::default()
     });
 
-    // Models: verified, inspected and recorded in a SQLite catalog.
+    // Models: verified, inspected and recorded in a SQLite catalog. One
+    // provisioner serves the whole process (engines get it too); `at`
+    // adds the hf: and https: fetchers. `Locations::from_env()` alone
+    // gives the defaults the CLI uses (the HF hub cache, the XDG catalog).
     let state = std::env::temp_dir().join("provision-orchestrator-example");
-    let models = ModelProvisioner::builder(state.join("models"))
-        .catalog_path(state.join("catalog.sqlite"))
-        .network_fetchers() // hf: and https: as well as local files
-        .build()?;
+    let at = Locations::from_env()
+        .with_cache_dir(state.join("models"))
+        .with_catalog(state.join("catalog.sqlite"));
+    let models = Arc::new(ModelProvisioner::at(at).build()?);
     let digest: Digest =
         "sha256:13d1380edc9c49f2eb9c06e13ac4d954ae4edc7fb30fefd08cb57f77667621bd".parse()?;
     let model = models.ensure_present_str_with(
@@ -48,7 +52,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     if let Some(pool_file) = args.next() {
         let pool = PoolConfig::from_path(Path::new(&pool_file))?;
-        let engines = provider_for(&pool)?;
+        let engines = provider_for(&pool, Arc::clone(&models))?;
         if args.next().as_deref() == Some("ensure") {
             let engine = engines.ensure(&pool)?;
             println!("{}", serde_json::to_string_pretty(&engine)?);

@@ -3,13 +3,13 @@
 
 use std::fmt::Write as _;
 
-use engine_provisioner::{
-    ConfigError, Engine, EngineProvisioner, LlamaCppSource, Plan, PoolConfig, PreparedEngine,
-    provider_for,
-};
+use std::sync::Arc;
+
+use engine_provisioner::{ConfigError, Plan, PoolConfig, PreparedEngine, provider_for};
 
 use super::args::EngineArgs;
 use super::error::CliError;
+use super::model::provisioner;
 use super::output::Output;
 
 pub fn run(args: &EngineArgs, out: &Output) -> Result<(), CliError> {
@@ -20,14 +20,9 @@ pub fn run(args: &EngineArgs, out: &Output) -> Result<(), CliError> {
             args.pool.display()
         )),
     })?;
-    // The model the pool needs is recorded in the same catalog as
-    // `provision model` uses.
-    let provider: Box<dyn EngineProvisioner> = match pool.engine {
-        Engine::Llamacpp => {
-            Box::new(LlamaCppSource::new().with_model_catalog(&args.store.catalog.catalog))
-        }
-        _ => provider_for(&pool)?,
-    };
+    // The pool's model goes through the same provisioner, cache and
+    // catalog as `provision model` uses.
+    let provider = provider_for(&pool, Arc::new(provisioner(&args.store)?))?;
     if args.plan {
         let plan = provider.plan(&pool)?;
         out.emit(&plan, |s| human_plan(s, &plan))
@@ -45,7 +40,7 @@ fn human_plan(s: &mut String, p: &Plan) {
         ("checkout", p.checkout_dir.display().to_string()),
         ("build", p.build_dir.display().to_string()),
         ("binary", p.binary_path.display().to_string()),
-        ("model", p.model_ref.clone()),
+        ("model", p.model_ref.id()),
         ("cmake", p.cmake_defs.join(" ")),
         ("jobs", p.jobs.to_string()),
     ];

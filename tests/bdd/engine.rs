@@ -1,12 +1,14 @@
 //! Steps for the engine features: the llama.cpp provider against fake
 //! build tools that record every call, narrations captured per scenario.
 
-#[path = "../../crates/engine-provisioner/tests/support/mod.rs"]
+#[path = "../../crates/engine-provisioner/tests/engine_provisioner/support.rs"]
 mod fake;
 
 use crate::World;
 use cucumber::{given, then, when};
-use engine_provisioner::{EngineProvisioner, Plan, PoolConfig, PreparedEngine, ProvisionError};
+use engine_provisioner::{
+    ConfigError, EngineProvisioner, Plan, PoolConfig, PreparedEngine, ProvisionError,
+};
 use fake::FakeTools;
 use narration_core::CaptureAdapter;
 use narration_core::catalog::engine as ev;
@@ -18,6 +20,7 @@ pub struct State {
     pool: Option<PoolConfig>,
     plan: Option<Result<Plan, ProvisionError>>,
     outcome: Option<Result<PreparedEngine, ProvisionError>>,
+    load_error: Option<ConfigError>,
 }
 
 /// `FakeTools` holds a temp dir; cucumber's world needs `Debug`.
@@ -118,15 +121,27 @@ fn pool_with_flags(w: &mut World, git_ref: String, flags: String) {
     w.engine.pool = Some(w.engine.tools().pool(&git_ref, &flags));
 }
 
-#[given(expr = "a pool whose ref is set directly to {string}")]
-fn pool_with_raw_ref(w: &mut World, git_ref: String) {
-    // Past the TOML loader, which would already refuse it: the provider
-    // must refuse it on its own.
-    let mut pool = w.engine.tools().pool("v0", &[]);
-    if let Some(source) = pool.provisioning.source.as_mut() {
-        source.git_ref = git_ref.replace("\\n", "\n");
-    }
-    w.engine.pool = Some(pool);
+#[when(expr = "I load a pool whose ref is {string}")]
+fn load_pool_with_ref(w: &mut World, git_ref: String) {
+    let toml = w
+        .engine
+        .tools()
+        .pool_toml(&git_ref.replace("\\n", "\n"), &[], "");
+    let loaded = w
+        .engine
+        .capture
+        .in_scope(|| PoolConfig::from_toml_str(&toml));
+    w.engine.load_error = Some(loaded.expect_err("a hostile ref must not load"));
+}
+
+#[then(expr = "loading the pool fails naming {string}")]
+fn load_fails_naming(w: &mut World, key: String) {
+    let err = w.engine.load_error.as_ref().expect("a pool was loaded");
+    assert!(
+        matches!(err, ConfigError::Invalid { key: k, .. } if *k == key),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains(&key), "{err}");
 }
 
 #[when("I plan the pool")]

@@ -15,12 +15,11 @@ Feature: Engine provisioning fails early, clearly and narrated
     And the engine narrations are "start, preflight, preflight-failed"
     And no tool was run
 
-  Scenario Outline: a hostile ref is refused before any process starts
+  Scenario Outline: a hostile ref is refused when the pool is loaded, before any process starts
     Given fake build tools on PATH
-    And a pool whose ref is set directly to "<ref>"
-    When I ensure the pool
-    Then the engine ensure fails with error kind "invalid-ref"
-    And the engine narrations are "config-failed"
+    When I load a pool whose ref is "<ref>"
+    Then loading the pool fails naming "provisioning.source.ref"
+    And no engine narration was emitted
     And no tool was run
     And nothing was written to the cache dir
 

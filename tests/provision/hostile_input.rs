@@ -7,12 +7,13 @@
 //! the ones recorded in `specs/reliability.md`.
 
 use engine_provisioner::{
-    ConfigError, EngineProvisioner, LlamaCppSource, PoolConfig, ProvisionError,
+    ConfigError, EngineProvisioner, GitRef, LlamaCppSource, PoolConfig, ProvisionError, RepoUrl,
 };
-use model_provisioner::{Digest, DigestError, ModelRef, RefError, gguf};
+use model_provisioner::{Digest, DigestError, ModelProvisioner, ModelRef, RefError, gguf};
 use std::io::Cursor;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 fn ten_kb(prefix: &str) -> String {
     format!("{prefix}{}", "a".repeat(10 * 1024))
@@ -343,52 +344,66 @@ fn fake_tools(dir: &Path) -> PathBuf {
 fn refused_pool_values_never_reach_a_process() {
     let dir = tempfile::tempdir().unwrap();
     let log = fake_tools(dir.path());
-    let provider = LlamaCppSource::new().with_path(dir.path().join("bin"));
-    let base = PoolConfig::from_toml_str(GOOD_POOL).unwrap();
-    type Mutate = fn(&mut PoolConfig);
-    let hostile: Vec<(&str, Mutate)> = vec![
-        ("ref with leading dash", |p| {
-            p.provisioning.source.as_mut().unwrap().git_ref =
-                "--upload-pack=touch /tmp/pwned".into()
-        }),
-        ("ext:: repo", |p| {
-            p.provisioning.source.as_mut().unwrap().repo = "ext::sh -c id".into()
-        }),
-        ("repo with leading dash", |p| {
-            p.provisioning.source.as_mut().unwrap().repo = "-oProxyCommand=id".into()
-        }),
-        ("ref with control character", |p| {
-            p.provisioning.source.as_mut().unwrap().git_ref = "v0\u{7}".into()
-        }),
-        ("dotted ref", |p| {
-            p.provisioning.source.as_mut().unwrap().git_ref = "a..b".into()
-        }),
-        ("flag with newline", |p| {
-            p.provisioning.flags = vec!["--threads\n--evil".into()]
-        }),
+    let models = ModelProvisioner::builder(dir.path().join("models"))
+        .build()
+        .unwrap();
+    let provider = LlamaCppSource::new(Arc::new(models)).with_path(dir.path().join("bin"));
+    // Values that would reach git are typed: a hostile one cannot even be
+    // loaded, so no ensure can run with it.
+    let refused_at_load = [
+        (
+            "ref with leading dash",
+            "ref = \"b6000\"",
+            "ref = \"--upload-pack=touch /tmp/pwned\"",
+            "provisioning.source.ref",
+        ),
+        (
+            "ext:: repo",
+            "repo = \"https://github.com/ggml-org/llama.cpp\"",
+            "repo = \"ext::sh -c id\"",
+            "provisioning.source.repo",
+        ),
+        (
+            "repo with leading dash",
+            "repo = \"https://github.com/ggml-org/llama.cpp\"",
+            "repo = \"-oProxyCommand=id\"",
+            "provisioning.source.repo",
+        ),
+        (
+            "ref with control character",
+            "ref = \"b6000\"",
+            "ref = \"v0\\u0007\"",
+            "provisioning.source.ref",
+        ),
+        (
+            "dotted ref",
+            "ref = \"b6000\"",
+            "ref = \"a..b\"",
+            "provisioning.source.ref",
+        ),
     ];
-    for (name, mutate) in &hostile {
-        let mut pool = base.clone();
-        pool.provisioning.source.as_mut().unwrap().build.cache_dir = Some(dir.path().join("cache"));
-        mutate(&mut pool);
-        let err = provider
-            .ensure(&pool)
-            .expect_err(&format!("case {name:?} must be refused"));
+    for (name, from, to, key) in refused_at_load {
+        let err = PoolConfig::from_toml_str(&pool_with(from, to))
+            .expect_err(&format!("case {name:?} must be refused at load"));
         assert!(
-            matches!(
-                err,
-                ProvisionError::Config(_)
-                    | ProvisionError::InvalidRef { .. }
-                    | ProvisionError::InvalidRepo { .. }
-            ),
-            "case {name:?}: unexpected error {err:?}"
+            matches!(&err, ConfigError::Invalid { key: k, .. } if k == key),
+            "case {name:?}: {err:?}"
         );
-        let calls = std::fs::read_to_string(&log).unwrap_or_default();
-        assert!(calls.is_empty(), "case {name:?} ran processes:\n{calls}");
+        assert!(GitRef::parse("--upload-pack=x").is_err() && RepoUrl::parse("ext::sh").is_err());
     }
+    // What stays a string is checked by ensure before any process starts.
+    let mut pool = PoolConfig::from_toml_str(GOOD_POOL).unwrap();
+    pool.provisioning.source.as_mut().unwrap().build.cache_dir = Some(dir.path().join("cache"));
+    pool.provisioning.flags = vec!["--threads\n--evil".into()];
+    let err = provider
+        .ensure(&pool)
+        .expect_err("a flag with a newline is refused");
+    assert!(matches!(err, ProvisionError::Config(_)), "{err:?}");
+    let calls = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(calls.is_empty(), "hostile values ran processes:\n{calls}");
     println!(
-        "refused pool values: {} cases, 0 processes run",
-        hostile.len()
+        "refused pool values: {} at load, 1 at ensure, 0 processes run",
+        refused_at_load.len()
     );
 }
 

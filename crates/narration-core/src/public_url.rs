@@ -19,6 +19,11 @@ use crate::redact::{REDACTED, is_secret_name, redact};
 /// assert_eq!(public_url("https://example.com/m.gguf"), "https://example.com/m.gguf");
 /// ```
 pub fn public_url(url: &str) -> String {
+    // Only text with an authority can carry userinfo; anything else (a
+    // path, `https:host` typed by mistake) is shown as written, redacted.
+    if !url.contains("://") {
+        return redact(url).into_owned();
+    }
     let Ok(mut parsed) = url::Url::parse(url) else {
         return redact(url).into_owned();
     };

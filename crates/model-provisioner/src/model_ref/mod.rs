@@ -207,7 +207,7 @@ mod tests {
             panic!("not https: {r:?}")
         };
         assert_eq!(url, "https://Me:PassWord@example.com/m.gguf?token=T0K&v=1");
-        assert_eq!(r.id(), "https://example.com/m.gguf?token=REDACTED&v=1");
+        assert_eq!(r.id(), "https://example.com/m.gguf?token=[REDACTED]&v=1");
         assert!(!format!("{r:?}").contains("PassWord"));
         let err = ModelRef::parse("https://me:PassWord@host").unwrap_err();
         assert!(!err.to_string().contains("PassWord"), "{err}");

@@ -71,13 +71,6 @@ impl ProvisionerBuilder {
         self
     }
 
-    /// Add the network fetchers: Hugging Face (`hf:`, configured from the
-    /// `HF_*` environment) and HTTPS (`https:`, `http:` to loopback).
-    pub fn network_fetchers(self) -> Self {
-        self.fetcher(Arc::new(crate::hf::HfFetcher::from_env()))
-            .fetcher(Arc::new(crate::https::HttpsFetcher::default()))
-    }
-
     /// Forbid network access: fetchers serve from cache or fail.
     pub fn offline(mut self, offline: bool) -> Self {
         self.offline = offline;
