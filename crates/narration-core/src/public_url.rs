@@ -6,8 +6,8 @@ use crate::redact::{REDACTED, is_secret_name, redact};
 
 /// `url` without its userinfo (`user:password@`) and with the value of
 /// every query parameter whose name says it is a secret (`token`,
-/// `X-Amz-Signature`, `sig`, `key`, …) replaced by `[REDACTED]`. The rest
-/// is kept as written, so two public forms of one URL compare equal.
+/// `X-Amz-Signature`, `sig`, `key`, …) replaced by `[REDACTED]`. A URL
+/// with nothing to take out is returned exactly as written.
 /// Text that does not parse as an absolute URL is redacted as free text.
 ///
 /// ```
@@ -30,12 +30,17 @@ pub fn public_url(url: &str) -> String {
     if parsed.cannot_be_a_base() {
         return redact(url).into_owned();
     }
+    let has_userinfo = !parsed.username().is_empty() || parsed.password().is_some();
+    let public_query = parsed.query().map(public_query);
+    if !has_userinfo && public_query.as_deref() == parsed.query() {
+        // Nothing to take out: keep the text exactly as written.
+        return redact(url).into_owned();
+    }
     // Both only fail for URLs that cannot have credentials.
     let _ = parsed.set_username("");
     let _ = parsed.set_password(None);
-    if let Some(query) = parsed.query() {
-        let public = public_query(query);
-        parsed.set_query(Some(&public));
+    if public_query.is_some() {
+        parsed.set_query(public_query.as_deref());
     }
     parsed.into()
 }

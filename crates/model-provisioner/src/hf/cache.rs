@@ -72,6 +72,18 @@ impl RepoCache {
         Ok(())
     }
 
+    /// Remove the repo folder when nothing was stored in it (its `blobs`,
+    /// `snapshots`, `refs` and `.no_exist` folders all empty), so that a
+    /// failed first download leaves no trace another tool could misread.
+    pub fn remove_if_empty(&self) {
+        let repo = self.repo_dir();
+        for sub in ["blobs", "snapshots", "refs", ".no_exist"] {
+            // Fails, harmlessly, when the folder holds anything.
+            let _ = std::fs::remove_dir(repo.join(sub));
+        }
+        let _ = std::fs::remove_dir(&repo);
+    }
+
     /// The commit `refs/{revision}` names, if recorded.
     pub fn read_ref(&self, revision: &str) -> Option<String> {
         let text = std::fs::read_to_string(self.repo_dir().join("refs").join(revision)).ok()?;

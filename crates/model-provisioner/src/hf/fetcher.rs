@@ -256,6 +256,12 @@ impl Fetcher for HfFetcher {
         } else {
             self.online(&want, expected, Narrator::new(ctx, model))
         };
+        if result.is_err() {
+            // A repo that does not exist, or a first download that failed,
+            // must not leave an empty repo folder: other HF tools read one
+            // without snapshots as a corrupted cache.
+            RepoCache::new(&self.config.cache_dir, &want.repo).remove_if_empty();
+        }
         let got = result.map_err(|f| f.into_provision(model))?;
         Ok(Fetched {
             source: format!("hf:{}@{}/{}", want.repo, got.commit, got.files[0]),

@@ -77,3 +77,46 @@ fn a_file_python_downloaded_is_used_by_us_offline() {
     assert_eq!(online.bytes_transferred, 0);
     assert_eq!(env.cdn_gets(), 0);
 }
+
+/// What the reference client's `scan_cache_dir()` says of the cache:
+/// (repos, warnings), the warnings being its corrupted-repo reports.
+fn python_scan(env: &Env) -> (usize, Vec<String>) {
+    let out = Command::new("python3")
+        .args([
+            "-c",
+            "import sys\nfrom huggingface_hub import scan_cache_dir\ni = scan_cache_dir(sys.argv[1])\nprint(len(i.repos))\nfor w in i.warnings: print(w)",
+            &env.cache.path().display().to_string(),
+        ])
+        .output()
+        .expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let mut lines = text.lines();
+    let repos = lines.next().unwrap_or("0").trim().parse().unwrap();
+    (repos, lines.map(str::to_string).collect())
+}
+
+#[test]
+fn a_failed_download_leaves_nothing_the_reference_scan_calls_corrupted() {
+    if !python_hub_available() {
+        return;
+    }
+    let env = Env::new();
+    env.fetch("hf:org/model/model-Q4_K_M.gguf").unwrap();
+    let err = env.fetch("hf:org/does-not-exist/m.gguf").unwrap_err();
+    assert_eq!(err.error_kind(), "repo-not-found");
+    assert!(
+        !env.cache
+            .path()
+            .join("models--org--does-not-exist")
+            .exists(),
+        "a repo that does not exist left a folder behind"
+    );
+    let (repos, warnings) = python_scan(&env);
+    assert_eq!(repos, 1);
+    assert!(warnings.is_empty(), "scan_cache_dir reports: {warnings:?}");
+}
