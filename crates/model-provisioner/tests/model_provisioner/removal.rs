@@ -33,7 +33,9 @@ impl HubCache {
             .join(commit)
             .join(file);
         std::fs::create_dir_all(link.parent().unwrap()).unwrap();
-        symlink(format!("../../blobs/{}", "e".repeat(64)), &link).unwrap();
+        // One more `../` per folder in the file name, as the HF layout has.
+        let up = "../".repeat(2 + file.matches('/').count());
+        symlink(format!("{up}blobs/{}", "e".repeat(64)), &link).unwrap();
         link
     }
 
