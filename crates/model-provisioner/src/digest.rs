@@ -33,22 +33,46 @@ pub struct Digest {
 /// Why a digest string was refused. Each variant names the input.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DigestError {
+    /// No `sha256:` prefix.
     #[error("digest {input:?} has no algorithm prefix: write it as sha256:<64 lowercase hex>")]
-    MissingAlgorithm { input: String },
+    MissingAlgorithm {
+        /// The digest as given.
+        input: String,
+    },
+    /// An algorithm other than sha256.
     #[error("digest {input:?} uses algorithm {algorithm:?}; only sha256 is supported")]
-    UnsupportedAlgorithm { input: String, algorithm: String },
+    UnsupportedAlgorithm {
+        /// The digest as given.
+        input: String,
+        /// The algorithm named.
+        algorithm: String,
+    },
+    /// Not 64 hex characters.
     #[error("digest {input:?} has {len} hex characters; sha256 needs exactly 64")]
-    WrongLength { input: String, len: usize },
+    WrongLength {
+        /// The digest as given.
+        input: String,
+        /// How many characters it has.
+        len: usize,
+    },
+    /// A character that is not hex.
     #[error(
         "digest {input:?} has {found:?} at hex position {position}; only 0-9 and a-f are allowed"
     )]
     NotHex {
+        /// The digest as given.
         input: String,
+        /// Where.
         position: usize,
+        /// The character found.
         found: char,
     },
+    /// Upper-case hex (refused so that one digest has one spelling).
     #[error("digest {input:?} has upper-case hex; write it in lower case")]
-    UpperCase { input: String },
+    UpperCase {
+        /// The digest as given.
+        input: String,
+    },
 }
 
 impl Digest {

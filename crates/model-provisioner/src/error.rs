@@ -14,53 +14,94 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 /// Why `ensure_present` (or a fetcher) failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ProvisionError {
+    /// The model reference does not parse.
     #[error(transparent)]
     InvalidRef(#[from] RefError),
+    /// The expected digest does not parse.
     #[error(transparent)]
     InvalidDigest(#[from] DigestError),
+    /// The local file the reference names does not exist.
     #[error("model file {path} does not exist: check the path or download it first")]
-    MissingFile { path: PathBuf },
+    MissingFile {
+        /// The path the reference names.
+        path: PathBuf,
+    },
+    /// The file exists but cannot be read.
     #[error("model file {path} cannot be read ({source}): check its permissions")]
     UnreadableFile {
+        /// The file.
         path: PathBuf,
+        /// The OS error.
         #[source]
         source: std::io::Error,
     },
+    /// The path names a directory or a device, not a file.
     #[error("model path {path} is not a regular file")]
-    NotAFile { path: PathBuf },
+    NotAFile {
+        /// The path.
+        path: PathBuf,
+    },
+    /// The file's sha256 is not the one the caller expected.
     #[error(
         "digest mismatch for {model} at {path}: expected {expected}, got {actual}; the file is corrupt or not the one you meant"
     )]
     DigestMismatch {
+        /// The model reference, in its public form.
         model: String,
+        /// The file whose bytes were hashed.
         path: PathBuf,
+        /// The digest the caller expected.
         expected: Digest,
+        /// The digest of the bytes.
         actual: Digest,
     },
+    /// The file is not a GGUF model this reader accepts.
     #[error("{path} is not a usable GGUF model: {source}")]
     NotGguf {
+        /// The file.
         path: PathBuf,
+        /// What the GGUF reader found.
         #[source]
         source: crate::gguf::GgufError,
     },
+    /// The file changed while it was hashed: the digest describes no
+    /// stable content.
     #[error(
         "model file {path} changed while it was being hashed; wait for the writer to finish and retry"
     )]
-    ChangedWhileHashing { path: PathBuf },
+    ChangedWhileHashing {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The catalog could not be read or written.
     #[error(transparent)]
     Catalog(#[from] CatalogError),
+    /// The catalog entry is retired: it is not handed to new pools.
     #[error(
         "model {id} is retired in the catalog and is not handed to new pools; run `provision catalog activate {id}` to use it again"
     )]
-    Retired { id: String },
+    Retired {
+        /// The catalog id.
+        id: String,
+    },
+    /// No registered fetcher handles the reference's scheme.
     #[error(
         "no fetcher handles {scheme}: references like {model}; register one with the provisioner builder"
     )]
-    NoFetcher { model: String, scheme: String },
+    NoFetcher {
+        /// The model reference.
+        model: String,
+        /// Its scheme.
+        scheme: String,
+    },
+    /// Offline, and the model is not in the cache.
     #[error(
         "offline mode: {model} is not in the local cache; run once without offline mode (HF_HUB_OFFLINE) to fetch it"
     )]
-    Offline { model: String },
+    Offline {
+        /// The model reference.
+        model: String,
+    },
     /// The Hugging Face fetcher failed.
     #[error("fetching {model} failed: {source}")]
     Hub {
@@ -82,16 +123,23 @@ pub enum ProvisionError {
     /// A third-party fetcher failed.
     #[error("fetching {model} failed: {source}")]
     Fetch {
+        /// The model reference, in its public form.
         model: String,
         /// Stable kebab-case kind narrated as `error_kind`.
         kind: &'static str,
+        /// The fetcher's own error.
         #[source]
         source: BoxError,
     },
+    /// A file of ours (provenance log, handoff, a removal) could not be
+    /// written or deleted.
     #[error("cannot write {what} {path} ({source}): check the directory exists and is writable")]
     Write {
+        /// Which file.
         what: &'static str,
+        /// Where.
         path: PathBuf,
+        /// The OS error.
         #[source]
         source: std::io::Error,
     },
@@ -167,34 +215,54 @@ impl ProvisionError {
 /// always named.
 #[derive(Debug, thiserror::Error)]
 pub enum CatalogError {
+    /// SQLite refused an operation.
     #[error("catalog {path}: {source}; check the file is a catalog database and is writable")]
     Sqlite {
+        /// The database file.
         path: PathBuf,
+        /// SQLite's error.
         #[source]
         source: rusqlite::Error,
     },
+    /// The catalog's directory could not be created.
     #[error("catalog {path}: cannot create its directory ({source})")]
     Io {
+        /// The database file.
         path: PathBuf,
+        /// The OS error.
         #[source]
         source: std::io::Error,
     },
+    /// The database was written by a newer build.
     #[error(
         "catalog {path} has schema version {found}, newer than this build understands ({supported}); upgrade the provisioner"
     )]
     SchemaTooNew {
+        /// The database file.
         path: PathBuf,
+        /// The version it records.
         found: i64,
+        /// The newest version this build knows.
         supported: i64,
     },
+    /// A row does not decode.
     #[error(
         "catalog {path}: row {id:?} is corrupt ({reason}); remove it and ensure the model again"
     )]
     CorruptRow {
+        /// The database file.
         path: PathBuf,
+        /// The row's id.
         id: String,
+        /// What is wrong with it.
         reason: String,
     },
+    /// No entry has this id.
     #[error("catalog {path}: no entry {id:?}")]
-    NotFound { path: PathBuf, id: String },
+    NotFound {
+        /// The database file.
+        path: PathBuf,
+        /// The id asked for.
+        id: String,
+    },
 }

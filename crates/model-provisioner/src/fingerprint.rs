@@ -22,10 +22,15 @@ pub const RACY_WINDOW_NS: i64 = 2_000_000_000;
 /// The identity of a file's current contents as the file system reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Fingerprint {
+    /// Size in bytes.
     pub size: u64,
+    /// Last modification, ns since the Unix epoch.
     pub mtime_ns: i64,
+    /// Last status change, ns since the Unix epoch.
     pub ctime_ns: i64,
+    /// Inode number.
     pub inode: u64,
+    /// Device number.
     pub device: u64,
 }
 

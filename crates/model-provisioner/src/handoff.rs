@@ -16,11 +16,17 @@ pub const HANDOFF_VERSION: u32 = 1;
 /// The handoff document an engine reads to find its model.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Handoff {
+    /// [`HANDOFF_VERSION`] of the writer.
     pub version: u32,
+    /// The model's catalog id.
     pub model_id: String,
+    /// The verified file.
     pub path: PathBuf,
+    /// Its sha256.
     pub digest: Digest,
+    /// Its size.
     pub size_bytes: u64,
+    /// What its GGUF header says.
     pub gguf: GgufSummary,
 }
 
@@ -97,15 +103,25 @@ pub fn read_handoff(path: &Path) -> Result<Handoff, ProvisionError> {
 /// ref, from where, and how they were verified.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProvenanceRecord {
+    /// When (ms since the Unix epoch).
     pub at_ms: u64,
+    /// The ensure's correlation id.
     pub correlation_id: Option<String>,
+    /// The catalog id.
     pub model_id: String,
+    /// The verified file.
     pub local_path: PathBuf,
+    /// Its sha256.
     pub digest: Digest,
+    /// Its size.
     pub size_bytes: u64,
+    /// Where the bytes came from.
     pub source: String,
+    /// How the digest was established.
     pub verification: Verification,
+    /// Bytes hashed by this ensure.
     pub bytes_hashed: u64,
+    /// Bytes received over the network by this ensure.
     pub bytes_transferred: u64,
 }
 

@@ -92,20 +92,27 @@ impl Origin {
 pub struct CatalogEntry {
     /// The normalized model ref id ([`ModelRef::id`](crate::ModelRef::id)).
     pub id: String,
+    /// The verified file (for the Hub, its snapshot link).
     pub local_path: PathBuf,
+    /// Its sha256.
     pub digest: Digest,
+    /// Its size.
     pub size_bytes: u64,
     /// The file's fingerprint when `digest` was last computed, if it can be
     /// trusted to vouch for the bytes (see [`Fingerprint::trustworthy_at`]).
     pub fingerprint: Option<Fingerprint>,
+    /// Whether pools may be handed this model.
     pub lifecycle: Lifecycle,
     /// Where the file came from (decides what removal may delete).
     pub origin: Origin,
     /// Where the bytes came from: the local path, the URL without
     /// credentials, or `hf:org/repo@commit/file`.
     pub source: String,
+    /// What its GGUF header says.
     pub gguf: Option<GgufSummary>,
+    /// When the entry was first written (ms since the Unix epoch).
     pub created_at_ms: u64,
+    /// When its digest was last established (ms since the Unix epoch).
     pub verified_at_ms: Option<u64>,
 }
 
@@ -113,9 +120,15 @@ pub struct CatalogEntry {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum VerifyOutcome {
     /// The file hashes to the recorded digest; the fingerprint was refreshed.
-    Verified { bytes: u64 },
+    Verified {
+        /// Bytes hashed.
+        bytes: u64,
+    },
     /// The file's bytes changed: its fingerprint was cleared.
-    Mismatch { actual: Digest },
+    Mismatch {
+        /// What the file hashes to now.
+        actual: Digest,
+    },
     /// The file is gone or unreadable.
     Missing,
 }

@@ -5,41 +5,89 @@ use narration_core::public_url;
 /// Why a model reference was refused. Every variant carries the input.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RefError {
+    /// Nothing was given.
     #[error(
         "model reference is empty: give a path, file:/abs/path, hf:org/repo/file.gguf or https://…"
     )]
     Empty,
+    /// A control character (newline, escape, …) in the reference.
     #[error("model reference {input:?} contains a control character at byte {position}")]
-    ControlCharacter { input: String, position: usize },
+    ControlCharacter {
+        /// The reference as given (credentials removed).
+        input: String,
+        /// Byte offset of the character.
+        position: usize,
+    },
+    /// A scheme other than `file:`, `hf:`, `https:` or `http:`.
     #[error(
         "model reference {input:?} uses unknown scheme {scheme:?}: use file:, hf:, https: or http:"
     )]
-    UnknownScheme { input: String, scheme: String },
+    UnknownScheme {
+        /// The reference as given.
+        input: String,
+        /// The scheme found.
+        scheme: String,
+    },
+    /// A required part (org, repo, path, …) is empty.
     #[error("model reference {input:?} has an empty {part}")]
-    EmptyPart { input: String, part: &'static str },
+    EmptyPart {
+        /// The reference as given.
+        input: String,
+        /// Which part.
+        part: &'static str,
+    },
+    /// An org, repo or quantization name with characters the Hub refuses.
     #[error("model reference {input:?}: {part} {value:?} is not a valid name ({reason})")]
     BadName {
+        /// The reference as given.
         input: String,
+        /// Which part.
         part: &'static str,
+        /// Its value.
         value: String,
+        /// What is wrong with it.
         reason: &'static str,
     },
+    /// A `..` that would leave the repository.
     #[error("model reference {input:?}: path segment {segment:?} would leave the repository")]
-    Traversal { input: String, segment: String },
+    Traversal {
+        /// The reference as given.
+        input: String,
+        /// The offending segment.
+        segment: String,
+    },
+    /// An absolute path inside a repository.
     #[error("model reference {input:?}: the path inside the repository must be relative")]
-    AbsolutePath { input: String },
+    AbsolutePath {
+        /// The reference as given.
+        input: String,
+    },
+    /// A revision git and the Hub would refuse.
     #[error("model reference {input:?}: revision {revision:?} is not valid ({reason})")]
     BadRevision {
+        /// The reference as given.
         input: String,
+        /// The revision.
         revision: String,
+        /// What is wrong with it.
         reason: &'static str,
     },
+    /// A URL that cannot name a file on a host.
     #[error("model reference {input:?}: {reason}")]
-    BadUrl { input: String, reason: &'static str },
+    BadUrl {
+        /// The reference as given (credentials removed).
+        input: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// A relative path, and no current directory to resolve it against.
     #[error(
         "model reference {input:?}: the current directory is unavailable to resolve a relative path"
     )]
-    NoCurrentDir { input: String },
+    NoCurrentDir {
+        /// The reference as given.
+        input: String,
+    },
 }
 
 impl RefError {

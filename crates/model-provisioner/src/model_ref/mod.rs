@@ -43,10 +43,15 @@ use std::str::FromStr;
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum ModelRef {
     /// A local file; the path is absolute and lexically normalized.
-    File { path: PathBuf },
+    File {
+        /// The file.
+        path: PathBuf,
+    },
     /// A file in a Hugging Face repository.
     Hf {
+        /// The owner (user or organization).
         org: String,
+        /// The repository name.
         repo: String,
         /// Branch, tag or commit; `None` means the default branch (`main`).
         revision: Option<String>,
@@ -56,10 +61,16 @@ pub enum ModelRef {
         quant: Option<String>,
     },
     /// A file behind an `https://` URL.
-    Https { url: String },
+    Https {
+        /// The URL as given, credentials included (never shown).
+        url: String,
+    },
     /// A file behind an `http://` URL (the fetcher restricts it to loopback
     /// unless told otherwise).
-    Http { url: String },
+    Http {
+        /// The URL as given, credentials included (never shown).
+        url: String,
+    },
 }
 
 impl ModelRef {
