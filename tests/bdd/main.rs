@@ -11,11 +11,16 @@ mod narration;
 
 use cucumber::World as _;
 
+/// One scenario's state, one part per area.
 #[derive(Debug, Default, cucumber::World)]
 pub struct World {
+    /// narration-core features.
     pub narration: narration::State,
+    /// Local model features.
     pub model: model::State,
+    /// Engine features (fake build tools).
     pub engine: engine::State,
+    /// Hugging Face features (the stand-in Hub).
     pub hf: hf::State,
 }
 
