@@ -144,6 +144,9 @@ pub enum ProvisionError {
         /// The build log.
         log: PathBuf,
     },
+    /// Another ensure held the cache dir's build lock past the timeout.
+    #[error(transparent)]
+    LockTimeout(model_provisioner::file_lock::LockError),
     /// A file in the cache dir could not be read or written.
     #[error("{what} {path}: {source}")]
     Io {
@@ -189,7 +192,7 @@ impl ProvisionError {
             Git { .. } | RefNotFound { .. } => ev::GIT_FAILED,
             CmakeConfigure { .. } => ev::CMAKE_FAILED,
             Build { .. } | BinaryMissing { .. } => ev::BUILD_FAILED,
-            Io { .. } => ev::CACHE_FAILED,
+            Io { .. } | LockTimeout(_) => ev::CACHE_FAILED,
             Model { .. } => ev::MODEL_FAILED,
             Port { .. } => ev::PORT_FAILED,
         }
@@ -210,6 +213,7 @@ impl ProvisionError {
             Build { .. } => "build",
             BinaryMissing { .. } => "binary-missing",
             Io { .. } => "cache-io",
+            LockTimeout(_) => "lock-timeout",
             Model { source, .. } => source.error_kind(),
             Port { .. } => "port",
         }

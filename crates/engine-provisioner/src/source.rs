@@ -12,6 +12,7 @@ use crate::say::Say;
 use crate::steps::{self, BuildLock};
 use crate::{EngineProvisioner, toolchain};
 use model_provisioner::ModelProvisioner;
+use model_provisioner::file_lock::LockWait;
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -28,6 +29,7 @@ pub struct LlamaCppSource {
     pub(crate) path: OsString,
     pub(crate) cuda_search_dirs: Vec<PathBuf>,
     pub(crate) as_root: bool,
+    pub(crate) lock_wait: LockWait,
 }
 
 impl LlamaCppSource {
@@ -43,6 +45,7 @@ impl LlamaCppSource {
                 .map(PathBuf::from)
                 .collect(),
             as_root: toolchain::running_as_root(),
+            lock_wait: LockWait::default(),
         }
     }
 
@@ -62,6 +65,13 @@ impl LlamaCppSource {
     /// Override the root check that gates `allow_package_installs`.
     pub fn with_root(mut self, as_root: bool) -> Self {
         self.as_root = as_root;
+        self
+    }
+
+    /// How long an ensure waits for another one building in the same
+    /// cache dir (default: told after 1 s, given up after an hour).
+    pub fn with_lock_wait(mut self, lock_wait: LockWait) -> Self {
+        self.lock_wait = lock_wait;
         self
     }
 
@@ -92,7 +102,7 @@ impl LlamaCppSource {
             pool_id: &plan.pool_id,
         };
         steps::announce(plan, &say);
-        let lock = BuildLock::acquire(&plan.cache_dir)?;
+        let lock = BuildLock::acquire(&plan.cache_dir, self.lock_wait, &say)?;
         let (tools, env) = steps::preflight::run(self, plan, &say)?;
         let commit = steps::checkout::run(plan, &tools, &env, &say)?;
         let built = steps::build::run(plan, &tools, &env, &commit, &say)?;

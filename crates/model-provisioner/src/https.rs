@@ -13,6 +13,7 @@ use crate::download::{
 };
 use crate::error::ProvisionError;
 use crate::fetch::{FetchContext, Fetched, Fetcher};
+use crate::file_lock::LockWait;
 use crate::model_ref::ModelRef;
 use crate::transfer_events::Narrator;
 use narration_core::public_url;
@@ -37,6 +38,8 @@ pub struct HttpsConfig {
     pub connect_timeout: Duration,
     /// Longest silence while waiting for headers or body bytes.
     pub read_timeout: Duration,
+    /// How long to wait for another process downloading the same file.
+    pub lock_wait: LockWait,
 }
 
 impl Default for HttpsConfig {
@@ -44,6 +47,7 @@ impl Default for HttpsConfig {
         Self {
             cache_dir: None,
             allow_insecure_http: false,
+            lock_wait: LockWait::default(),
             allow_no_digest: false,
             offline: false,
             retry: RetryPolicy::default(),
@@ -127,13 +131,14 @@ impl HttpsFetcher {
             return Err(ProvisionError::Offline { model: model.id() });
         }
         std::fs::create_dir_all(&dir).map_err(|e| failed(DownloadError::io("create", &dir, e)))?;
-        let _lock = download::lock(&dir.join(".lock")).map_err(failed)?;
+        let t = Narrator::new(ctx, model).transfer(shown.clone());
+        let _lock = download::lock(&dir.join(".lock"), self.config.lock_wait, &|e| t.on(e))
+            .map_err(failed)?;
         if dest.is_file() {
             return Ok(hit(dest));
         }
         let mut partial = dest.clone().into_os_string();
         partial.push(".incomplete");
-        let t = Narrator::new(ctx, model).transfer(shown.clone());
         let done = download::download(
             &self.client,
             &Request {

@@ -9,6 +9,7 @@ mod digest;
 mod download;
 mod error;
 mod fetch;
+pub mod file_lock;
 mod fingerprint;
 pub use gguf_file as gguf;
 mod handoff;

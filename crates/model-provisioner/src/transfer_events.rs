@@ -37,11 +37,10 @@ impl<'a> Narrator<'a> {
     }
 
     /// The Hub stayed unreachable, so the cached snapshot at `commit` is
-    /// used. Narrated as today (`download-failed`,
-    /// `hub-unreachable-cache-used`) until it gets its own warning action.
+    /// used: a warning, not a failure, since the run goes on.
     pub fn hub_unreachable_cache_used(self, error: &dyn Display, commit: &str) {
         self.emit(
-            actions::DOWNLOAD_FAILED,
+            actions::DOWNLOAD_FALLBACK,
             format!("{error}; using the cached copy at {commit}"),
             |f| f.error_kind = Some("hub-unreachable-cache-used".to_string()),
         );
@@ -81,12 +80,27 @@ impl TransferNarration<'_> {
                 delay,
                 reason,
             } => self.retrying(attempt, max, delay, reason),
+            Event::LockWait { path, holder_pid } => self.lock_wait(path, holder_pid),
             Event::Finished {
                 transferred,
                 elapsed,
                 resumed_from,
             } => self.finished(transferred, elapsed, resumed_from),
         }
+    }
+
+    fn lock_wait(&self, path: &std::path::Path, holder_pid: Option<u32>) {
+        let holder =
+            holder_pid.map_or_else(|| "another process".to_string(), |p| format!("pid {p}"));
+        self.n.emit(
+            actions::LOCK_WAIT,
+            format!(
+                "Waiting for {holder} downloading {} (lock {})",
+                self.label,
+                path.display()
+            ),
+            |_| {},
+        );
     }
 
     fn started(&self, url: &str, resumed_from: u64, total: Option<u64>) {

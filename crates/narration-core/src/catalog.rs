@@ -15,6 +15,10 @@ pub mod model {
     pub const DOWNLOAD_PROGRESS: &str = "download-progress";
     /// A transient transfer failure; retrying after `backoff_ms`.
     pub const DOWNLOAD_RETRY: &str = "download-retry";
+    /// The Hub stayed unreachable: the cached snapshot is used instead.
+    pub const DOWNLOAD_FALLBACK: &str = "download-fallback";
+    /// Another process holds the file's lock; waiting for it.
+    pub const LOCK_WAIT: &str = "lock-wait";
     pub const VERIFY: &str = "verify";
     pub const VERIFIED: &str = "verified";
     pub const VERIFY_FAILED: &str = "verify-failed";
@@ -45,6 +49,8 @@ pub mod model {
         DOWNLOAD,
         DOWNLOAD_PROGRESS,
         DOWNLOAD_RETRY,
+        DOWNLOAD_FALLBACK,
+        LOCK_WAIT,
         DOWNLOADED,
         DOWNLOAD_FAILED,
         VERIFY,
@@ -82,6 +88,8 @@ pub mod engine {
     pub const BUILT: &str = "built";
     pub const BUILD_FAILED: &str = "build-failed";
     pub const CACHE_FAILED: &str = "cache-failed";
+    /// Another process holds the build lock of the cache dir; waiting.
+    pub const LOCK_WAIT: &str = "lock-wait";
     pub const MODEL_FAILED: &str = "model-failed";
     pub const PORT_FAILED: &str = "port-failed";
 
@@ -90,6 +98,7 @@ pub mod engine {
         PROVIDER_FAILED,
         CONFIG_FAILED,
         START,
+        LOCK_WAIT,
         PREFLIGHT,
         PACKAGE_INSTALL,
         PREFLIGHT_FAILED,

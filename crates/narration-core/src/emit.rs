@@ -31,7 +31,7 @@ impl NarrationLevel {
     pub fn for_action(action: &str) -> Self {
         if action.ends_with("-failed") || action == "failed" {
             Self::Error
-        } else if action.ends_with("-retry") || action == "retry" {
+        } else if action.ends_with("-retry") || action == "retry" || action.ends_with("-fallback") {
             Self::Warn
         } else {
             Self::Info

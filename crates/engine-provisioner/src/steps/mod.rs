@@ -14,8 +14,8 @@ use crate::error::{ProvisionError, Result};
 use crate::plan::Plan;
 use crate::prepared::PreparedEngine;
 use crate::say::Say;
+use model_provisioner::file_lock::{self, FileLock, LockError, LockWait, Waiting};
 use narration_core::catalog::engine as ev;
-use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -47,41 +47,51 @@ pub(crate) fn complete(prepared: &PreparedEngine, say: &Say<'_>, t0: Instant) {
 }
 
 /// One ensure at a time per cache dir (other processes included), from
-/// preflight to the end of the build; released before the model step.
+/// preflight to the end of the build; released before the model step. A
+/// wait is narrated (`lock-wait`, after about a second) and bounded.
 #[derive(Debug)]
 pub(crate) struct BuildLock {
-    file: File,
+    lock: FileLock,
 }
 
 impl BuildLock {
     /// Create the cache dir and take `<cache_dir>/.lock`, waiting for a
-    /// holder to finish.
-    pub(crate) fn acquire(cache_dir: &Path) -> Result<Self> {
+    /// holder to finish, at most as long as `policy` says.
+    pub(crate) fn acquire(cache_dir: &Path, policy: LockWait, say: &Say<'_>) -> Result<Self> {
         std::fs::create_dir_all(cache_dir).map_err(|source| ProvisionError::Io {
             what: "cannot create cache dir",
             path: cache_dir.to_path_buf(),
             source,
         })?;
         let path = lock_path(cache_dir);
-        let io = |source| ProvisionError::Io {
-            what: "cannot lock",
-            path: path.clone(),
-            source,
+        let mut told = |w: Waiting<'_>| {
+            let holder = w
+                .holder_pid
+                .map_or_else(|| "another process".to_string(), |p| format!("pid {p}"));
+            say.step(
+                ev::LOCK_WAIT,
+                say.pool_id,
+                format!(
+                    "Waiting for {holder}, which is building in {} (lock {})",
+                    cache_dir.display(),
+                    w.path.display()
+                ),
+            );
         };
-        let file = File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(io)?;
-        file.lock().map_err(io)?;
-        Ok(Self { file })
+        let lock = file_lock::acquire(&path, policy, &mut told).map_err(|e| match e {
+            LockError::Io { path, source } => ProvisionError::Io {
+                what: "cannot lock",
+                path,
+                source,
+            },
+            timeout @ LockError::Timeout { .. } => ProvisionError::LockTimeout(timeout),
+        })?;
+        Ok(Self { lock })
     }
 
     /// Let the next ensure in.
     pub(crate) fn release(self) {
-        // Closing the file releases the lock; unlocking first says so.
-        let _ = self.file.unlock();
+        self.lock.release();
     }
 }
 

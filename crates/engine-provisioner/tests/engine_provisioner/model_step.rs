@@ -124,3 +124,36 @@ fn the_build_lock_is_released_before_the_model_step() {
         "the model step ran once, with the build lock free"
     );
 }
+
+#[test]
+fn a_wait_on_the_build_lock_is_told_and_bounded() {
+    use model_provisioner::file_lock::{self, LockWait};
+    let fake = FakeTools::new();
+    let pool = fake.pool("v0", &[]);
+    // Another ensure (here: this test) holds the cache dir's build lock.
+    let held =
+        file_lock::acquire(&fake.cache.join(".lock"), LockWait::default(), &mut |_| {}).unwrap();
+    let provider = fake.provider().with_lock_wait(LockWait {
+        notice_after: std::time::Duration::from_millis(50),
+        timeout: std::time::Duration::from_millis(400),
+    });
+    let capture = CaptureAdapter::install();
+    let err = provider.ensure(&pool).unwrap_err();
+    assert!(matches!(err, ProvisionError::LockTimeout(_)), "{err:?}");
+    assert_eq!(err.kind(), "lock-timeout");
+    let pid = format!("pid {}", std::process::id());
+    let waits: Vec<_> = capture
+        .captured()
+        .into_iter()
+        .filter(|n| n.action == ev::LOCK_WAIT)
+        .collect();
+    assert_eq!(waits.len(), 1, "told once");
+    assert!(waits[0].human.contains(&pid), "{}", waits[0].human);
+    assert_eq!(
+        failed(&capture, ev::CACHE_FAILED).error_kind.as_deref(),
+        Some("lock-timeout")
+    );
+    assert!(fake.lines().is_empty(), "no tool ran while waiting");
+    held.release();
+    fake.provider().ensure(&pool).unwrap();
+}

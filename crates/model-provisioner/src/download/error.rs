@@ -110,6 +110,9 @@ pub enum DownloadError {
         #[source]
         source: std::io::Error,
     },
+    /// Another process held the file's lock past the lock timeout.
+    #[error(transparent)]
+    LockTimeout(crate::file_lock::LockError),
     /// Plain `http://` off loopback, or a redirect from https down to it.
     #[error(
         "{url}: plain http is allowed to loopback only; use https:// or allow insecure http explicitly"
@@ -150,6 +153,7 @@ impl DownloadError {
             Self::EtagMismatch { .. } => "etag-mismatch",
             Self::DigestMismatch { .. } => "digest-mismatch",
             Self::Io { .. } => "io",
+            Self::LockTimeout(_) => "lock-timeout",
             Self::InsecureUrl { .. } => "insecure-url",
             Self::DigestRequired { .. } => "digest-required",
             Self::BadUrl { .. } => "bad-url",

@@ -36,6 +36,14 @@ pub(crate) enum Event<'a> {
         /// Why the attempt failed (never a header value).
         reason: &'a str,
     },
+    /// Another process holds the file's lock (it is downloading the same
+    /// file); this one waits for it.
+    LockWait {
+        /// The lock file.
+        path: &'a std::path::Path,
+        /// The holder's pid, when known.
+        holder_pid: Option<u32>,
+    },
     /// The transfer completed and was verified.
     Finished {
         /// Bytes received over the network by this transfer.

@@ -44,6 +44,8 @@ pub struct HfConfig {
     pub max_redirects: u32,
     /// Allow plain `http://` to hosts other than loopback (https fetcher).
     pub allow_insecure_http: bool,
+    /// How long to wait for another process downloading the same blob.
+    pub lock_wait: crate::file_lock::LockWait,
 }
 
 impl fmt::Debug for HfConfig {
@@ -96,6 +98,7 @@ impl HfConfig {
             read_timeout: Duration::from_secs(30),
             max_redirects: 10,
             allow_insecure_http: false,
+            lock_wait: crate::file_lock::LockWait::default(),
         }
     }
 

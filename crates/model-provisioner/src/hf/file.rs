@@ -88,12 +88,16 @@ impl HfFetcher {
         if blob.is_file() {
             return self.linked(req, &meta, None, 0);
         }
-        let _lock = download::lock(&req.cache.lock_path(&meta.etag))?;
+        let t = req.n.transfer(label(req));
+        let _lock = download::lock(
+            &req.cache.lock_path(&meta.etag),
+            self.config.lock_wait,
+            &|e| t.on(e),
+        )?;
         if blob.is_file() {
             // Another process finished it while this one waited.
             return self.linked(req, &meta, None, 0);
         }
-        let t = req.n.transfer(label(req));
         let done = download::download(
             &self.client,
             &Request {

@@ -167,3 +167,53 @@ fn killing_the_downloading_process_and_running_again_completes_the_file() {
         "resumed from the killed process's partial"
     );
 }
+
+#[test]
+fn a_wait_on_a_held_blob_lock_is_told_and_bounded() {
+    use model_provisioner::file_lock::{self, LockWait};
+    let env = Env::new();
+    // Another process (here: this test) holds the blob's lock.
+    let lock = env
+        .cache
+        .path()
+        .join(".locks/models--org--model")
+        .join(format!("{}.lock", env.digest().hex()));
+    let held = file_lock::acquire(&lock, LockWait::default(), &mut |_| {}).unwrap();
+    let mut config = env.config();
+    config.lock_wait = LockWait {
+        notice_after: std::time::Duration::from_millis(50),
+        timeout: std::time::Duration::from_millis(400),
+    };
+    let capture = narration_core::CaptureAdapter::install();
+    let err = env
+        .fetch_with(
+            &HfFetcher::new(config),
+            "hf:org/model/model-Q4_K_M.gguf",
+            None,
+        )
+        .unwrap_err();
+    assert_eq!(err.error_kind(), "lock-timeout");
+    assert!(
+        err.to_string()
+            .contains(&format!("pid {}", std::process::id())),
+        "{err}"
+    );
+    let waits: Vec<_> = capture
+        .captured()
+        .into_iter()
+        .filter(|n| n.action == "lock-wait")
+        .collect();
+    assert_eq!(waits.len(), 1, "told once");
+    assert!(
+        waits[0]
+            .human
+            .contains(&format!("pid {}", std::process::id()))
+    );
+    assert_eq!(
+        env.cdn_gets(),
+        0,
+        "nothing downloaded while another holds the lock"
+    );
+    held.release();
+    env.fetch("hf:org/model/model-Q4_K_M.gguf").unwrap();
+}

@@ -240,6 +240,19 @@ fn an_unreachable_hub_falls_back_to_the_cached_revision() {
     assert_eq!(got.path, first.path);
     assert_eq!(env.cdn_gets(), 1);
     capture.assert_field("error_kind", "hub-unreachable-cache-used");
+    let fallback = capture
+        .captured()
+        .into_iter()
+        .find(|n| n.action == actions::DOWNLOAD_FALLBACK)
+        .expect("the fallback is narrated");
+    assert_eq!(fallback.level, narration_core::NarrationLevel::Warn);
+    assert!(
+        capture
+            .captured()
+            .iter()
+            .all(|n| n.level != narration_core::NarrationLevel::Error),
+        "a run that succeeds narrates no ERROR"
+    );
     // A file never fetched still fails clearly.
     let err = env.fetch("hf:org/model/config.json").unwrap_err();
     assert_eq!(err.error_kind(), "retries-exhausted");
