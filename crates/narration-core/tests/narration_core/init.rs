@@ -2,10 +2,10 @@
 //! subscriber can be installed once per process) and the parent reads what
 //! the child wrote to stderr.
 
+use crate::support::{run_ignored_test, test_name};
 use narration_core::{
     InitError, InitOptions, LogFormat, NarrationFields, init, init_with, narrate,
 };
-use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use tracing_subscriber::layer::{Context, Layer};
@@ -24,27 +24,16 @@ fn resolve() -> NarrationFields {
 
 /// Runs `init_child` with `scenario`; returns (stdout, stderr).
 fn child(scenario: &str, rust_log: Option<&str>) -> (String, String) {
-    let mut command = Command::new(std::env::current_exe().unwrap());
-    command
-        .args([
-            "--ignored",
-            "--exact",
-            "init_child",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(SCENARIO, scenario);
-    match rust_log {
-        Some(v) => command.env("RUST_LOG", v),
-        None => command.env_remove("RUST_LOG"),
-    };
-    let out = command.output().expect("the test binary runs as a child");
+    let name = test_name(module_path!(), "init_child");
+    let out = run_ignored_test(&name, |command| {
+        command.env(SCENARIO, scenario);
+        match rust_log {
+            Some(v) => command.env("RUST_LOG", v),
+            None => command.env_remove("RUST_LOG"),
+        };
+    });
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(
-        out.status.success(),
-        "child {scenario}:\n{stdout}\n{stderr}"
-    );
     (stdout, stderr)
 }
 
