@@ -9,8 +9,10 @@
 mod capture;
 pub mod catalog;
 mod decode;
+mod diagnostics;
 mod emit;
 mod fields;
+mod filter;
 mod init;
 mod interest;
 mod log;
@@ -25,9 +27,10 @@ pub use decode::{
 };
 pub use emit::{NARRATION_TARGET, NarrationLevel, TARGET_FIELD, narrate};
 pub use fields::NarrationFields;
-pub use init::{
-    DEFAULT_FILTER, InitError, InitGuard, InitOptions, NarrationFilter, init, init_with,
-};
+pub use filter::NarrationFilter;
+pub use init::{BoxedLayer, DEFAULT_FILTER, InitError, InitGuard, InitOptions, Verbosity, init};
 pub use log::{LogFormat, LogLayer};
 pub use public_url::public_url;
 pub use redact::{REDACTED, redact};
+/// The boxed writer [`InitOptions::writer`] takes (tracing-subscriber's).
+pub use tracing_subscriber::fmt::writer::BoxMakeWriter;

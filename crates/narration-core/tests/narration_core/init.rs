@@ -4,10 +4,12 @@
 
 use crate::support::{run_ignored_test, test_name};
 use narration_core::{
-    InitError, InitOptions, LogFormat, NarrationFields, init, init_with, narrate,
+    BoxMakeWriter, InitError, InitOptions, LogFormat, NarrationFields, Verbosity, init, narrate,
 };
-use std::sync::Arc;
+use std::io;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::{Context, Layer};
 
 const SCENARIO: &str = "NARRATION_INIT_CHILD";
@@ -26,7 +28,10 @@ fn resolve() -> NarrationFields {
 fn child(scenario: &str, rust_log: Option<&str>) -> (String, String) {
     let name = test_name(module_path!(), "init_child");
     let out = run_ignored_test(&name, |command| {
-        command.env(SCENARIO, scenario);
+        // One span per OTLP batch, so that an export fails once per span.
+        command
+            .env(SCENARIO, scenario)
+            .env("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "1");
         match rust_log {
             Some(v) => command.env("RUST_LOG", v),
             None => command.env_remove("RUST_LOG"),
@@ -35,6 +40,33 @@ fn child(scenario: &str, rust_log: Option<&str>) -> (String, String) {
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     (stdout, stderr)
+}
+
+/// An in-memory writer shared with the test.
+#[derive(Clone, Default)]
+struct Buffer(Arc<Mutex<Vec<u8>>>);
+
+impl Buffer {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+impl io::Write for Buffer {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> MakeWriter<'a> for Buffer {
+    type Writer = Buffer;
+    fn make_writer(&'a self) -> Buffer {
+        self.clone()
+    }
 }
 
 #[derive(Clone, Default)]
@@ -53,32 +85,8 @@ fn init_child() {
         return;
     };
     match scenario.as_str() {
-        "human" | "json" => {
-            let format = if scenario == "json" {
-                LogFormat::Json
-            } else {
-                LogFormat::Human
-            };
-            let _guard = init(InitOptions {
-                format,
-                ..Default::default()
-            })
-            .unwrap();
-            tracing::info!(target: "someone_else", "not a narration");
-            tracing::info_span!("ensure_present", correlation_id = "corr-init").in_scope(|| {
-                narrate(resolve());
-                if scenario == "json" {
-                    narrate(NarrationFields {
-                        action: "verify-retry",
-                        ..resolve()
-                    });
-                }
-            });
-            narrate(NarrationFields {
-                action: "download-retry",
-                ..resolve()
-            });
-        }
+        "human" => narrate_in_and_out_of_a_span(LogFormat::Human),
+        "json" => narrate_in_and_out_of_a_span(LogFormat::Json),
         "twice" => {
             let _guard = init(InitOptions::default()).unwrap();
             match init(InitOptions::default()) {
@@ -92,34 +100,114 @@ fn init_child() {
         },
         "extra" => {
             let counter = Counter::default();
-            let _guard = init_with(InitOptions::default(), counter.clone()).unwrap();
+            let _guard = init(InitOptions {
+                layers: vec![Box::new(counter.clone())],
+                ..Default::default()
+            })
+            .unwrap();
             tracing::debug!(target: "my_cli", "progress");
             narrate(resolve());
             println!("extra layer saw {}", counter.0.load(Ordering::SeqCst));
         }
-        #[cfg(not(feature = "otel"))]
-        "otel" => match init(InitOptions {
-            otel_endpoint: Some("http://127.0.0.1:4318".into()),
-            ..Default::default()
-        }) {
-            Err(e @ InitError::OtelDisabled { .. }) => println!("init: {e}"),
-            other => panic!("init: {other:?}"),
-        },
-        #[cfg(feature = "otel")]
-        "otel" => {
-            // Nothing listens on the endpoint: init still succeeds and
-            // narration lines still reach stderr; export fails quietly.
-            let guard = init(InitOptions {
-                otel_endpoint: Some("http://127.0.0.1:9".into()),
+        "writer" => {
+            let buffer = Buffer::default();
+            let _guard = init(InitOptions {
+                writer: Some(BoxMakeWriter::new(buffer.clone())),
                 ..Default::default()
             })
             .unwrap();
-            tracing::info_span!("ensure_present").in_scope(|| narrate(resolve()));
-            drop(guard);
-            println!("init: otel guard dropped");
+            narrate(resolve());
+            print!("writer got: {}", buffer.text());
         }
+        "quiet" | "normal" | "debug" => every_kind_of_event(&scenario),
+        "otel" => otel_scenario(),
         other => panic!("unknown scenario {other}"),
     }
+}
+
+fn narrate_in_and_out_of_a_span(format: LogFormat) {
+    let _guard = init(InitOptions {
+        format,
+        ..Default::default()
+    })
+    .unwrap();
+    tracing::info!(target: "someone_else", "not a narration");
+    tracing::info_span!("ensure_present", correlation_id = "corr-init").in_scope(|| {
+        narrate(resolve());
+        if format == LogFormat::Json {
+            narrate(NarrationFields {
+                action: "verify-retry",
+                ..resolve()
+            });
+        }
+    });
+    narrate(NarrationFields {
+        action: "download-retry",
+        ..resolve()
+    });
+}
+
+/// A narration, a retry, a debug event of another crate (with a secret in
+/// it), a `log` record, under the verbosity the scenario names.
+fn every_kind_of_event(verbosity: &str) {
+    let verbosity = match verbosity {
+        "quiet" => Verbosity::Quiet,
+        "debug" => Verbosity::Debug,
+        _ => Verbosity::Normal,
+    };
+    let _guard = init(InitOptions {
+        verbosity,
+        ..Default::default()
+    })
+    .unwrap();
+    narrate(resolve());
+    narrate(NarrationFields {
+        action: "download-retry",
+        ..resolve()
+    });
+    tracing::debug!(
+        target: "some_crate",
+        "GET https://example.com/m.gguf?token=s3cret-debug-value"
+    );
+    tracing_log::log::debug!(target: "a_log_crate", "a log record");
+}
+
+#[cfg(not(feature = "otel"))]
+fn otel_scenario() {
+    match init(InitOptions {
+        otel_endpoint: Some("http://user:s3cret@127.0.0.1:4318".into()),
+        ..Default::default()
+    }) {
+        Err(e @ InitError::OtelDisabled { .. }) => println!("init: {e}"),
+        other => panic!("init: {other:?}"),
+    }
+}
+
+/// A collector that takes each connection and closes it unanswered, so
+/// that every export fails at once; several batches are exported.
+#[cfg(feature = "otel")]
+fn otel_scenario() {
+    use std::net::TcpListener;
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let attempts = Arc::new(AtomicUsize::new(0));
+    let counted = attempts.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            counted.fetch_add(1, Ordering::SeqCst);
+            drop(stream);
+        }
+    });
+    let guard = init(InitOptions {
+        otel_endpoint: Some(format!("http://user:s3cret@127.0.0.1:{port}")),
+        ..Default::default()
+    })
+    .unwrap();
+    for _ in 0..3 {
+        tracing::info_span!("ensure_present").in_scope(|| narrate(resolve()));
+    }
+    drop(guard);
+    println!("export attempts: {}", attempts.load(Ordering::SeqCst));
 }
 
 #[test]
@@ -214,13 +302,115 @@ fn the_extra_layer_sees_every_event_unfiltered() {
     assert!(stderr.contains("[model-provisioner] resolve:"), "{stderr}");
 }
 
+/// Narration lines and other lines of a child's stderr.
+fn narration_lines(stderr: &str) -> Vec<&str> {
+    stderr.lines().filter(|l| l.starts_with('[')).collect()
+}
+
 #[test]
-fn an_otel_endpoint_works_with_the_feature_and_is_refused_without_it() {
+fn the_writer_option_receives_the_narration_lines() {
+    let (stdout, stderr) = child("writer", None);
+    assert!(
+        stdout.contains("writer got: [model-provisioner] resolve: Resolving model reference"),
+        "{stdout}"
+    );
+    assert!(narration_lines(&stderr).is_empty(), "{stderr}");
+}
+
+#[test]
+fn quiet_writes_retries_and_failures_only() {
+    let (_, stderr) = child("quiet", None);
+    assert_eq!(
+        narration_lines(&stderr),
+        ["[model-provisioner] download-retry: Resolving model reference: file:/m.gguf"]
+    );
+    assert!(!stderr.contains("some_crate"), "{stderr}");
+}
+
+#[test]
+fn normal_writes_narrations_and_no_debug_events() {
+    let (_, stderr) = child("normal", None);
+    assert_eq!(narration_lines(&stderr).len(), 2, "{stderr}");
+    assert!(!stderr.contains("some_crate"), "{stderr}");
+    assert!(!stderr.contains("a log record"), "{stderr}");
+}
+
+#[test]
+fn debug_verbosity_writes_debug_events_of_every_crate_and_log_records_redacted() {
+    let (_, stderr) = child("debug", None);
+    assert_eq!(
+        narration_lines(&stderr).len(),
+        2,
+        "each narration once: {stderr}"
+    );
+    let debug = stderr
+        .lines()
+        .find(|l| l.contains("some_crate"))
+        .unwrap_or_else(|| panic!("no debug event of some_crate: {stderr}"));
+    assert!(debug.contains("DEBUG"), "{debug}");
+    assert!(
+        debug.contains("token=[REDACTED]") && !stderr.contains("s3cret-debug-value"),
+        "{stderr}"
+    );
+    let record = stderr
+        .lines()
+        .find(|l| l.contains("a log record"))
+        .unwrap_or_else(|| panic!("no log record: {stderr}"));
+    assert!(record.contains("a_log_crate"), "its own target: {record}");
+}
+
+#[test]
+fn rust_log_wins_over_the_debug_verbosity() {
+    let (_, stderr) = child("debug", Some("narration=warn"));
+    assert_eq!(
+        narration_lines(&stderr),
+        ["[model-provisioner] download-retry: Resolving model reference: file:/m.gguf"]
+    );
+    assert!(!stderr.contains("some_crate"), "{stderr}");
+    assert!(!stderr.contains("a log record"), "{stderr}");
+}
+
+#[test]
+fn rust_log_can_ask_for_debug_events_at_normal_verbosity() {
+    let (_, stderr) = child(
+        "normal",
+        Some("narration=info,some_crate=debug,a_log_crate=debug"),
+    );
+    assert_eq!(narration_lines(&stderr).len(), 2, "{stderr}");
+    assert!(stderr.contains("some_crate"), "{stderr}");
+    assert!(stderr.contains("a log record"), "{stderr}");
+}
+
+#[test]
+#[cfg(not(feature = "otel"))]
+fn an_otel_endpoint_without_the_feature_is_refused_without_its_credentials() {
+    let (stdout, _) = child("otel", None);
+    assert!(stdout.contains("without its `otel` feature"), "{stdout}");
+    assert!(stdout.contains("http://127.0.0.1:4318"), "{stdout}");
+    assert!(!stdout.contains("s3cret"), "{stdout}");
+}
+
+#[test]
+#[cfg(feature = "otel")]
+fn failing_otel_exports_are_told_once_without_credentials() {
     let (stdout, stderr) = child("otel", None);
-    if cfg!(feature = "otel") {
-        assert!(stdout.contains("init: otel guard dropped"), "{stdout}");
-        assert!(stderr.contains("[model-provisioner] resolve:"), "{stderr}");
-    } else {
-        assert!(stdout.contains("without its `otel` feature"), "{stdout}");
-    }
+    let attempts: usize = stdout
+        .lines()
+        .find_map(|l| l.split_once("export attempts: ").map(|(_, n)| n))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("{stdout}"));
+    assert!(attempts >= 2, "several batches failed: {attempts}");
+    let warnings: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("OpenTelemetry export"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{stderr}");
+    assert!(warnings[0].contains("WARN"), "{}", warnings[0]);
+    assert!(
+        warnings[0].contains("OpenTelemetry export to http://127.0.0.1:"),
+        "{}",
+        warnings[0]
+    );
+    assert!(!stderr.contains("s3cret"), "{stderr}");
+    assert!(stderr.contains("[model-provisioner] resolve:"), "{stderr}");
 }
