@@ -5,6 +5,34 @@
 //! layers) to capture narrations in tests ([`CaptureAdapter`]), write them as
 //! log lines ([`LogLayer`]), or export them to OpenTelemetry (`otel`
 //! module, feature `otel`). Binaries call [`init`] once.
+//!
+//! ```
+//! use narration_core::{narrate, CaptureAdapter, NarrationFields};
+//!
+//! // In a test, capture what the code under test narrates.
+//! let capture = CaptureAdapter::install();
+//! narrate(NarrationFields {
+//!     actor: "model-provisioner",
+//!     action: "download",
+//!     target: "https://example.com/m.gguf?token=hunter2".into(),
+//!     human: "Downloading m.gguf".into(),
+//!     ..Default::default()
+//! });
+//! capture.assert_sequence(&[("model-provisioner", "download")]);
+//! // Secrets never reach an adapter.
+//! let target = &capture.captured()[0].target;
+//! assert_eq!(target, "https://example.com/m.gguf?token=[REDACTED]");
+//! ```
+//!
+//! A binary writes narrations on stderr instead:
+//!
+//! ```no_run
+//! use narration_core::{init, InitOptions, Verbosity};
+//! let _guard = init(InitOptions { verbosity: Verbosity::Quiet, ..Default::default() })?;
+//! # Ok::<(), narration_core::InitError>(())
+//! ```
+
+#![deny(missing_docs)]
 
 mod capture;
 pub mod catalog;
