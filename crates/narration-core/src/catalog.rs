@@ -5,11 +5,17 @@
 
 /// Actions of `model-provisioner`.
 pub mod model {
+    /// The actor name these actions are narrated under.
     pub const ACTOR: &str = "model-provisioner";
+    /// Starting to parse a model reference.
     pub const RESOLVE: &str = "resolve";
+    /// Ensuring the model is present locally.
     pub const ENSURE: &str = "ensure";
+    /// Starting a download.
     pub const DOWNLOAD: &str = "download";
+    /// The download finished.
     pub const DOWNLOADED: &str = "downloaded";
+    /// The download failed for good.
     pub const DOWNLOAD_FAILED: &str = "download-failed";
     /// Bytes received so far in a transfer (at a bounded rate).
     pub const DOWNLOAD_PROGRESS: &str = "download-progress";
@@ -19,9 +25,15 @@ pub mod model {
     pub const DOWNLOAD_FALLBACK: &str = "download-fallback";
     /// Another process holds the file's lock; waiting for it.
     pub const LOCK_WAIT: &str = "lock-wait";
+    /// Starting the digest check (`bytes`: file size when hashing).
     pub const VERIFY: &str = "verify";
+    /// The digest is established and matches any expected one (`bytes` hashed,
+    /// `duration_ms`).
     pub const VERIFIED: &str = "verified";
+    /// The digest does not match, or the file could not be hashed or changed
+    /// while hashed.
     pub const VERIFY_FAILED: &str = "verify-failed";
+    /// The model is ready (`duration_ms`, `bytes` = model size).
     pub const COMPLETE: &str = "complete";
     /// The model reference could not be parsed.
     pub const RESOLVE_FAILED: &str = "resolve-failed";
@@ -68,29 +80,62 @@ pub mod model {
 
 /// Actions of `engine-provisioner`.
 pub mod engine {
+    /// The actor name these actions are narrated under.
     pub const ACTOR: &str = "engine-provisioner";
+    /// Provisioning of a pool begins.
     pub const START: &str = "start";
+    /// Checking the required tools.
     pub const PREFLIGHT: &str = "preflight";
+    /// Cloning the source repository (again with `duration_ms` when done);
+    /// credentials masked.
     pub const GIT_CLONE: &str = "git-clone";
+    /// Checking out the ref detached, or finding the checkout already there (no
+    /// git process).
     pub const GIT_CHECKOUT: &str = "git-checkout";
+    /// Configuring the build.
     pub const CMAKE_CONFIGURE: &str = "cmake-configure";
+    /// Retrying configure with a compatible host compiler.
     pub const CMAKE_RETRY: &str = "cmake-retry";
+    /// Configure failed, after the one retry for CUDA (`cmake-configure`,
+    /// `cuda-configure`); quotes the CMake error.
     pub const CMAKE_FAILED: &str = "cmake-failed";
+    /// Building the binary.
     pub const CMAKE_BUILD: &str = "cmake-build";
+    /// The engine is prepared (`duration_ms`, `engine_version`).
     pub const COMPLETE: &str = "complete";
+    /// No provider exists for the pool's engine.
     pub const PROVIDER_FAILED: &str = "provider-failed";
+    /// The pool configuration is invalid, or its ref/repo is refused before any
+    /// process (`invalid-ref`, `invalid-repo`, `invalid-config`,
+    /// `missing-config`).
     pub const CONFIG_FAILED: &str = "config-failed";
+    /// Required tools are missing (all listed, with install hints;
+    /// `missing-tools`).
     pub const PREFLIGHT_FAILED: &str = "preflight-failed";
+    /// Installing missing tools through apt-get/dnf/pacman
+    /// (`allow_package_installs` and root only).
     pub const PACKAGE_INSTALL: &str = "package-install";
+    /// Fetching a ref that is not present locally.
     pub const GIT_FETCH: &str = "git-fetch";
+    /// A git step failed (`git-clone`, `git-fetch`, `git-checkout`,
+    /// `git-submodule`, `ref-not-found`).
     pub const GIT_FAILED: &str = "git-failed";
+    /// The build stamp matches (commit, CMake definitions, compilers);
+    /// configure and build skipped (`duration_ms`).
     pub const BUILD_CACHED: &str = "build-cached";
+    /// The binary was built and the stamp written (`duration_ms`).
     pub const BUILT: &str = "built";
+    /// The build failed or left no binary (`build`, `binary-missing`); quotes
+    /// the log's last lines.
     pub const BUILD_FAILED: &str = "build-failed";
+    /// The cache dir, its lock or the build stamp could not be written
+    /// (`cache-io`).
     pub const CACHE_FAILED: &str = "cache-failed";
     /// Another process holds the build lock of the cache dir; waiting.
     pub const LOCK_WAIT: &str = "lock-wait";
+    /// The pool's model could not be provisioned.
     pub const MODEL_FAILED: &str = "model-failed";
+    /// No free port could be found.
     pub const PORT_FAILED: &str = "port-failed";
 
     /// Every action, in lifecycle order.

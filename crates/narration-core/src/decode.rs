@@ -20,7 +20,9 @@ use tracing_subscriber::registry::LookupSpan;
 /// every field, typed. Derefs to [`NarrationFields`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Narration {
+    /// The level the event was emitted at.
     pub level: NarrationLevel,
+    /// Every field, with span-inherited correlation filled in.
     #[serde(flatten)]
     pub fields: NarrationFields,
 }

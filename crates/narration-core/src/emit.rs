@@ -21,8 +21,11 @@ pub(crate) const EMITTED_BY: &str = concat!("narration-core@", env!("CARGO_PKG_V
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum NarrationLevel {
+    /// A step started or finished as planned.
     Info,
+    /// A `*-retry`: something failed and is tried again.
     Warn,
+    /// A `*-failed`: the step gave up.
     Error,
 }
 

@@ -29,28 +29,39 @@ pub struct NarrationFields {
     pub human: String,
 
     // Correlation and identity.
+    /// Ties together every narration of one request or run.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub correlation_id: Option<String>,
+    /// The session the work belongs to.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub session_id: Option<String>,
+    /// The job the work belongs to.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub job_id: Option<String>,
+    /// The task the work belongs to.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub task_id: Option<String>,
+    /// The engine pool being provisioned.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pool_id: Option<String>,
+    /// The pool replica being provisioned.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub replica_id: Option<String>,
+    /// The worker doing the step.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub worker_id: Option<String>,
 
     // Outcome and timing.
+    /// On a `*-failed` narration: a short kebab-case kind (`digest-mismatch`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error_kind: Option<String>,
+    /// The wait a server asked for before the next attempt.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retry_after_ms: Option<u64>,
+    /// The wait before the next attempt of a `*-retry` narration.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub backoff_ms: Option<u64>,
+    /// How long the step took.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub duration_ms: Option<u64>,
     /// Bytes moved or hashed by the step.
@@ -58,26 +69,36 @@ pub struct NarrationFields {
     pub bytes: Option<u64>,
 
     // Engine and model context.
+    /// The engine (`llamacpp`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub engine: Option<String>,
+    /// The engine build (`llamacpp-source:<ref>-<cpu|cuda>`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub engine_version: Option<String>,
+    /// The model reference as given (`hf:org/repo/f.gguf`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub model_ref: Option<String>,
+    /// The device the engine is built for or runs on.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub device: Option<String>,
 
     // Provenance.
+    /// `crate@version` of the emitter; `narrate` fills its own when unset.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub emitted_by: Option<String>,
+    /// Unix time in milliseconds; `narrate` fills it when unset.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub emitted_at_ms: Option<u64>,
+    /// The trace the narration belongs to (hex), inherited from spans.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub trace_id: Option<String>,
+    /// The span the narration was emitted in (hex), inherited from spans.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub span_id: Option<String>,
+    /// The parent of that span (hex), inherited from spans.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parent_span_id: Option<String>,
+    /// Where in the source the narration was emitted (`file:line`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source_location: Option<String>,
 }

@@ -1,50 +1,89 @@
 //! One call that sets up narration output for a binary.
 //!
-//! [`init`] installs a global subscriber: the [`LogLayer`] writing to
-//! stderr, filtered by `RUST_LOG` (default `narration=info`), and, with the
-//! `otel` feature and an endpoint, OTLP/HTTP export of spans and narrations.
-//! [`init_with`] adds one layer of the caller's own (a progress bar, say).
-//! The pieces ([`LogLayer`], [`NarrationFilter`], `otel::layer`) are public
-//! for programs that compose their own subscriber.
+//! [`init`] installs a global subscriber made of: the [`LogLayer`] (one
+//! line per narration), a diagnostics layer for every other event the
+//! filter lets through (tracing's own format, redacted), the caller's own
+//! layers, and, with the `otel` feature and an endpoint, OTLP/HTTP export
+//! of spans and narrations. The filter comes from `RUST_LOG`, or from the
+//! [`Verbosity`] when `RUST_LOG` is unset. `log` records (from crates that
+//! use the `log` crate, such as ureq) are carried into tracing. The pieces
+//! ([`LogLayer`], [`NarrationFilter`], `otel::layer`) are public for
+//! programs that compose their own subscriber.
 
+use crate::diagnostics::{self, SharedWriter};
+use crate::filter::Directives;
 use crate::log::{LogFormat, LogLayer};
 use tracing::level_filters::LevelFilter;
-use tracing::span::{Attributes, Id, Record};
-use tracing::subscriber::Interest;
-use tracing::{Metadata, Subscriber};
-use tracing_subscriber::EnvFilter;
-use tracing_subscriber::layer::{Context, Filter, Identity, Layer, SubscriberExt};
-use tracing_subscriber::registry::{LookupSpan, Registry};
-use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::fmt::writer::BoxMakeWriter;
+use tracing_subscriber::layer::{Layer, SubscriberExt};
+use tracing_subscriber::registry::Registry;
 
-/// The filter used when `RUST_LOG` is unset or empty.
+/// The filter used when `RUST_LOG` is unset or empty, at
+/// [`Verbosity::Normal`].
 pub const DEFAULT_FILTER: &str = "narration=info";
+
+/// How much [`init`] writes when `RUST_LOG` is unset or empty. When
+/// `RUST_LOG` is set, its directives are used instead, whatever the
+/// verbosity.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Verbosity {
+    /// Retries and failures only (`narration=warn`).
+    Quiet,
+    /// Every narration ([`DEFAULT_FILTER`], `narration=info`).
+    #[default]
+    Normal,
+    /// Every narration, and the debug events of every crate, `log` records
+    /// included (`debug`).
+    Debug,
+}
+
+impl Verbosity {
+    /// The filter directives this verbosity stands for.
+    pub fn default_filter(self) -> &'static str {
+        match self {
+            Self::Quiet => "narration=warn",
+            Self::Normal => DEFAULT_FILTER,
+            Self::Debug => "debug",
+        }
+    }
+}
+
+/// A layer of the caller's, for [`InitOptions::layers`].
+pub type BoxedLayer = Box<dyn Layer<Registry> + Send + Sync + 'static>;
 
 /// What [`init`] sets up.
 ///
 /// ```no_run
-/// use narration_core::{init, InitOptions, LogFormat};
+/// use narration_core::{init, InitOptions, LogFormat, Verbosity};
 /// let _guard = init(InitOptions {
 ///     format: LogFormat::Json,
 ///     timestamps: true,
+///     verbosity: Verbosity::Quiet,
 ///     ..Default::default()
 /// })?;
 /// # Ok::<(), narration_core::InitError>(())
 /// ```
-#[derive(Debug, Clone)]
 pub struct InitOptions {
-    /// Human lines or JSON lines on stderr.
+    /// Human lines or JSON lines.
     pub format: LogFormat,
-    /// Prefix human lines with a UTC timestamp.
+    /// Prefix human lines (and diagnostics) with a UTC timestamp.
     pub timestamps: bool,
+    /// What is written when `RUST_LOG` is unset or empty.
+    pub verbosity: Verbosity,
+    /// Where narration lines and diagnostics go; stderr when `None`. Any
+    /// tracing-subscriber `MakeWriter`, boxed with `BoxMakeWriter::new`
+    /// (a writer that prints above progress bars, say).
+    pub writer: Option<BoxMakeWriter>,
+    /// Layers of the caller's (a progress bar driven by narrations). Each
+    /// sees every span and event, unfiltered, after the narration line for
+    /// that event was written.
+    pub layers: Vec<BoxedLayer>,
     /// Export spans and narrations over OTLP/HTTP (JSON) to this collector,
     /// e.g. `http://127.0.0.1:4318` (`/v1/traces` is appended when missing).
     /// Needs the `otel` feature.
     pub otel_endpoint: Option<String>,
     /// `service.name` reported to the collector.
     pub service_name: String,
-    /// Filter directives used when `RUST_LOG` is unset or empty.
-    pub default_filter: String,
 }
 
 impl Default for InitOptions {
@@ -52,10 +91,29 @@ impl Default for InitOptions {
         Self {
             format: LogFormat::Human,
             timestamps: false,
+            verbosity: Verbosity::Normal,
+            writer: None,
+            layers: Vec::new(),
             otel_endpoint: None,
             service_name: "provision".to_string(),
-            default_filter: DEFAULT_FILTER.to_string(),
         }
+    }
+}
+
+impl std::fmt::Debug for InitOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InitOptions")
+            .field("format", &self.format)
+            .field("timestamps", &self.timestamps)
+            .field("verbosity", &self.verbosity)
+            .field("writer", &self.writer.as_ref().map(|_| "custom"))
+            .field("layers", &self.layers.len())
+            .field(
+                "otel_endpoint",
+                &self.otel_endpoint.as_deref().map(crate::public_url),
+            )
+            .field("service_name", &self.service_name)
+            .finish()
     }
 }
 
@@ -68,23 +126,29 @@ pub enum InitError {
          write directives such as `narration=info` or `narration=warn,model_provisioner=debug`"
     )]
     Filter {
+        /// The directives as given.
         directives: String,
+        /// Where they came from: `RUST_LOG`, the default filter, the program.
         origin: &'static str,
+        /// What the parser did not accept.
         #[source]
         source: tracing_subscriber::filter::ParseError,
     },
     /// Something already installed a global subscriber.
     #[error(
         "a global tracing subscriber is already installed; call narration_core::init once, \
-         at the start of main, and compose other layers with init_with"
+         at the start of main, and pass other layers in InitOptions::layers"
     )]
-    AlreadyInstalled(#[source] tracing_subscriber::util::TryInitError),
+    AlreadyInstalled(#[source] tracing::subscriber::SetGlobalDefaultError),
     /// An OTLP endpoint was given but the crate was built without `otel`.
     #[error(
         "OpenTelemetry export to {endpoint} was asked for, but narration-core was built \
          without its `otel` feature; rebuild with that feature or leave the endpoint out"
     )]
-    OtelDisabled { endpoint: String },
+    OtelDisabled {
+        /// The endpoint, without credentials.
+        endpoint: String,
+    },
     /// The OTLP exporter could not be built.
     #[cfg(feature = "otel")]
     #[error(
@@ -92,14 +156,17 @@ pub enum InitError {
          such as http://127.0.0.1:4318"
     )]
     Otel {
+        /// The endpoint, without credentials.
         endpoint: String,
+        /// The exporter's reason.
         #[source]
         source: opentelemetry_otlp::ExporterBuildError,
     },
 }
 
 /// Keeps export running; dropping it flushes and shuts down the OTLP
-/// exporter, so hold it until `main` returns.
+/// exporter (waiting at most `otel::SHUTDOWN_TIMEOUT`), so hold it until
+/// `main` returns.
 #[must_use = "dropping the guard stops OpenTelemetry export"]
 #[derive(Debug, Default)]
 pub struct InitGuard {
@@ -111,156 +178,92 @@ impl Drop for InitGuard {
     fn drop(&mut self) {
         #[cfg(feature = "otel")]
         if let Some(provider) = self.provider.take() {
-            // Nothing useful can be done with a failed final flush at exit.
-            let _ = provider.shutdown();
+            // A failed final export was already reported once by the
+            // exporter; nothing more can be done with it at exit.
+            let _ = provider.shutdown_with_timeout(crate::otel::SHUTDOWN_TIMEOUT);
         }
     }
 }
 
-/// Install the global subscriber for a binary: narration lines on stderr in
-/// `options.format`, filtered by `RUST_LOG` (default
-/// `options.default_filter`), plus OTLP export when `otel_endpoint` is set.
+/// Install the global subscriber for a binary: narration lines in
+/// `options.format` on `options.writer` (stderr by default), the other
+/// events the filter enables on the same writer, the caller's layers, and
+/// OTLP export when `otel_endpoint` is set. The filter is `RUST_LOG` when it
+/// is set and not empty, else `options.verbosity`'s.
 pub fn init(options: InitOptions) -> Result<InitGuard, InitError> {
-    init_with(options, Identity::new())
+    let directives = Directives::from_env_or(options.verbosity.default_filter());
+    let writer = SharedWriter::new(
+        options
+            .writer
+            .unwrap_or_else(|| BoxMakeWriter::new(std::io::stderr)),
+    );
+    let diagnostics_filter = directives.diagnostics_filter()?;
+    let log_records = diagnostics_filter.max_level();
+    let narrations = LogLayer::new(options.format)
+        .with_timestamps(options.timestamps)
+        .with_writer(writer.clone())
+        .with_filter(directives.narration_filter()?);
+    let diagnostics = diagnostics::layer(
+        options.format,
+        options.timestamps,
+        writer,
+        diagnostics_filter,
+    );
+    let (otel, guard) = otel_layer(&options.otel_endpoint, &options.service_name, &directives)?;
+    // Narration lines first, so that a caller's layer (a progress bar)
+    // acts after the line for the same event is written.
+    let mut layers: Vec<BoxedLayer> = vec![narrations.boxed(), diagnostics];
+    layers.extend(options.layers);
+    layers.extend(otel);
+    tracing::subscriber::set_global_default(tracing_subscriber::registry().with(layers))
+        .map_err(InitError::AlreadyInstalled)?;
+    bridge_log_records(log_records);
+    Ok(guard)
 }
 
-/// Like [`init`], with one more layer of the caller's, which sees every
-/// span and event unfiltered (a progress bar driven by spans, for example).
-pub fn init_with<L>(options: InitOptions, extra: L) -> Result<InitGuard, InitError>
-where
-    L: Layer<Registry> + Send + Sync + 'static,
-{
-    let log = LogLayer::new(options.format)
-        .with_timestamps(options.timestamps)
-        .with_writer(std::io::stderr)
-        .with_filter(NarrationFilter::from_env(&options.default_filter)?);
-    let base = tracing_subscriber::registry().with(extra).with(log);
-    match &options.otel_endpoint {
-        None => {
-            base.try_init().map_err(InitError::AlreadyInstalled)?;
-            Ok(InitGuard::default())
-        }
-        Some(endpoint) => init_otel(base, endpoint, &options),
-    }
+/// Carry `log` records up to `max` into tracing. A program that installed
+/// its own `log` logger keeps it.
+fn bridge_log_records(max: LevelFilter) {
+    use tracing_log::AsLog;
+    let _ = tracing_log::LogTracer::builder()
+        .with_max_level(max.as_log())
+        .init();
 }
 
 #[cfg(feature = "otel")]
-fn init_otel<S>(base: S, endpoint: &str, options: &InitOptions) -> Result<InitGuard, InitError>
-where
-    S: Subscriber + for<'a> LookupSpan<'a> + Send + Sync + 'static,
-{
+fn otel_layer(
+    endpoint: &Option<String>,
+    service_name: &str,
+    directives: &Directives,
+) -> Result<(Option<BoxedLayer>, InitGuard), InitError> {
     use opentelemetry::trace::TracerProvider as _;
+    let Some(endpoint) = endpoint else {
+        return Ok((None, InitGuard::default()));
+    };
     let provider =
-        crate::otel::otlp_provider(endpoint, &options.service_name).map_err(|source| {
-            InitError::Otel {
-                endpoint: crate::redact(endpoint).into_owned(),
-                source,
-            }
+        crate::otel::otlp_provider(endpoint, service_name).map_err(|source| InitError::Otel {
+            endpoint: crate::public_url(endpoint),
+            source,
         })?;
     let layer = crate::otel::layer(provider.tracer("narration"))
-        .with_filter(NarrationFilter::from_env(&options.default_filter)?);
-    base.with(layer)
-        .try_init()
-        .map_err(InitError::AlreadyInstalled)?;
-    Ok(InitGuard {
+        .with_filter(directives.narration_filter()?)
+        .boxed();
+    let guard = InitGuard {
         provider: Some(provider),
-    })
+    };
+    Ok((Some(layer), guard))
 }
 
 #[cfg(not(feature = "otel"))]
-fn init_otel<S>(_: S, endpoint: &str, _: &InitOptions) -> Result<InitGuard, InitError> {
-    Err(InitError::OtelDisabled {
-        endpoint: crate::redact(endpoint).into_owned(),
-    })
-}
-
-/// An [`EnvFilter`] for narration adapters that lets every span through.
-///
-/// The directives choose which narrations are written (`narration=warn`
-/// keeps warnings and errors). Spans pass whatever their target (at INFO
-/// and above, and at lower levels when the directives enable those levels
-/// anywhere), so that narrations inside them still inherit their
-/// correlation fields and OpenTelemetry still sees the lifecycle spans they
-/// belong to.
-pub struct NarrationFilter {
-    env: EnvFilter,
-}
-
-impl std::fmt::Debug for NarrationFilter {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "NarrationFilter({})", self.env)
-    }
-}
-
-impl NarrationFilter {
-    /// Parse `directives` (`RUST_LOG` syntax).
-    pub fn new(directives: &str) -> Result<Self, InitError> {
-        Self::parse(directives, "the program")
-    }
-
-    /// Read `RUST_LOG`, or use `default` when it is unset or empty.
-    pub fn from_env(default: &str) -> Result<Self, InitError> {
-        match std::env::var(EnvFilter::DEFAULT_ENV) {
-            Ok(value) if !value.trim().is_empty() => Self::parse(&value, "RUST_LOG"),
-            _ => Self::parse(default, "the default filter"),
-        }
-    }
-
-    fn parse(directives: &str, origin: &'static str) -> Result<Self, InitError> {
-        EnvFilter::builder()
-            .parse(directives)
-            .map(|env| Self { env })
-            .map_err(|source| InitError::Filter {
-                directives: directives.to_string(),
-                origin,
-                source,
-            })
-    }
-}
-
-impl<S> Filter<S> for NarrationFilter
-where
-    S: Subscriber + for<'a> LookupSpan<'a>,
-{
-    fn enabled(&self, meta: &Metadata<'_>, cx: &Context<'_, S>) -> bool {
-        meta.is_span() || Filter::<S>::enabled(&self.env, meta, cx)
-    }
-
-    fn callsite_enabled(&self, meta: &'static Metadata<'static>) -> Interest {
-        // Let the env filter see span callsites too, so span-field
-        // directives (`[ensure{pool_id=a}]`) keep working.
-        let env = Filter::<S>::callsite_enabled(&self.env, meta);
-        if meta.is_span() {
-            Interest::always()
-        } else {
-            env
-        }
-    }
-
-    fn max_level_hint(&self) -> Option<LevelFilter> {
-        // INFO at least, so that INFO lifecycle spans pass even under
-        // `narration=warn`; no more than the directives ask for, so that
-        // debug!/trace! callsites elsewhere stay off tracing's fast path.
-        Filter::<S>::max_level_hint(&self.env).map(|env| env.max(LevelFilter::INFO))
-    }
-
-    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
-        Filter::<S>::on_new_span(&self.env, attrs, id, ctx)
-    }
-
-    fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
-        Filter::<S>::on_record(&self.env, id, values, ctx)
-    }
-
-    fn on_enter(&self, id: &Id, ctx: Context<'_, S>) {
-        Filter::<S>::on_enter(&self.env, id, ctx)
-    }
-
-    fn on_exit(&self, id: &Id, ctx: Context<'_, S>) {
-        Filter::<S>::on_exit(&self.env, id, ctx)
-    }
-
-    fn on_close(&self, id: Id, ctx: Context<'_, S>) {
-        Filter::<S>::on_close(&self.env, id, ctx)
+fn otel_layer(
+    endpoint: &Option<String>,
+    _: &str,
+    _: &Directives,
+) -> Result<(Option<BoxedLayer>, InitGuard), InitError> {
+    match endpoint {
+        None => Ok((None, InitGuard::default())),
+        Some(endpoint) => Err(InitError::OtelDisabled {
+            endpoint: crate::public_url(endpoint),
+        }),
     }
 }

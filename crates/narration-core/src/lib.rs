@@ -5,12 +5,42 @@
 //! layers) to capture narrations in tests ([`CaptureAdapter`]), write them as
 //! log lines ([`LogLayer`]), or export them to OpenTelemetry (`otel`
 //! module, feature `otel`). Binaries call [`init`] once.
+//!
+//! ```
+//! use narration_core::{narrate, CaptureAdapter, NarrationFields};
+//!
+//! // In a test, capture what the code under test narrates.
+//! let capture = CaptureAdapter::install();
+//! narrate(NarrationFields {
+//!     actor: "model-provisioner",
+//!     action: "download",
+//!     target: "https://example.com/m.gguf?token=hunter2".into(),
+//!     human: "Downloading m.gguf".into(),
+//!     ..Default::default()
+//! });
+//! capture.assert_sequence(&[("model-provisioner", "download")]);
+//! // Secrets never reach an adapter.
+//! let target = &capture.captured()[0].target;
+//! assert_eq!(target, "https://example.com/m.gguf?token=[REDACTED]");
+//! ```
+//!
+//! A binary writes narrations on stderr instead:
+//!
+//! ```no_run
+//! use narration_core::{init, InitOptions, Verbosity};
+//! let _guard = init(InitOptions { verbosity: Verbosity::Quiet, ..Default::default() })?;
+//! # Ok::<(), narration_core::InitError>(())
+//! ```
+
+#![deny(missing_docs)]
 
 mod capture;
 pub mod catalog;
 mod decode;
+mod diagnostics;
 mod emit;
 mod fields;
+mod filter;
 mod init;
 mod interest;
 mod log;
@@ -25,9 +55,10 @@ pub use decode::{
 };
 pub use emit::{NARRATION_TARGET, NarrationLevel, TARGET_FIELD, narrate};
 pub use fields::NarrationFields;
-pub use init::{
-    DEFAULT_FILTER, InitError, InitGuard, InitOptions, NarrationFilter, init, init_with,
-};
+pub use filter::NarrationFilter;
+pub use init::{BoxedLayer, DEFAULT_FILTER, InitError, InitGuard, InitOptions, Verbosity, init};
 pub use log::{LogFormat, LogLayer};
 pub use public_url::public_url;
 pub use redact::{REDACTED, redact};
+/// The boxed writer [`InitOptions::writer`] takes (tracing-subscriber's).
+pub use tracing_subscriber::fmt::writer::BoxMakeWriter;

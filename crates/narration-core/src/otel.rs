@@ -14,16 +14,23 @@
 //!
 //! [`otlp_provider`] builds a tracer provider that exports over OTLP/HTTP
 //! with JSON bodies through [`UreqHttpClient`]: no async runtime involved.
+//! A collector that cannot be reached costs a program at most
+//! [`EXPORT_TIMEOUT`] per batch (on the exporter's own thread) and
+//! [`SHUTDOWN_TIMEOUT`] at exit, and is reported once, as a WARN event on
+//! the target `narration_core::otel`.
 
 use crate::decode::{Narration, decode_in_context, remember_span_context, update_span_context};
 use async_trait::async_trait;
 use opentelemetry::trace::{Status, TraceContextExt};
 use opentelemetry::{KeyValue, Value};
 use opentelemetry_http::{Bytes, HttpClient, HttpError, Request, Response};
-use opentelemetry_otlp::{ExporterBuildError, Protocol, WithExportConfig, WithHttpConfig};
+use opentelemetry_otlp::{
+    ExporterBuildError, Protocol, RetryPolicy, WithExportConfig, WithHttpConfig,
+};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::SdkTracerProvider;
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tracing::dispatcher::WeakDispatch;
 use tracing::span::{Attributes, Id, Record};
@@ -135,10 +142,23 @@ pub fn attributes(narration: &Narration) -> Vec<KeyValue> {
         .collect()
 }
 
+/// How long one export request may take before it is given up. The batch
+/// that fails is dropped, not retried: a program's exit does not wait on
+/// a collector that is not there.
+pub const EXPORT_TIMEOUT: Duration = Duration::from_millis(750);
+
+/// How long dropping [`crate::InitGuard`] waits for the last export. Longer
+/// than [`EXPORT_TIMEOUT`], so that a failing last export is still
+/// reported before the program exits.
+pub const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(1);
+
 /// A tracer provider exporting spans (and the narrations on them) in
 /// batches over OTLP/HTTP with JSON bodies to `endpoint`, the collector's
-/// base URL (`http://127.0.0.1:4318`) or its full `/v1/traces` URL.
-/// Call `shutdown()` (or drop [`crate::InitGuard`]) to flush at exit.
+/// base URL (`http://127.0.0.1:4318`) or its full `/v1/traces` URL. Each
+/// request gives up after [`EXPORT_TIMEOUT`] and is not retried; the first
+/// failure is reported (see [`UreqHttpClient`]). Call
+/// `shutdown_with_timeout(SHUTDOWN_TIMEOUT)` (or drop [`crate::InitGuard`])
+/// to flush at exit.
 pub fn otlp_provider(
     endpoint: &str,
     service_name: &str,
@@ -146,7 +166,9 @@ pub fn otlp_provider(
     let exporter = opentelemetry_otlp::SpanExporter::builder()
         .with_http()
         .with_protocol(Protocol::HttpJson)
-        .with_http_client(UreqHttpClient::new(Duration::from_secs(10)))
+        .with_http_client(UreqHttpClient::new(EXPORT_TIMEOUT))
+        .with_retry_policy(RetryPolicy::disabled())
+        .with_timeout(EXPORT_TIMEOUT)
         .with_endpoint(traces_url(endpoint))
         .build()?;
     Ok(SdkTracerProvider::builder()
@@ -177,9 +199,17 @@ const MAX_RESPONSE_BYTES: u64 = 4 * 1024 * 1024;
 /// A blocking OTLP transport on ureq. The SDK's batch processor runs exports
 /// on its own thread, so blocking there is fine and no async runtime is
 /// needed.
+///
+/// The first request that fails (no connection, a timeout, an answer that
+/// is not 2xx) is reported as one WARN event on the target
+/// `narration_core::otel`, naming the collector's URL (without credentials)
+/// and the reason; later failures of the same client (and its clones) are
+/// not reported again, so an absent collector costs one line, not one per
+/// batch.
 #[derive(Debug, Clone)]
 pub struct UreqHttpClient {
     agent: ureq::Agent,
+    reported: Arc<AtomicBool>,
 }
 
 impl UreqHttpClient {
@@ -190,19 +220,57 @@ impl UreqHttpClient {
             .http_status_as_error(false)
             .build()
             .into();
-        Self { agent }
+        Self {
+            agent,
+            reported: Arc::default(),
+        }
     }
-}
 
-#[async_trait]
-impl HttpClient for UreqHttpClient {
-    async fn send_bytes(&self, request: Request<Bytes>) -> Result<Response<Bytes>, HttpError> {
+    fn send(&self, request: Request<Bytes>) -> Result<Response<Bytes>, ureq::Error> {
         let (parts, body) = request.into_parts();
         let request = Request::from_parts(parts, body.to_vec());
         let response = self.agent.run(request)?;
         let (parts, mut body) = response.into_parts();
         let bytes = body.with_config().limit(MAX_RESPONSE_BYTES).read_to_vec()?;
         Ok(Response::from_parts(parts, Bytes::from(bytes)))
+    }
+
+    /// Warn about the first failed export, once.
+    fn report_once(&self, url: &str, reason: &dyn std::fmt::Display) {
+        if self.reported.swap(true, Ordering::Relaxed) {
+            return;
+        }
+        let url = crate::public_url(url);
+        let reason = reason.to_string();
+        let reason = crate::redact(&reason);
+        tracing::warn!(
+            target: WARNING_TARGET,
+            "OpenTelemetry export to {url} failed: {reason}; spans and narrations are not \
+             exported while this lasts (further failures are not reported)"
+        );
+    }
+}
+
+/// The tracing target of [`UreqHttpClient`]'s warning.
+const WARNING_TARGET: &str = "narration_core::otel";
+
+#[async_trait]
+impl HttpClient for UreqHttpClient {
+    async fn send_bytes(&self, request: Request<Bytes>) -> Result<Response<Bytes>, HttpError> {
+        let url = request.uri().to_string();
+        match self.send(request) {
+            Ok(response) => {
+                if !response.status().is_success() {
+                    let status = response.status();
+                    self.report_once(&url, &format_args!("the collector answered {status}"));
+                }
+                Ok(response)
+            }
+            Err(e) => {
+                self.report_once(&url, &e);
+                Err(e.into())
+            }
+        }
     }
 }
 

@@ -4,8 +4,8 @@
 use narration_core::{NarrationLevel, catalog};
 use std::collections::{BTreeMap, BTreeSet};
 
-const SPEC: &str = include_str!("../../../specs/narration-events.md");
-const CATALOG_SOURCE: &str = include_str!("../src/catalog.rs");
+const SPEC: &str = include_str!("../../../../specs/narration-events.md");
+const CATALOG_SOURCE: &str = include_str!("../../src/catalog.rs");
 
 /// One row of an actor's table.
 #[derive(Debug)]

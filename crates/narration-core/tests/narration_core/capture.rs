@@ -1,8 +1,8 @@
 //! The capture adapter: isolation between parallel tests, the late-install
 //! trap, spawned threads, span inheritance and levels.
 
+use crate::support::{run_ignored_test, test_name};
 use narration_core::{CaptureAdapter, CaptureLayer, NarrationFields, NarrationLevel, narrate};
-use std::process::Command;
 use std::sync::{Arc, Barrier};
 use tracing::Dispatch;
 use tracing_subscriber::layer::SubscriberExt;
@@ -115,24 +115,11 @@ const CHILD_ENV: &str = "NARRATION_LATE_INSTALL_CHILD";
 /// Run `late_install_child` in a fresh process (a fresh callsite cache) and
 /// return what it printed.
 fn run_child(scenario: &str) -> String {
-    let output = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--ignored",
-            "--exact",
-            "late_install_child",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(CHILD_ENV, scenario)
-        .output()
-        .expect("the test binary runs as a child");
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    assert!(
-        output.status.success(),
-        "child {scenario} failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    stdout
+    let name = test_name(module_path!(), "late_install_child");
+    let output = run_ignored_test(&name, |command| {
+        command.env(CHILD_ENV, scenario);
+    });
+    String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
 /// A raw tracing event on the narration target: what a capture sees if
