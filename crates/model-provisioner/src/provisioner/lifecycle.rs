@@ -77,7 +77,7 @@ pub(super) fn ensure_str(
                 &e,
                 Failed {
                     step: Step::Resolve,
-                    error: err.into(),
+                    error: Box::new(err.into()),
                 },
             ));
         }
@@ -156,7 +156,7 @@ fn run(
 /// The one place an ensure's failure is narrated.
 fn boundary(e: &Ensure<'_>, failed: Failed) -> ProvisionError {
     e.fail(failed.error.failure_action(failed.step), &failed.error);
-    failed.error
+    *failed.error
 }
 
 impl ModelProvisioner {

@@ -39,7 +39,8 @@ impl Step {
 #[derive(Debug)]
 pub(crate) struct Failed {
     pub step: Step,
-    pub error: ProvisionError,
+    /// Boxed: errors are large, and the happy path should not pay for them.
+    pub error: Box<ProvisionError>,
 }
 
 /// Tag a step's error with its step: `result.during(Step::Verify)?`.
@@ -51,7 +52,7 @@ impl<T, E: Into<ProvisionError>> During<T> for Result<T, E> {
     fn during(self, step: Step) -> Result<T, Failed> {
         self.map_err(|e| Failed {
             step,
-            error: e.into(),
+            error: Box::new(e.into()),
         })
     }
 }
