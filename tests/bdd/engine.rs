@@ -123,9 +123,13 @@ fn pool_with_flags(w: &mut World, git_ref: String, flags: String) {
 
 #[when(expr = "I load a pool whose ref is {string}")]
 fn load_pool_with_ref(w: &mut World, git_ref: String) {
-    // The feature's `\n` stays an escape inside the TOML string, which
-    // loads as a newline: the value itself must be refused, not the syntax.
-    let toml = w.engine.tools().pool_toml(&git_ref, &[], "");
+    // Escaped into the TOML string, so the value itself must be refused,
+    // not the file's syntax.
+    let escaped = git_ref
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n");
+    let toml = w.engine.tools().pool_toml(&escaped, &[], "");
     let loaded = w
         .engine
         .capture
