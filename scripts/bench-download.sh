@@ -1,65 +1,104 @@
 #!/usr/bin/env bash
-# Download benchmark: one loopback stand-in Hub serving a generated file
-# (1 GiB by default), fetched by `curl -s -o` and by our HF client
-# (HEAD + cross-origin 302 + GET + sha256 while streaming + rename + link).
-# Prints each run, then our time / curl time (goal <= 1.1) and our peak RSS
-# (goal < 64 MiB). Usage: scripts/bench-download.sh [size-MiB] [runs]
+# Download benchmark against loopback stand-in Hubs serving one generated
+# file (1 GiB by default).
+#
+# 1. Unlimited: ours (HEAD + cross-origin 302 + parallel ranged GETs +
+#    sha256 in file order + verify + rename + link) vs `curl -o`, vs
+#    `curl | tee | openssl dgst -sha256` (download and hash, one stream),
+#    vs `openssl dgst -sha256` of the file alone (the hashing floor).
+# 2. Each connection capped at RATE MiB/s (a CDN's per-connection limit):
+#    ours (8 connections) vs curl (one stream) vs the Python client
+#    (`hf_hub_download`), every result's sha256 checked.
+# Peak RSS of ours from /usr/bin/time. Best of RUNS for each.
+# Usage: scripts/bench-download.sh [size-MiB] [runs] [rate-MiB/s]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SIZE_MIB=${1:-1024}
 RUNS=${2:-3}
+RATE=${3:-32}
 
 cargo build -q --release -p hub-standin --bin hub-standin-serve \
   -p model-provisioner --example bench_download
-BIN=target/release
+BIN=${CARGO_TARGET_DIR:-target}/release
 WORK=$(mktemp -d)
-SERVER_PID=
+PIDS=()
 cleanup() {
-  [[ -n $SERVER_PID ]] && kill "$SERVER_PID" 2>/dev/null || true
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
   rm -rf "$WORK"
 }
 trap cleanup EXIT
 
-"$BIN/hub-standin-serve" "$SIZE_MIB" >"$WORK/server.out" &
-SERVER_PID=$!
-for _ in $(seq 1 600); do
-  grep -q '^ref=' "$WORK/server.out" 2>/dev/null && break
-  sleep 0.1
-done
-get() { sed -n "s/^$1=//p" "$WORK/server.out"; }
-ENDPOINT=$(get endpoint); URL=$(get url); SHA=$(get sha256); REF=$(get ref)
-[[ -n $REF ]] || { echo "server did not start" >&2; exit 1; }
-echo "file: ${SIZE_MIB} MiB, sha256 ${SHA}"
-
+# serve NAME [rate]: starts a stand-in Hub, reads its endpoint/url/sha/ref.
+serve() {
+  "$BIN/hub-standin-serve" "$SIZE_MIB" ${2:-} >"$WORK/$1.out" &
+  PIDS+=($!)
+  for _ in $(seq 1 600); do
+    grep -q '^ref=' "$WORK/$1.out" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "server $1 did not start" >&2; exit 1
+}
+get() { sed -n "s/^$2=//p" "$WORK/$1.out"; }
 now() { date +%s.%N; }
-best_curl=""; best_ours=""; peak_kib=0
-for run in $(seq 1 "$RUNS"); do
-  rm -f "$WORK/curl.bin"
-  t0=$(now)
-  curl -s -o "$WORK/curl.bin" "$URL"
-  t1=$(now)
-  c=$(echo "$t1 - $t0" | bc -l)
-  rm -f "$WORK/curl.bin"
+since() { echo "$(now) - $1" | bc -l; }
+min() { if [[ -z $1 ]] || (( $(echo "$2 < $1" | bc -l) )); then echo "$2"; else echo "$1"; fi; }
+check() { [[ $1 == "$2" ]] || { echo "sha256 mismatch: $1 != $2" >&2; exit 1; }; }
+mbps() { echo "$SIZE_MIB * 1.048576 / $1" | bc -l; }
 
+peak_kib=0
+# ours NAME: one run of our client; prints seconds.
+ours() {
   rm -rf "$WORK/cache"
+  local out
   out=$(/usr/bin/time -f 'maxrss_kib=%M' "$BIN/examples/bench_download" \
-        "$ENDPOINT" "$WORK/cache" "$REF" "$SHA" 2>&1)
-  o=$(sed -n 's/^seconds=//p' <<<"$out")
-  rss=$(sed -n 's/^maxrss_kib=//p' <<<"$out")
+        "$(get "$1" endpoint)" "$WORK/cache" "$(get "$1" ref)" "$(get "$1" sha256)" 2>&1)
   grep -q '^verified=true' <<<"$out" || { echo "$out" >&2; exit 1; }
-  rm -rf "$WORK/cache"
-
-  printf 'run %d: curl %.3f s, ours %.3f s (download + sha256 verify), peak RSS %d KiB\n' \
-    "$run" "$c" "$o" "$rss"
-  if [[ -z $best_curl ]] || (( $(echo "$c < $best_curl" | bc -l) )); then best_curl=$c; fi
-  if [[ -z $best_ours ]] || (( $(echo "$o < $best_ours" | bc -l) )); then best_ours=$o; fi
+  local rss; rss=$(sed -n 's/^maxrss_kib=//p' <<<"$out")
   (( rss > peak_kib )) && peak_kib=$rss
-done
+  rm -rf "$WORK/cache"
+  sed -n 's/^seconds=//p' <<<"$out"
+}
 
-ratio=$(echo "$best_ours / $best_curl" | bc -l)
-printf 'best curl %.3f s (%.0f MB/s), best ours %.3f s (%.0f MB/s)\n' \
-  "$best_curl" "$(echo "$SIZE_MIB * 1.048576 / $best_curl" | bc -l)" \
-  "$best_ours" "$(echo "$SIZE_MIB * 1.048576 / $best_ours" | bc -l)"
-printf 'ratio ours/curl: %.3f (goal <= 1.1)\n' "$ratio"
+serve fast
+SHA=$(get fast sha256); URL=$(get fast url)
+echo "file: ${SIZE_MIB} MiB, sha256 ${SHA}; $(nproc) CPUs; load $(cut -d' ' -f1-3 /proc/loadavg)"
+b_ours=""; b_curl=""; b_tee=""; b_dgst=""
+for run in $(seq 1 "$RUNS"); do
+  o=$(ours fast)
+  t0=$(now); curl -s -o "$WORK/f.bin" "$URL"; c=$(since "$t0")
+  t0=$(now); h=$(openssl dgst -sha256 -r "$WORK/f.bin" | cut -d' ' -f1); d=$(since "$t0")
+  check "$h" "$SHA"; rm -f "$WORK/f.bin"
+  t0=$(now)
+  h=$(curl -s "$URL" | tee "$WORK/t.bin" | openssl dgst -sha256 -r | cut -d' ' -f1)
+  t=$(since "$t0"); check "$h" "$SHA"; rm -f "$WORK/t.bin"
+  printf 'unlimited run %d: ours %.3f s, curl -o %.3f s, curl|tee|sha256 %.3f s, sha256 of file %.3f s\n' \
+    "$run" "$o" "$c" "$t" "$d"
+  b_ours=$(min "$b_ours" "$o"); b_curl=$(min "$b_curl" "$c")
+  b_tee=$(min "$b_tee" "$t"); b_dgst=$(min "$b_dgst" "$d")
+done
+printf 'unlimited best: ours %.3f s (%.0f MB/s), curl -o %.3f s (%.0f MB/s), curl|tee|sha256 %.3f s (%.0f MB/s), sha256 alone %.3f s\n' \
+  "$b_ours" "$(mbps "$b_ours")" "$b_curl" "$(mbps "$b_curl")" "$b_tee" "$(mbps "$b_tee")" "$b_dgst"
+printf 'ratio ours/curl -o: %.3f, ours/(curl|tee|sha256): %.3f\n' \
+  "$(echo "$b_ours / $b_curl" | bc -l)" "$(echo "$b_ours / $b_tee" | bc -l)"
+
+serve slow "$RATE"
+URL=$(get slow url)
+b_ours=""; b_curl=""; b_py=""
+for run in $(seq 1 "$RUNS"); do
+  o=$(ours slow)
+  t0=$(now); curl -s -o "$WORK/f.bin" "$URL"; c=$(since "$t0")
+  check "$(openssl dgst -sha256 -r "$WORK/f.bin" | cut -d' ' -f1)" "$SHA"; rm -f "$WORK/f.bin"
+  rm -rf "$WORK/py"
+  t0=$(now)
+  p=$(HF_ENDPOINT=$(get slow endpoint) HF_HUB_CACHE=$WORK/py HF_HUB_DISABLE_PROGRESS_BARS=1 \
+      python3 -c 'from huggingface_hub import hf_hub_download; print(hf_hub_download("bench/model", "big.gguf"))')
+  py=$(since "$t0")
+  check "$(openssl dgst -sha256 -r "$p" | cut -d' ' -f1)" "$SHA"; rm -rf "$WORK/py"
+  printf '%s MiB/s per connection, run %d: ours %.3f s, curl %.3f s, hf_hub_download %.3f s\n' \
+    "$RATE" "$run" "$o" "$c" "$py"
+  b_ours=$(min "$b_ours" "$o"); b_curl=$(min "$b_curl" "$c"); b_py=$(min "$b_py" "$py")
+done
+printf 'capped best: ours %.3f s (%.0f MB/s), curl %.3f s (%.0f MB/s), hf_hub_download %.3f s (%.0f MB/s)\n' \
+  "$b_ours" "$(mbps "$b_ours")" "$b_curl" "$(mbps "$b_curl")" "$b_py" "$(mbps "$b_py")"
 printf 'peak RSS ours: %.1f MiB (goal < 64 MiB)\n' "$(echo "$peak_kib / 1024" | bc -l)"

@@ -44,6 +44,12 @@ pub enum FaultKind {
     RedirectLoop,
     /// Leave `X-Repo-Commit` out of a resolve answer (not a Hub).
     NoRepoCommit,
+    /// Send the body at most this many bytes per second (one slow
+    /// connection among fast ones: a straggler).
+    Throttle(u64),
+    /// Answer a Range request with 206 and the bytes asked for, but a
+    /// `Content-Range` that starts one byte later than the truth.
+    WrongContentRange,
 }
 
 /// A fault rule: `Fault::new(kind)` matches every request once; narrow it
@@ -56,6 +62,7 @@ pub struct Fault {
     pub(crate) method: Option<String>,
     pub(crate) path_contains: Option<String>,
     pub(crate) remaining: u32,
+    pub(crate) skip: u32,
 }
 
 impl Fault {
@@ -67,6 +74,7 @@ impl Fault {
             method: None,
             path_contains: None,
             remaining: 1,
+            skip: 0,
         }
     }
 
@@ -94,6 +102,13 @@ impl Fault {
         self
     }
 
+    /// Let the first `n` matching requests through untouched, then fire
+    /// (e.g. fail every request after the first few chunks).
+    pub fn after(mut self, n: u32) -> Self {
+        self.skip = n;
+        self
+    }
+
     pub(crate) fn matches(&self, listener: Listener, method: &str, path: &str) -> bool {
         self.remaining > 0
             && self.listener.is_none_or(|l| l == listener)
@@ -112,9 +127,17 @@ pub(crate) fn take(
     method: &str,
     path: &str,
 ) -> Option<FaultKind> {
-    let i = faults
-        .iter()
-        .position(|f| f.matches(listener, method, path))?;
+    let mut i = 0;
+    loop {
+        let f = faults.get_mut(i)?;
+        if f.matches(listener, method, path) {
+            if f.skip == 0 {
+                break;
+            }
+            f.skip -= 1;
+        }
+        i += 1;
+    }
     let f = &mut faults[i];
     let kind = f.kind.clone();
     if f.remaining != u32::MAX {

@@ -72,6 +72,8 @@ pub(crate) struct Response {
     pub drop_after: Option<u64>,
     pub before_headers: Duration,
     pub per_chunk: Duration,
+    /// At most this many body bytes per second.
+    pub rate: Option<u64>,
     /// HEAD: headers only.
     pub head_only: bool,
 }
@@ -149,11 +151,12 @@ pub(crate) fn write_response(stream: &mut TcpStream, resp: &Response, count: &mu
     let limit = resp
         .drop_after
         .map_or(body.len(), |n| (n as usize).min(body.len()));
-    let chunk = if resp.per_chunk.is_zero() {
+    let chunk = if resp.per_chunk.is_zero() && resp.rate.is_none() {
         CHUNK
     } else {
         64 * 1024
     };
+    let started = std::time::Instant::now();
     let mut sent = 0usize;
     while sent < limit {
         let end = (sent + chunk).min(limit);
@@ -166,8 +169,19 @@ pub(crate) fn write_response(stream: &mut TcpStream, resp: &Response, count: &mu
         if !resp.per_chunk.is_zero() && sent < limit {
             std::thread::sleep(resp.per_chunk);
         }
+        if let Some(rate) = resp.rate {
+            pace(started, sent as u64, rate);
+        }
     }
     let _ = stream.flush();
+}
+
+/// Sleeps until `sent` bytes are due at `rate` bytes/s since `started`.
+fn pace(started: std::time::Instant, sent: u64, rate: u64) {
+    let due = Duration::from_secs_f64(sent as f64 / rate as f64);
+    if let Some(left) = due.checked_sub(started.elapsed()) {
+        std::thread::sleep(left);
+    }
 }
 
 /// Reads and discards what the peer still sends, so that closing does not

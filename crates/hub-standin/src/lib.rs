@@ -29,7 +29,7 @@ use repo::{Repo, StoredFile};
 use std::collections::HashMap;
 use std::io;
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 /// One request as the stand-in saw and answered it.
@@ -61,6 +61,8 @@ pub(crate) struct Shared {
     log_start: Mutex<usize>,
     cdn_base: String,
     stop: AtomicBool,
+    /// Body bytes per second per connection; 0: unlimited.
+    connection_rate: AtomicU64,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -79,6 +81,10 @@ impl Shared {
     }
     pub(crate) fn lock_faults(&self) -> MutexGuard<'_, Vec<Fault>> {
         lock(&self.faults)
+    }
+    /// The per-connection body rate limit, if any.
+    pub(crate) fn connection_rate(&self) -> Option<u64> {
+        Some(self.connection_rate.load(Ordering::SeqCst)).filter(|&r| r > 0)
     }
 }
 
@@ -113,6 +119,7 @@ impl Hub {
             log_start: Mutex::default(),
             cdn_base: format!("http://{cdn_addr}"),
             stop: AtomicBool::new(false),
+            connection_rate: AtomicU64::new(0),
         });
         spawn_listener(hub, Listener::Hub, shared.clone());
         spawn_listener(cdn, Listener::Cdn, shared.clone());
@@ -169,6 +176,14 @@ impl Hub {
         self.shared
             .lock_aliases()
             .insert(old_id.to_string(), new_id.to_string());
+    }
+
+    /// Limits every response body to `bytes_per_sec` per connection (a
+    /// CDN that caps each connection, where parallel ranges pay off);
+    /// `None` lifts the limit.
+    pub fn limit_connection_rate(&self, bytes_per_sec: Option<u64>) {
+        let rate = bytes_per_sec.unwrap_or(0);
+        self.shared.connection_rate.store(rate, Ordering::SeqCst);
     }
 
     /// Adds a fault rule; rules are tried in the order added.

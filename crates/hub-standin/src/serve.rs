@@ -36,10 +36,13 @@ pub(crate) fn handle(shared: &Shared, listener: Listener, req: &Request) -> Resp
     if req.method != "GET" && req.method != "HEAD" {
         return finish(Response::new(405).text("method not allowed"), req);
     }
-    let resp = match listener {
+    let mut resp = match listener {
         Listener::Cdn => cdn(shared, req, fault.as_ref()),
         Listener::Hub => hub(shared, req, fault.as_ref()),
     };
+    if resp.rate.is_none() {
+        resp.rate = shared.connection_rate();
+    }
     finish(resp, req)
 }
 
@@ -164,7 +167,12 @@ fn content(file: &Arc<StoredFile>, req: &Request, fault: Option<&FaultKind>) -> 
                 start = f;
                 end = last.map_or(len, |l| (l + 1).min(len));
                 resp.status = 206;
-                resp = resp.header("Content-Range", format!("bytes {start}-{}/{len}", end - 1));
+                // A lying server: the bytes asked for, labelled one byte later.
+                let shown = start + usize::from(fault == Some(&FaultKind::WrongContentRange));
+                resp = resp.header(
+                    "Content-Range",
+                    format!("bytes {shown}-{}/{len}", (end - 1).max(shown)),
+                );
             }
             _ => {
                 return Response::new(416).header("Content-Range", format!("bytes */{len}"));
@@ -181,6 +189,7 @@ fn content(file: &Arc<StoredFile>, req: &Request, fault: Option<&FaultKind>) -> 
             resp.before_headers = *before_headers;
             resp.per_chunk = *per_chunk;
         }
+        Some(FaultKind::Throttle(rate)) => resp.rate = Some((*rate).max(1)),
         _ => {}
     }
     if fault == Some(&FaultKind::WrongBytes) && end > start {

@@ -9,7 +9,8 @@
 
 use crate::digest::{Digest, sha256_bytes};
 use crate::download::{
-    self, Client, ClientSettings, DownloadError, Request, RetryPolicy, is_loopback, parse_url,
+    self, Client, ClientSettings, DownloadError, ParallelPolicy, Request, RetryPolicy, is_loopback,
+    parse_url,
 };
 use crate::error::ProvisionError;
 use crate::fetch::{FetchContext, Fetched, Fetcher};
@@ -40,6 +41,9 @@ pub struct HttpsConfig {
     pub read_timeout: Duration,
     /// How long to wait for another process downloading the same file.
     pub lock_wait: LockWait,
+    /// When large files go over several connections; `Default` reads
+    /// `PROVISION_DOWNLOAD_CONNECTIONS`.
+    pub parallel: ParallelPolicy,
 }
 
 impl Default for HttpsConfig {
@@ -53,6 +57,7 @@ impl Default for HttpsConfig {
             retry: RetryPolicy::default(),
             connect_timeout: Duration::from_secs(10),
             read_timeout: Duration::from_secs(30),
+            parallel: ParallelPolicy::from_env(),
         }
     }
 }
@@ -149,6 +154,7 @@ impl HttpsFetcher {
                 expected_size: None,
                 advertised: None,
                 expected,
+                parallel: self.config.parallel.clone(),
             },
             &|e| t.on(e),
         )

@@ -26,7 +26,7 @@ pub use catalog::{CatalogEntry, CatalogStore, Lifecycle, Origin, SqliteCatalog, 
 pub use digest::{
     Digest, DigestError, HASH_BUFFER_BYTES, Sha256Stream, hash_file, hash_reader, sha256_bytes,
 };
-pub use download::{DownloadError, RetryPolicy};
+pub use download::{CONNECTIONS_ENV, DownloadError, ParallelPolicy, RetryPolicy};
 pub use error::{BoxError, CatalogError, ProvisionError};
 pub use fetch::{FetchContext, Fetched, Fetcher, FileFetcher};
 pub use fingerprint::{Fingerprint, RACY_WINDOW_NS, settle};

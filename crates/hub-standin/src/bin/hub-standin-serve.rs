@@ -1,6 +1,7 @@
 //! Serves one generated LFS file from a stand-in Hub until killed, for
 //! benchmarks: `hub-standin-serve <size-MiB>` prints `endpoint=…`,
 //! `url=…` (the CDN URL of the file), `sha256=…` and `ref=…`, one per line.
+//! `hub-standin-serve <size-MiB> <MiB/s>` caps each connection at that rate.
 
 use hub_standin::{FileSpec, Hub};
 use std::io::Write;
@@ -9,10 +10,14 @@ fn main() {
     let mib: usize = match std::env::args().nth(1).map(|a| a.parse()) {
         Some(Ok(n)) => n,
         _ => {
-            eprintln!("usage: hub-standin-serve <size-MiB>");
+            eprintln!("usage: hub-standin-serve <size-MiB> [per-connection MiB/s]");
             std::process::exit(2);
         }
     };
+    let rate: Option<u64> = std::env::args()
+        .nth(2)
+        .and_then(|a| a.parse::<u64>().ok())
+        .map(|mib_s| mib_s << 20);
     // Cheap, incompressible-looking content (xorshift), generated once.
     let mut data = vec![0u8; mib << 20];
     let mut x = 0x2545_f491_4f6c_dd1du64;
@@ -32,6 +37,7 @@ fn main() {
         }
     };
     hub.commit("bench/model", "main", vec![("big.gguf", spec)]);
+    hub.limit_connection_rate(rate);
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "endpoint={}", hub.endpoint());
     let _ = writeln!(out, "url={}/lfs/{sha}", hub.cdn_endpoint());

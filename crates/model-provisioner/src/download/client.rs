@@ -33,6 +33,25 @@ pub(crate) struct ClientSettings {
     pub max_redirects: u32,
 }
 
+/// The bytes a GET asks for: `start` to `end` (inclusive), or to the end
+/// of the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ByteRange {
+    pub start: u64,
+    /// The last byte wanted; `None`: through the end of the file.
+    pub end: Option<u64>,
+}
+
+impl ByteRange {
+    /// `Range` header value.
+    fn header(self) -> String {
+        match self.end {
+            Some(end) => format!("bytes={}-{end}", self.start),
+            None => format!("bytes={}-", self.start),
+        }
+    }
+}
+
 /// A ureq agent that never follows redirects or errors on a status itself.
 #[derive(Debug)]
 pub(crate) struct Client {
@@ -97,14 +116,14 @@ impl Client {
         &self,
         method: &str,
         url: &Url,
-        range_from: Option<u64>,
+        range: Option<ByteRange>,
     ) -> Result<Response<Body>, Failure> {
         let mut req = ureq::http::Request::builder()
             .method(method)
             .uri(url.as_str())
             .header("Accept-Encoding", "identity");
-        if let Some(n) = range_from {
-            req = req.header("Range", format!("bytes={n}-"));
+        if let Some(range) = range {
+            req = req.header("Range", range.header());
         }
         if let (Some(token), Some(auth)) = (&self.settings.token, &self.settings.auth_origin)
             && url.origin() == *auth
@@ -124,13 +143,13 @@ impl Client {
         &self,
         method: &str,
         url: &Url,
-        range_from: Option<u64>,
+        range: Option<ByteRange>,
         follow: Follow,
     ) -> Result<Answer, Failure> {
         let mut current = url.clone();
         for _ in 0..=self.settings.max_redirects {
             let answer = Answer {
-                response: self.send(method, &current, range_from)?,
+                response: self.send(method, &current, range)?,
                 url: current,
             };
             let status = answer.status();

@@ -8,6 +8,10 @@
 //!   requests and transfers alike, honouring `Retry-After`.
 //! - [`transfer`]: resumable, verified transfers (Range/resume, sha256 in
 //!   flight through [`pipeline`], checks before the rename).
+//! - [`parallel`]: large files over several ranged connections
+//!   ([`piece`] per connection, [`prefix_hash`] hashing in file order,
+//!   [`parts`] recording finished ranges for resume), as
+//!   [`ParallelPolicy`] says.
 //! - [`lock`]: the cross-process lock per file.
 //!
 //! Nothing here narrates. Progress is reported as [`Event`]s to a
@@ -17,12 +21,19 @@ mod client;
 mod error;
 mod event;
 mod lock;
+mod parallel;
 mod partial;
+mod parts;
+mod piece;
 mod pipeline;
+mod policy;
+mod prefix_hash;
+mod ranges;
 mod retry;
 mod transfer;
 
 pub use error::DownloadError;
+pub use policy::{CONNECTIONS_ENV, ParallelPolicy};
 pub use retry::RetryPolicy;
 
 pub(crate) use client::{

@@ -6,13 +6,15 @@
 //! sha256 are checked before the rename: nothing unverified ever sits at
 //! the destination.
 
-use crate::digest::Digest;
+use crate::digest::{Digest, Sha256Stream};
 use crate::download::DownloadError;
-use crate::download::client::{Client, Follow, status_error};
+use crate::download::client::{Answer, ByteRange, Client, Follow, status_error};
 use crate::download::event::{Event, Events};
 use crate::download::partial::Partial;
 use crate::download::pipeline::stream_body;
+use crate::download::policy::ParallelPolicy;
 use crate::download::retry::{Failure, retrying, transient};
+use crate::download::{parallel, parts};
 use std::path::PathBuf;
 use std::time::Instant;
 use url::Url;
@@ -34,6 +36,8 @@ pub(crate) struct Request<'a> {
     pub advertised: Option<Digest>,
     /// The caller's digest.
     pub expected: Option<&'a Digest>,
+    /// When to split the file over several connections.
+    pub parallel: ParallelPolicy,
 }
 
 /// A completed, verified transfer.
@@ -44,34 +48,48 @@ pub(crate) struct Done {
     pub transferred: u64,
 }
 
+/// The partial's bytes once every one arrived, before verification.
+#[derive(Debug)]
+pub(crate) struct Received {
+    /// The digest of the partial's bytes, in file order.
+    pub hasher: Sha256Stream,
+    /// Bytes the partial holds.
+    pub have: u64,
+    /// The size the server announced.
+    pub total: Option<u64>,
+    /// Bytes received over the network.
+    pub transferred: u64,
+}
+
 /// Downloads `req`, resuming its partial file and retrying transient
-/// failures; verifies and renames into place. Reports `Started`,
-/// `Progress`, `Retrying` and `Finished` to `events`. A verification
-/// failure deletes the partial; any other failure keeps it to resume.
+/// failures; verifies and renames into place. Large files go over
+/// parallel ranged connections when the server allows (see
+/// [`parallel`]). Reports `Started`, `Progress`, `Retrying` and
+/// `Finished` to `events`. A verification failure deletes the partial;
+/// any other failure keeps it to resume.
 pub(crate) fn download(
     client: &Client,
     req: &Request<'_>,
     events: Events<'_>,
 ) -> Result<Done, DownloadError> {
     let started = Instant::now();
-    let mut partial = Partial::open(&req.partial, req.expected_size)?;
-    let resumed_from = partial.have;
-    events(Event::Started {
-        url: &narration_core::public_url(req.url.as_str()),
-        resumed_from,
-        total: req.expected_size,
-    });
-    let mut transferred = 0;
-    let streamed = retrying(client.retry(), &req.url, events, || {
-        attempt(client, req, &mut partial, &mut transferred, events)
-    });
-    if let Err(e) = streamed {
-        if e.is_verification() {
-            let _ = std::fs::remove_file(&req.partial);
+    let fetched = if req.parallel.applies(req.expected_size) {
+        parallel::transfer(client, req, events)
+    } else {
+        single(client, req, events, None)
+    };
+    let (received, resumed_from) = match fetched {
+        Ok(fetched) => fetched,
+        Err(e) => {
+            if e.is_verification() {
+                discard(req);
+            }
+            return Err(e);
         }
-        return Err(e);
-    }
-    let digest = verify(req, partial)?;
+    };
+    let transferred = received.transferred;
+    let digest = verify(req, received)?;
+    parts::remove(&req.partial);
     // Read-only, with a past mtime, before anyone can see it: its
     // fingerprint vouches for the verified bytes from now on.
     crate::fingerprint::settle(&req.partial)
@@ -89,16 +107,85 @@ pub(crate) fn download(
     })
 }
 
-/// One GET: validates the answer against the partial, then streams the body.
-fn attempt(
+/// Deletes the partial and its state file.
+fn discard(req: &Request<'_>) {
+    let _ = std::fs::remove_file(&req.partial);
+    parts::remove(&req.partial);
+}
+
+/// One stream into the partial, appending to what it holds; `first` is
+/// an answer already in hand (the parallel probe's `200`, whose `Started`
+/// was reported). Returns the bytes and where the partial resumed.
+pub(super) fn single(
     client: &Client,
     req: &Request<'_>,
+    events: Events<'_>,
+    mut first: Option<Answer>,
+) -> Result<(Received, u64), DownloadError> {
+    keep_finished_prefix(req)?;
+    let mut partial = Partial::open(&req.partial, req.expected_size)?;
+    let resumed_from = partial.have;
+    if first.is_none() {
+        events(Event::Started {
+            url: &narration_core::public_url(req.url.as_str()),
+            resumed_from,
+            total: req.expected_size,
+        });
+    }
+    let mut transferred = 0;
+    retrying(client.retry(), &req.url, events, || {
+        let answer = match first.take() {
+            Some(answer) => answer,
+            None => {
+                let range = (partial.have > 0).then_some(ByteRange {
+                    start: partial.have,
+                    end: None,
+                });
+                client.request("GET", &req.url, range, Follow::All)?
+            }
+        };
+        attempt(req, answer, &mut partial, &mut transferred, events)
+    })?;
+    let Partial {
+        hasher,
+        have,
+        total,
+        ..
+    } = partial;
+    let received = Received {
+        hasher,
+        have,
+        total,
+        transferred,
+    };
+    Ok((received, resumed_from))
+}
+
+/// A parallel transfer's partial, about to be appended to: cut to its
+/// finished prefix (nothing when its state cannot be trusted).
+fn keep_finished_prefix(req: &Request<'_>) -> Result<(), DownloadError> {
+    if !parts::path_for(&req.partial).exists() {
+        return Ok(());
+    }
+    let io = |action| move |e| DownloadError::io(action, &req.partial, e);
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&req.partial)
+        .map_err(io("open"))?;
+    let keep = parts::load(&req.partial, &file).map_or(0, |p| p.done.prefix_end());
+    file.set_len(keep).map_err(io("truncate"))?;
+    parts::remove(&req.partial);
+    Ok(())
+}
+
+/// Validates one GET's answer against the partial, then streams its body.
+fn attempt(
+    req: &Request<'_>,
+    answer: Answer,
     partial: &mut Partial,
     transferred: &mut u64,
     events: Events<'_>,
 ) -> Result<(), Failure> {
-    let range = (partial.have > 0).then_some(partial.have);
-    let answer = client.request("GET", &req.url, range, Follow::All)?;
     match answer.status() {
         206 => {
             let cr = answer.header("content-range").and_then(parse_content_range);
@@ -136,7 +223,7 @@ fn attempt(
 }
 
 /// `bytes S-E/L` → (S, L).
-fn parse_content_range(v: &str) -> Option<(u64, u64)> {
+pub(super) fn parse_content_range(v: &str) -> Option<(u64, u64)> {
     let rest = v.trim().strip_prefix("bytes ")?;
     let (range, len) = rest.split_once('/')?;
     let (start, end) = range.split_once('-')?;
@@ -147,17 +234,15 @@ fn parse_content_range(v: &str) -> Option<(u64, u64)> {
 
 /// Size, then sha256 against the advertised digest and the caller's. A
 /// mismatch deletes the partial, so the next try starts clean.
-fn verify(req: &Request<'_>, partial: Partial) -> Result<Digest, DownloadError> {
-    let Partial {
-        file,
+fn verify(req: &Request<'_>, received: Received) -> Result<Digest, DownloadError> {
+    let Received {
         hasher,
         have,
         total,
         ..
-    } = partial;
-    drop(file);
+    } = received;
     let refuse = |e: DownloadError| {
-        let _ = std::fs::remove_file(&req.partial);
+        discard(req);
         Err(e)
     };
     if let Some(expected) = req.expected_size.or(total)

@@ -2,7 +2,7 @@
 //! whether the network may be used: the `HF_*` environment, as the
 //! reference client reads it, overridable field by field.
 
-use crate::download::RetryPolicy;
+use crate::download::{ParallelPolicy, RetryPolicy};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -46,6 +46,9 @@ pub struct HfConfig {
     pub allow_insecure_http: bool,
     /// How long to wait for another process downloading the same blob.
     pub lock_wait: crate::file_lock::LockWait,
+    /// When large files go over several connections
+    /// (`PROVISION_DOWNLOAD_CONNECTIONS` sets how many).
+    pub parallel: ParallelPolicy,
 }
 
 impl fmt::Debug for HfConfig {
@@ -99,6 +102,7 @@ impl HfConfig {
             max_redirects: 10,
             allow_insecure_http: false,
             lock_wait: crate::file_lock::LockWait::default(),
+            parallel: ParallelPolicy::from_lookup(var),
         }
     }
 
@@ -129,6 +133,12 @@ impl HfConfig {
     /// Uses this retry policy.
     pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
         self.retry = retry;
+        self
+    }
+
+    /// Splits large files over connections as `parallel` says.
+    pub fn with_parallel(mut self, parallel: ParallelPolicy) -> Self {
+        self.parallel = parallel;
         self
     }
 

@@ -108,6 +108,7 @@ impl HfFetcher {
                 expected_size: meta.size,
                 advertised,
                 expected: req.expected,
+                parallel: self.config.parallel.clone(),
             },
             &|e| t.on(e),
         )?;

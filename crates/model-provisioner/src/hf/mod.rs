@@ -18,7 +18,7 @@ mod file;
 mod meta;
 mod select;
 
-pub use crate::download::RetryPolicy;
+pub use crate::download::{ParallelPolicy, RetryPolicy};
 pub use config::{DEFAULT_ENDPOINT, HfConfig};
 pub use error::HfError;
 pub use fetcher::HfFetcher;

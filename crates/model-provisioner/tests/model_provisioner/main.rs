@@ -16,6 +16,7 @@ mod hf_python;
 mod hf_resume;
 mod hf_select;
 mod hf_support;
+mod parallel;
 mod removal;
 
 /// The libtest name of `name` in the module `module` (from

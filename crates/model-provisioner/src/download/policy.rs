@@ -1,0 +1,76 @@
+//! When a download is split over several connections, and how.
+
+/// How large files are fetched over parallel ranged connections.
+///
+/// When the server honours `Range` (a `206` whose `Content-Range` matches)
+/// and the file is at least [`min_size`](Self::min_size), it is fetched in
+/// [`chunk_size`](Self::chunk_size) pieces over up to
+/// [`connections`](Self::connections) connections at once; otherwise it
+/// comes in one stream. `connections: 1` turns splitting off.
+///
+/// ```
+/// use model_provisioner::ParallelPolicy;
+/// let env = |k: &str| (k == "PROVISION_DOWNLOAD_CONNECTIONS").then(|| "4".to_string());
+/// assert_eq!(ParallelPolicy::from_lookup(env).connections, 4);
+/// assert_eq!(ParallelPolicy::default().connections, 8);
+/// assert_eq!(ParallelPolicy::single().connections, 1);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParallelPolicy {
+    /// Connections at once for one file (1: a single stream).
+    pub connections: usize,
+    /// Files smaller than this come in one stream.
+    pub min_size: u64,
+    /// Bytes per ranged request (the unit of resume and retry).
+    pub chunk_size: u64,
+}
+
+/// The environment variable that sets [`ParallelPolicy::connections`].
+pub const CONNECTIONS_ENV: &str = "PROVISION_DOWNLOAD_CONNECTIONS";
+
+impl Default for ParallelPolicy {
+    fn default() -> Self {
+        Self {
+            connections: 8,
+            min_size: 64 << 20,
+            chunk_size: 16 << 20,
+        }
+    }
+}
+
+impl ParallelPolicy {
+    /// One stream for every file.
+    pub fn single() -> Self {
+        Self {
+            connections: 1,
+            ..Self::default()
+        }
+    }
+
+    /// The defaults, with `connections` from `PROVISION_DOWNLOAD_CONNECTIONS`
+    /// when set to a positive number.
+    pub fn from_env() -> Self {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// The defaults, with `connections` read through `var`.
+    pub fn from_lookup(var: impl Fn(&str) -> Option<String>) -> Self {
+        let connections = var(CONNECTIONS_ENV)
+            .and_then(|v| v.trim().parse::<usize>().ok())
+            .filter(|&n| n > 0);
+        Self {
+            connections: connections.unwrap_or(Self::default().connections),
+            ..Self::default()
+        }
+    }
+
+    /// True when a file of `size` (unknown: `None`) is worth splitting.
+    pub(crate) fn applies(&self, size: Option<u64>) -> bool {
+        self.connections > 1 && size.is_none_or(|s| s > 0 && s >= self.min_size)
+    }
+
+    /// The chunk size, never zero.
+    pub(crate) fn chunk(&self) -> u64 {
+        self.chunk_size.max(1)
+    }
+}
