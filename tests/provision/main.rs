@@ -1,11 +1,13 @@
 //! The workspace's tests of the `provision` binary and of the crates
 //! together, one binary: the command line, reliability (crashes,
-//! concurrency, faults), hostile input and secrets.
+//! concurrency, faults), hostile input, secrets, and the narration
+//! sequences `specs/narration-events.md` lists by scenario.
 
 mod cli;
 mod concurrency;
 mod crash_resume;
 mod fault_matrix;
 mod hostile_input;
+mod narration_scenarios;
 mod secrets;
 mod support;

@@ -18,16 +18,20 @@ struct Row {
     example: String,
 }
 
-/// Every table row of the spec, with the `##` heading it sits under.
+/// Every row of the spec's actor tables (those whose header starts with
+/// `actor`; other tables, such as the sequences by scenario, are another
+/// test's), with the `##` heading it sits under.
 fn spec_rows() -> Vec<Row> {
     let mut heading = String::new();
     let mut rows = Vec::new();
+    let mut in_actor_table = false;
     for line in SPEC.lines().map(str::trim) {
         if let Some(h) = line.strip_prefix("## ") {
             heading = h.trim().to_string();
             continue;
         }
         if !line.starts_with('|') {
+            in_actor_table = false;
             continue;
         }
         let cells: Vec<String> = line
@@ -35,7 +39,11 @@ fn spec_rows() -> Vec<Row> {
             .split('|')
             .map(|c| c.trim().trim_matches('`').to_string())
             .collect();
-        if cells[0] == "actor" || cells[0].starts_with("---") {
+        if cells[0] == "actor" {
+            in_actor_table = true;
+            continue;
+        }
+        if !in_actor_table || cells[0].starts_with("---") {
             continue;
         }
         assert_eq!(

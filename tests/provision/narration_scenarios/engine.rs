@@ -1,0 +1,72 @@
+//! Scenarios of the engine provisioner: the llama.cpp source provider
+//! with the fake git, CMake and compilers, and the tiny model on disk.
+
+use super::fake_engine::FakeTools;
+use super::{Captured, capture};
+use engine_provisioner::{EngineProvisioner, PoolConfig};
+
+/// A CPU pool on tag `v0` of the fake repository.
+fn cpu_pool(fake: &FakeTools) -> PoolConfig {
+    fake.pool("v0", &[])
+}
+
+fn ensure(fake: &FakeTools, pool: &PoolConfig) -> Captured {
+    let provider = fake.provider();
+    capture(|| provider.ensure(pool))
+}
+
+pub fn plan() -> Captured {
+    let fake = FakeTools::new();
+    let provider = fake.provider();
+    capture(|| provider.plan(&cpu_pool(&fake)))
+}
+
+pub fn cold() -> Captured {
+    let fake = FakeTools::new();
+    ensure(&fake, &cpu_pool(&fake))
+}
+
+pub fn cached() -> Captured {
+    let fake = FakeTools::new();
+    let pool = cpu_pool(&fake);
+    fake.provider()
+        .ensure(&pool)
+        .expect("the first ensure succeeds");
+    ensure(&fake, &pool)
+}
+
+/// A CUDA configure that fails until a host compiler is named; gcc-13 is
+/// there to retry with.
+pub fn cmake_retry() -> Captured {
+    let fake = FakeTools::new();
+    for tool in ["nvcc", "gcc-13", "g++-13"] {
+        fake.add(tool);
+    }
+    fake.fail("cmake.fail-without-host-compiler");
+    ensure(&fake, &fake.pool("v0", &["-DGGML_CUDA=ON"]))
+}
+
+pub fn cmake_failed() -> Captured {
+    let fake = FakeTools::new();
+    fake.fail("cmake.fail-configure");
+    ensure(&fake, &cpu_pool(&fake))
+}
+
+pub fn preflight_missing() -> Captured {
+    let fake = FakeTools::new();
+    fake.remove("cmake");
+    ensure(&fake, &cpu_pool(&fake))
+}
+
+/// The pool expects another digest than the local model file has.
+pub fn model_failure() -> Captured {
+    let fake = FakeTools::new();
+    // `[provisioning.model]` is the pool TOML's last table.
+    let toml = format!(
+        "{}digest = \"sha256:{}\"\n",
+        fake.pool_toml("v0", &[], ""),
+        "0".repeat(64)
+    );
+    let pool = PoolConfig::from_toml_str(&toml).expect("pool config with a digest");
+    ensure(&fake, &pool)
+}
