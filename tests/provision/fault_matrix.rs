@@ -293,7 +293,7 @@ fn head_without_repo_commit_is_not_a_hub() {
             )
         },
         None,
-        Expect::Fails("download-failed"),
+        Expect::Fails("ensure-failed"),
     );
 }
 

@@ -50,6 +50,7 @@ const RUNNERS: &[(&str, Runner)] = &[
     ("hf redirect loop", hf::redirect_loop),
     ("hf HEAD without X-Repo-Commit", hf::no_repo_commit),
     ("Hub-unreachable fallback", hf::hub_unreachable_fallback),
+    ("hf lock wait", hf::lock_wait),
     ("engine plan", engine::plan),
     ("engine cold", engine::cold),
     ("engine cached", engine::cached),

@@ -202,7 +202,10 @@ impl ProvisionError {
             Self::Hub { source, .. } if source.download().is_some_and(|d| d.is_verification()) => {
                 act::VERIFY_FAILED
             }
-            Self::Hub { source, .. } if source.is_selection() => act::ENSURE_FAILED,
+            // The Hub answered, but the model is not there for us (no
+            // repo, revision or file, gated, not a Hub, nothing selected):
+            // no download started.
+            Self::Hub { source, .. } if source.download().is_none() => act::ENSURE_FAILED,
             Self::Hub { .. } | Self::Download { .. } | Self::Fetch { .. } => act::DOWNLOAD_FAILED,
             Self::UnreadableFile { .. } | Self::Catalog(_) | Self::Write { .. } => {
                 step.failed_action()

@@ -215,3 +215,28 @@ pub fn hub_unreachable_fallback() -> Captured {
         .inject(Fault::new(status(503)).on(Listener::Hub).times(u32::MAX));
     s.ensure()
 }
+
+/// Another process holds the blob's lock for a while, then lets go: the
+/// wait is told once, then the file is downloaded.
+pub fn lock_wait() -> Captured {
+    use model_provisioner::file_lock::{self, LockWait};
+    let s = HubSetup::new();
+    let sha = FileSpec::lfs(s.content.clone()).sha256();
+    let lock = s
+        .cache()
+        .join(".locks/models--org--model")
+        .join(format!("{sha}.lock"));
+    let held = file_lock::acquire(&lock, LockWait::default(), &mut |_| {}).expect("lock taken");
+    let mut config = s.config();
+    config.lock_wait = LockWait {
+        notice_after: Duration::from_millis(20),
+        timeout: Duration::from_secs(60),
+    };
+    let release = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(300));
+        held.release();
+    });
+    let captured = s.ensure_with(config, false, REF);
+    release.join().expect("the holder lets go");
+    captured
+}

@@ -155,7 +155,16 @@ fn run(
 
 /// The one place an ensure's failure is narrated.
 fn boundary(e: &Ensure<'_>, failed: Failed) -> ProvisionError {
-    e.fail(failed.error.failure_action(failed.step), &failed.error);
+    let action = failed.error.failure_action(failed.step);
+    if action == act::VERIFY_FAILED && failed.step == Step::Fetch {
+        // The fetcher checked the bytes it received (size, the Hub's
+        // sha256, the caller's digest): that check is this ensure's verify.
+        e.say(
+            act::VERIFY,
+            "Verifying the bytes received while downloading".to_string(),
+        );
+    }
+    e.fail(action, &failed.error);
     *failed.error
 }
 

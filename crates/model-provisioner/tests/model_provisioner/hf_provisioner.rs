@@ -94,5 +94,6 @@ fn a_failed_hf_fetch_is_narrated_once_with_the_action_its_error_calls_for() {
 
     let (k, said) = failed("hf:org/model/absent.gguf");
     assert_eq!(k, "entry-not-found");
-    assert_eq!(said, vec![(act::DOWNLOAD_FAILED, kind(k))]);
+    // The Hub answered: the file is not there, no download started.
+    assert_eq!(said, vec![(act::ENSURE_FAILED, kind(k))]);
 }
