@@ -8,7 +8,7 @@ Feature: Hugging Face downloads fail clearly and keep nothing unverified
   Scenario: a digest that does not match the Hub's is refused before any transfer
     When I ensure "hf:org/tiny/tiny-Q4_K_M.gguf" from the stand-in Hub with a wrong digest
     Then the HF ensure fails with error kind "digest-mismatch"
-    And the HF narrations are "resolve, ensure, verify-failed"
+    And the HF narrations are "resolve, ensure, verify, verify-failed"
     And no blob is in the HF cache
     And the weights of "tiny-Q4_K_M.gguf" left the stand-in Hub 0 times
 
@@ -17,7 +17,7 @@ Feature: Hugging Face downloads fail clearly and keep nothing unverified
     When I ensure "hf:org/tiny/tiny-Q4_K_M.gguf" from the stand-in Hub
     Then the HF ensure fails with error kind "gated-repo"
     And the HF error message names "HF_TOKEN"
-    And the HF narrations are "resolve, ensure, download-failed"
+    And the HF narrations are "resolve, ensure, ensure-failed"
 
   Scenario: offline, a cached file resolves with no request
     Given "hf:org/tiny/tiny-Q4_K_M.gguf" was downloaded from the stand-in Hub before

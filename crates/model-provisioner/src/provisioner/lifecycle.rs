@@ -157,11 +157,12 @@ fn run(
 fn boundary(e: &Ensure<'_>, failed: Failed) -> ProvisionError {
     let action = failed.error.failure_action(failed.step);
     if action == act::VERIFY_FAILED && failed.step == Step::Fetch {
-        // The fetcher checked the bytes it received (size, the Hub's
-        // sha256, the caller's digest): that check is this ensure's verify.
+        // The fetcher checked the digest it could establish (the Hub's
+        // sha256 before any transfer, or the bytes as they arrived) against
+        // what was expected: that check is this ensure's verify.
         e.say(
             act::VERIFY,
-            "Verifying the bytes received while downloading".to_string(),
+            "Verifying the digest established while fetching against the expected one".to_string(),
         );
     }
     e.fail(action, &failed.error);

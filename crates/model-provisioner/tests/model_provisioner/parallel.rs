@@ -211,10 +211,12 @@ fn connections_closed_mid_chunk_are_retried_and_the_download_completes() {
         6 + 3,
         "each cut piece asked again, from where it got to"
     );
+    // A retry starts where its cut connection stopped: never at a piece
+    // boundary (which cut piece the fault hits, and how often, varies).
     let resumed = gets
         .iter()
         .map(|r| range_of(r).0 % MIB)
-        .filter(|&at| at != 0 && at <= 100_000)
+        .filter(|&at| at != 0)
         .count();
     assert_eq!(resumed, 3, "the retries resume mid-piece: {gets:?}");
 }
