@@ -13,6 +13,7 @@ use crate::download::event::{Event, Events};
 use crate::download::partial::Partial;
 use crate::download::pipeline::stream_body;
 use crate::download::retry::{Failure, retrying, transient};
+use std::cell::Cell;
 use std::path::PathBuf;
 use std::time::Instant;
 use url::Url;
@@ -45,8 +46,9 @@ pub(crate) struct Done {
 }
 
 /// Downloads `req`, resuming its partial file and retrying transient
-/// failures; verifies and renames into place. Reports `Started`,
-/// `Progress`, `Retrying` and `Finished` to `events`. A verification
+/// failures; verifies and renames into place. Reports `Started` (once,
+/// with the size when metadata or the first answer gives it), `Progress`,
+/// `Retrying` and `Finished` to `events`. A verification
 /// failure deletes the partial; any other failure keeps it to resume.
 pub(crate) fn download(
     client: &Client,
@@ -56,14 +58,17 @@ pub(crate) fn download(
     let started = Instant::now();
     let mut partial = Partial::open(&req.partial, req.expected_size)?;
     let resumed_from = partial.have;
-    events(Event::Started {
-        url: &narration_core::public_url(req.url.as_str()),
+    let start = Start {
+        url: narration_core::public_url(req.url.as_str()),
         resumed_from,
-        total: req.expected_size,
-    });
+        told: Cell::new(false),
+    };
+    if req.expected_size.is_some() {
+        start.tell(req.expected_size, events);
+    }
     let mut transferred = 0;
     let streamed = retrying(client.retry(), &req.url, events, || {
-        attempt(client, req, &mut partial, &mut transferred, events)
+        attempt(client, req, &mut partial, &mut transferred, &start, events)
     });
     if let Err(e) = streamed {
         if e.is_verification() {
@@ -89,12 +94,35 @@ pub(crate) fn download(
     })
 }
 
+/// [`Event::Started`], told once per transfer: at once when metadata gave
+/// the size, else when the first answer is accepted, so that the size its
+/// `Content-Length` or `Content-Range` gives is in it.
+struct Start {
+    /// The GET's URL, public form.
+    url: String,
+    resumed_from: u64,
+    told: Cell<bool>,
+}
+
+impl Start {
+    fn tell(&self, total: Option<u64>, events: Events<'_>) {
+        if !self.told.replace(true) {
+            events(Event::Started {
+                url: &self.url,
+                resumed_from: self.resumed_from,
+                total,
+            });
+        }
+    }
+}
+
 /// One GET: validates the answer against the partial, then streams the body.
 fn attempt(
     client: &Client,
     req: &Request<'_>,
     partial: &mut Partial,
     transferred: &mut u64,
+    start: &Start,
     events: Events<'_>,
 ) -> Result<(), Failure> {
     let range = (partial.have > 0).then_some(partial.have);
@@ -131,6 +159,7 @@ fn attempt(
         }
         status => return Err(Failure::Fatal(status_error(&answer.url, status))),
     }
+    start.tell(partial.total, events);
     let body = answer.response.into_body().into_reader();
     stream_body(body, &req.label, partial, transferred, events)
 }
