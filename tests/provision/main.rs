@@ -3,8 +3,11 @@
 //! concurrency, faults), hostile input and secrets.
 
 mod cli;
+mod collector;
 mod concurrency;
 mod crash_resume;
+#[path = "../../crates/engine-provisioner/tests/engine_provisioner/support.rs"]
+mod engine_support;
 mod fault_matrix;
 mod hostile_input;
 mod secrets;
