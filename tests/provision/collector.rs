@@ -2,7 +2,7 @@
 //! requests (kept alive or not), answers each with `200 {}`, and keeps
 //! every request body so a test can read what was exported.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex, PoisonError};
 
