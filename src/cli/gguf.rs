@@ -136,6 +136,14 @@ fn array_items(a: &GgufArray) -> Vec<serde_json::Value> {
     fn all<T: Clone + Into<serde_json::Value>>(v: &[T]) -> Vec<serde_json::Value> {
         v.iter().take(SHOWN).cloned().map(Into::into).collect()
     }
+    // Floats go through gguf's serialization, as scalars do: NaN and
+    // infinities stay "NaN", "inf" and "-inf" instead of becoming null.
+    fn floats<T: Copy>(v: &[T], value: fn(T) -> GgufValue) -> Vec<serde_json::Value> {
+        v.iter()
+            .take(SHOWN)
+            .map(|&x| scalar_json(&value(x)))
+            .collect()
+    }
     match a {
         GgufArray::U8(v) => all(v),
         GgufArray::I8(v) => all(v),
@@ -143,12 +151,12 @@ fn array_items(a: &GgufArray) -> Vec<serde_json::Value> {
         GgufArray::I16(v) => all(v),
         GgufArray::U32(v) => all(v),
         GgufArray::I32(v) => all(v),
-        GgufArray::F32(v) => all(v),
+        GgufArray::F32(v) => floats(v, GgufValue::F32),
         GgufArray::Bool(v) => all(v),
         GgufArray::String(v) => all(v),
         GgufArray::U64(v) => all(v),
         GgufArray::I64(v) => all(v),
-        GgufArray::F64(v) => all(v),
+        GgufArray::F64(v) => floats(v, GgufValue::F64),
         GgufArray::Array(v) => v
             .iter()
             .take(SHOWN)

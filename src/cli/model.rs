@@ -16,7 +16,8 @@ pub fn run(args: &ModelArgs, out: &Output) -> Result<(), CliError> {
         .as_deref()
         .map(|d| {
             d.parse::<Digest>()
-                .map_err(|e| CliError::new(format!("--digest {d:?} is not valid: {e}")))
+                // Not quoted: a refused value may be a token pasted by mistake.
+                .map_err(|e| CliError::new(format!("--digest is not valid: {e}")))
         })
         .transpose()?;
     let input = with_revision(&args.model_ref, args.revision.as_deref())?;

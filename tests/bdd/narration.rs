@@ -79,6 +79,7 @@ fn set_field(f: &mut NarrationFields, name: &str, value: &str) {
         "backoff_ms" => f.backoff_ms = Some(number()),
         "duration_ms" => f.duration_ms = Some(number()),
         "bytes" => f.bytes = Some(number()),
+        "total_bytes" => f.total_bytes = Some(number()),
         "emitted_at_ms" => f.emitted_at_ms = Some(number()),
         other => panic!("NarrationFields has no field {other:?}"),
     }

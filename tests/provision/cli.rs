@@ -246,6 +246,46 @@ fn gguf_json_is_the_summary_with_the_path() {
 }
 
 #[test]
+fn gguf_json_metadata_keeps_nan_and_infinities_in_float_arrays() {
+    use model_provisioner::gguf::{GgufArray, GgufValue, GgufWriter};
+    let env = Env::new();
+    let file = env.path("floats.gguf");
+    let mut w = GgufWriter::new();
+    w.add_kv(
+        "test.f32s",
+        GgufValue::Array(GgufArray::F32(vec![
+            1.5,
+            f32::NAN,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+        ])),
+    )
+    .and_then(|w| {
+        w.add_kv(
+            "test.f64s",
+            GgufValue::Array(GgufArray::F64(vec![f64::NEG_INFINITY, 0.25, f64::NAN])),
+        )
+    })
+    .expect("metadata");
+    w.write_file(&file).expect("write gguf");
+    let path = file.to_str().expect("utf-8");
+
+    let v = env.run(&["gguf", "--json", "--metadata", path]).ok().json();
+    let head = |key: &str| v["metadata"][key]["head"].clone();
+    assert_eq!(
+        head("test.f32s"),
+        serde_json::json!([1.5, "NaN", "inf", "-inf"])
+    );
+    assert_eq!(head("test.f64s"), serde_json::json!(["-inf", 0.25, "NaN"]));
+
+    let text = env.run(&["gguf", "--metadata", path]).ok().stdout();
+    assert!(
+        text.contains(r#"test.f32s = [4 × F32] [1.5, "NaN", "inf", "-inf"]"#),
+        "{text}"
+    );
+}
+
+#[test]
 fn gguf_refuses_bad_files_in_one_line() {
     let env = Env::new();
     env.run(&["gguf", "Cargo.toml"])

@@ -4,8 +4,11 @@
 //! sequences `specs/narration-events.md` lists by scenario.
 
 mod cli;
+mod collector;
 mod concurrency;
 mod crash_resume;
+#[path = "../../crates/engine-provisioner/tests/engine_provisioner/support.rs"]
+mod engine_support;
 mod fault_matrix;
 mod hostile_input;
 mod narration_scenarios;

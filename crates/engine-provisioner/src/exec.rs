@@ -3,9 +3,10 @@
 
 use std::ffi::{OsStr, OsString};
 use std::fs::{File, OpenOptions};
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::{Mutex, PoisonError};
 
 /// How many log lines an error message quotes.
 pub const TAIL_LINES: usize = 20;
@@ -66,19 +67,33 @@ pub struct Failure {
     pub tail: String,
 }
 
-/// Run `cmd` to completion with stdout and stderr appended to `log`.
-/// A header line names the command in the log.
+/// Run `cmd` to completion with stdout and stderr appended to `log`,
+/// line by line and redacted. A header line names the command in the log.
 pub fn run_logged(mut cmd: Command, log: &Path) -> Result<(), Failure> {
     let mut file = open_append(log)?;
     let start = file.seek(SeekFrom::End(0)).unwrap_or(0);
     // Arguments may hold a repo URL with credentials: never log them.
     let _ = writeln!(file, "$ {}", narration_core::redact(&describe(&cmd)));
-    let err = file.try_clone().map_err(io_failure)?;
-    cmd.stdout(Stdio::from(file)).stderr(Stdio::from(err));
-    let status = cmd.status().map_err(|e| Failure {
-        status: format!("could not start {}: {e}", program_name(&cmd)),
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let program = program_name(&cmd);
+    let could_not = |e: std::io::Error| Failure {
+        status: format!("could not start {program}: {e}"),
         tail: String::new(),
-    })?;
+    };
+    let mut child = cmd.spawn().map_err(could_not)?;
+    // Tools quote their arguments back (git: "unable to access
+    // 'https://user:pass@host/…'"), so what they write is redacted too.
+    let file = Mutex::new(file);
+    let (out, err) = (child.stdout.take(), child.stderr.take());
+    std::thread::scope(|s| {
+        if let Some(out) = out {
+            s.spawn(|| copy_redacted(out, &file));
+        }
+        if let Some(err) = err {
+            s.spawn(|| copy_redacted(err, &file));
+        }
+    });
+    let status = child.wait().map_err(could_not)?;
     if status.success() {
         Ok(())
     } else {
@@ -102,6 +117,21 @@ pub fn run_captured(mut cmd: Command) -> Result<String, Failure> {
             status: out.status.to_string(),
             tail: last_lines(&String::from_utf8_lossy(&out.stderr), TAIL_LINES),
         })
+    }
+}
+
+/// Append each line of `from` to `log`, redacted, until `from` ends. A
+/// failed write drops the line but keeps reading, so the tool never
+/// blocks on a full pipe.
+fn copy_redacted(from: impl Read, log: &Mutex<File>) {
+    let mut reader = BufReader::new(from);
+    let mut line = Vec::new();
+    while matches!(reader.read_until(b'\n', &mut line), Ok(n) if n > 0) {
+        let text = String::from_utf8_lossy(&line);
+        let clean = narration_core::redact(&text);
+        let mut file = log.lock().unwrap_or_else(PoisonError::into_inner);
+        let _ = file.write_all(clean.as_bytes());
+        line.clear();
     }
 }
 
@@ -199,6 +229,33 @@ mod tests {
         let text = std::fs::read_to_string(&log).unwrap();
         assert!(!text.contains("s3cr3t-tok"), "{text}");
         assert!(text.contains("example.org/repo.git"), "{text}");
+    }
+
+    #[test]
+    fn what_tools_write_is_redacted_in_the_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("git.log");
+        let env = ToolEnv {
+            path: std::env::var_os("PATH").unwrap_or_default(),
+            vars: vec![],
+        };
+        let mut cmd = env.command(&env.which("sh").unwrap());
+        cmd.args([
+            "-c",
+            "echo cloning; echo \"fatal: unable to access 'https://u:pw-wombat@h/r.git'\" >&2; exit 128",
+        ]);
+        let f = run_logged(cmd, &log).unwrap_err();
+        let text = std::fs::read_to_string(&log).unwrap();
+        assert!(!text.contains("pw-wombat"), "{text}");
+        assert!(
+            text.contains("cloning") && text.contains("h/r.git"),
+            "{text}"
+        );
+        assert!(
+            !f.tail.contains("pw-wombat") && f.tail.contains("fatal"),
+            "{}",
+            f.tail
+        );
     }
 
     #[test]

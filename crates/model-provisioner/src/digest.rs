@@ -30,17 +30,19 @@ pub struct Digest {
     bytes: [u8; 32],
 }
 
-/// Why a digest string was refused. Each variant names the input.
+/// Why a digest string was refused. Each variant keeps the input for the
+/// caller, but its message does not repeat it: a refused digest may be
+/// something else pasted by mistake, such as a token.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DigestError {
     /// No `sha256:` prefix.
-    #[error("digest {input:?} has no algorithm prefix: write it as sha256:<64 lowercase hex>")]
+    #[error("the digest has no algorithm prefix: write it as sha256:<64 lowercase hex>")]
     MissingAlgorithm {
         /// The digest as given.
         input: String,
     },
     /// An algorithm other than sha256.
-    #[error("digest {input:?} uses algorithm {algorithm:?}; only sha256 is supported")]
+    #[error("the digest uses algorithm {algorithm:?}; only sha256 is supported")]
     UnsupportedAlgorithm {
         /// The digest as given.
         input: String,
@@ -48,7 +50,7 @@ pub enum DigestError {
         algorithm: String,
     },
     /// Not 64 hex characters.
-    #[error("digest {input:?} has {len} hex characters; sha256 needs exactly 64")]
+    #[error("the digest has {len} hex characters; sha256 needs exactly 64")]
     WrongLength {
         /// The digest as given.
         input: String,
@@ -56,9 +58,7 @@ pub enum DigestError {
         len: usize,
     },
     /// A character that is not hex.
-    #[error(
-        "digest {input:?} has {found:?} at hex position {position}; only 0-9 and a-f are allowed"
-    )]
+    #[error("the digest has {found:?} at hex position {position}; only 0-9 and a-f are allowed")]
     NotHex {
         /// The digest as given.
         input: String,
@@ -68,7 +68,7 @@ pub enum DigestError {
         found: char,
     },
     /// Upper-case hex (refused so that one digest has one spelling).
-    #[error("digest {input:?} has upper-case hex; write it in lower case")]
+    #[error("the digest has upper-case hex; write it in lower case")]
     UpperCase {
         /// The digest as given.
         input: String,
@@ -285,7 +285,22 @@ mod tests {
         assert!(
             matches!(err, DigestError::UnsupportedAlgorithm { ref algorithm, .. } if algorithm == "md5")
         );
-        assert!(err.to_string().contains("md5:abc"));
+        assert!(err.to_string().contains("\"md5\""), "{err}");
+    }
+
+    #[test]
+    fn messages_never_repeat_the_refused_value() {
+        // Someone pasting a token where a digest goes must not see it
+        // echoed into logs.
+        for input in [
+            "pasted-secret-value",
+            "sha256:pasted-secret-value",
+            "sha256:PASTEDSECRETVALUE",
+        ] {
+            let err = input.parse::<Digest>().unwrap_err();
+            let message = err.to_string();
+            assert!(!message.to_lowercase().contains("pasted"), "{message}");
+        }
     }
 
     #[test]

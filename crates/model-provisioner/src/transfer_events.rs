@@ -113,7 +113,10 @@ impl TransferNarration<'_> {
         } else {
             format!("Downloading {label} ({size}) from {url}")
         };
-        self.n.emit(actions::DOWNLOAD, human, |f| f.bytes = total);
+        self.n.emit(actions::DOWNLOAD, human, |f| {
+            f.bytes = total;
+            f.total_bytes = total;
+        });
     }
 
     fn progress(&self, have: u64, total: Option<u64>, transferred: u64) {
@@ -137,7 +140,10 @@ impl TransferNarration<'_> {
                 self.label,
                 human_bytes(have)
             ),
-            |f| f.bytes = Some(have),
+            |f| {
+                f.bytes = Some(have);
+                f.total_bytes = total;
+            },
         );
     }
 

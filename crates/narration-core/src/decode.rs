@@ -83,6 +83,7 @@ fn set_field(f: &mut NarrationFields, name: &str, value: String) {
         "backoff_ms" => f.backoff_ms = number(),
         "duration_ms" => f.duration_ms = number(),
         "bytes" => f.bytes = number(),
+        "total_bytes" => f.total_bytes = number(),
         "engine" => f.engine = Some(value),
         "engine_version" => f.engine_version = Some(value),
         "model_ref" => f.model_ref = Some(value),

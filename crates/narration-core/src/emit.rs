@@ -116,6 +116,7 @@ macro_rules! emit_at {
             backoff_ms = $f.backoff_ms,
             duration_ms = $f.duration_ms,
             bytes = $f.bytes,
+            total_bytes = $f.total_bytes,
             engine = $f.engine.as_deref().map(redact).as_deref(),
             engine_version = $f.engine_version.as_deref().map(redact).as_deref(),
             model_ref = $f.model_ref.as_deref().map(redact).as_deref(),
@@ -156,6 +157,7 @@ macro_rules! emit_at {
             error_kind = $f.error_kind.as_deref().map(redact).as_deref(),
             duration_ms = $f.duration_ms,
             bytes = $f.bytes,
+            total_bytes = $f.total_bytes,
             model_ref = $f.model_ref.as_deref().map(redact).as_deref(),
             emitted_by = $emitted_by().as_ref(),
             emitted_at_ms = $emitted_at_ms(),
@@ -190,6 +192,7 @@ fn shape(f: &NarrationFields) -> Shape {
         || f.error_kind.is_some()
         || f.duration_ms.is_some()
         || f.bytes.is_some()
+        || f.total_bytes.is_some()
         || f.model_ref.is_some();
     if beyond_compact {
         Shape::Full

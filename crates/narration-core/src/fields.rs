@@ -67,6 +67,10 @@ pub struct NarrationFields {
     /// Bytes moved or hashed by the step.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bytes: Option<u64>,
+    /// The whole size of what `bytes` counts toward (a download's file
+    /// size), when known: with `bytes`, how far along the step is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total_bytes: Option<u64>,
 
     // Engine and model context.
     /// The engine (`llamacpp`).

@@ -7,13 +7,16 @@ use std::time::Duration;
 /// One step of a request or transfer, as it happens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Event<'a> {
-    /// A transfer begins (or resumes from `resumed_from` bytes).
+    /// A transfer begins (or resumes from `resumed_from` bytes): before
+    /// the first GET when metadata gave the size, else once the first
+    /// answer is accepted, before its body streams.
     Started {
         /// Where the GET goes, public form.
         url: &'a str,
         /// Bytes already in the partial file.
         resumed_from: u64,
-        /// The size promised by metadata, when known.
+        /// The size promised by metadata or by the first answer's
+        /// `Content-Length` (`Content-Range` total on a 206), when known.
         total: Option<u64>,
     },
     /// Bytes reached the partial file.

@@ -62,11 +62,7 @@ pub(super) fn transfer(
         .open(&req.partial)
         .map_err(io("open"))?;
     let mut resume = resumable(req, &file)?;
-    events(Event::Started {
-        url: &narration_core::public_url(req.url.as_str()),
-        resumed_from: resume.done.covered(),
-        total: req.expected_size.or(resume.total),
-    });
+    let resumed_from = resume.done.covered();
     let probe = retrying(client.retry(), &req.url, events, || {
         probe(client, req, &file, &mut resume)
     })?;
@@ -77,6 +73,12 @@ pub(super) fn transfer(
         }
         Probe::Ranged { total, body } => (total, body),
     };
+    // Told after the probe, so that a size only the server knew is in it.
+    events(Event::Started {
+        url: &narration_core::public_url(req.url.as_str()),
+        resumed_from,
+        total: Some(total),
+    });
     let parts = Parts {
         total,
         done: resume.done,

@@ -15,6 +15,7 @@ use crate::download::pipeline::stream_body;
 use crate::download::policy::ParallelPolicy;
 use crate::download::retry::{Failure, retrying, transient};
 use crate::download::{parallel, parts};
+use std::cell::Cell;
 use std::path::PathBuf;
 use std::time::Instant;
 use url::Url;
@@ -64,8 +65,9 @@ pub(crate) struct Received {
 /// Downloads `req`, resuming its partial file and retrying transient
 /// failures; verifies and renames into place. Large files go over
 /// parallel ranged connections when the server allows (see
-/// [`parallel`]). Reports `Started`, `Progress`, `Retrying` and
-/// `Finished` to `events`. A verification failure deletes the partial;
+/// [`parallel`]). Reports `Started` (once, with the size when metadata or
+/// the first answer gives it), `Progress`, `Retrying` and `Finished` to
+/// `events`. A verification failure deletes the partial;
 /// any other failure keeps it to resume.
 pub(crate) fn download(
     client: &Client,
@@ -114,8 +116,8 @@ fn discard(req: &Request<'_>) {
 }
 
 /// One stream into the partial, appending to what it holds; `first` is
-/// an answer already in hand (the parallel probe's `200`, whose `Started`
-/// was reported). Returns the bytes and where the partial resumed.
+/// an answer already in hand (the parallel probe's `200`). Returns the
+/// bytes and where the partial resumed.
 pub(super) fn single(
     client: &Client,
     req: &Request<'_>,
@@ -125,12 +127,13 @@ pub(super) fn single(
     keep_finished_prefix(req)?;
     let mut partial = Partial::open(&req.partial, req.expected_size)?;
     let resumed_from = partial.have;
-    if first.is_none() {
-        events(Event::Started {
-            url: &narration_core::public_url(req.url.as_str()),
-            resumed_from,
-            total: req.expected_size,
-        });
+    let start = Start {
+        url: narration_core::public_url(req.url.as_str()),
+        resumed_from,
+        told: Cell::new(false),
+    };
+    if req.expected_size.is_some() {
+        start.tell(req.expected_size, events);
     }
     let mut transferred = 0;
     retrying(client.retry(), &req.url, events, || {
@@ -144,7 +147,7 @@ pub(super) fn single(
                 client.request("GET", &req.url, range, Follow::All)?
             }
         };
-        attempt(req, answer, &mut partial, &mut transferred, events)
+        attempt(req, answer, &mut partial, &mut transferred, &start, events)
     })?;
     let Partial {
         hasher,
@@ -159,6 +162,31 @@ pub(super) fn single(
         transferred,
     };
     Ok((received, resumed_from))
+}
+
+/// [`Event::Started`], told once per transfer: at once when metadata gave
+/// the size, else when the first answer is accepted, so that the size its
+/// `Content-Length` or `Content-Range` gives is in it.
+pub(super) struct Start {
+    /// The GET's URL, public form.
+    pub url: String,
+    /// Bytes the partial held when the transfer began.
+    pub resumed_from: u64,
+    /// Whether `Started` was reported.
+    pub told: Cell<bool>,
+}
+
+impl Start {
+    /// Report `Started` with `total`, unless it was already.
+    pub fn tell(&self, total: Option<u64>, events: Events<'_>) {
+        if !self.told.replace(true) {
+            events(Event::Started {
+                url: &self.url,
+                resumed_from: self.resumed_from,
+                total,
+            });
+        }
+    }
 }
 
 /// A parallel transfer's partial, about to be appended to: cut to its
@@ -184,6 +212,7 @@ fn attempt(
     answer: Answer,
     partial: &mut Partial,
     transferred: &mut u64,
+    start: &Start,
     events: Events<'_>,
 ) -> Result<(), Failure> {
     match answer.status() {
@@ -218,6 +247,7 @@ fn attempt(
         }
         status => return Err(Failure::Fatal(status_error(&answer.url, status))),
     }
+    start.tell(partial.total, events);
     let body = answer.response.into_body().into_reader();
     stream_body(body, &req.label, partial, transferred, events)
 }

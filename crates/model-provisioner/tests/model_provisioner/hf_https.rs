@@ -4,9 +4,10 @@
 use crate::hf_support::{Env, SIZE};
 use hub_standin::{Fault, FaultKind, Listener};
 use model_provisioner::https::{HttpsConfig, HttpsFetcher};
+use model_provisioner::units::human_bytes;
 use model_provisioner::{Digest, DownloadError, Fetcher, ModelRef, ProvisionError, RetryPolicy};
-use narration_core::CaptureAdapter;
 use narration_core::catalog::model as actions;
+use narration_core::{CaptureAdapter, CapturedNarration};
 
 fn fetcher(config: HttpsConfig) -> HttpsFetcher {
     HttpsFetcher::new(HttpsConfig {
@@ -155,4 +156,69 @@ fn offline_https_serves_the_cache_or_fails() {
     env.hub.clear_requests();
     fetch(&env, &off, &url(&env), Some(&env.digest())).unwrap();
     assert!(env.hub.requests().is_empty());
+}
+
+/// The one `download` narration of a fetch.
+fn download_narration(capture: &CaptureAdapter) -> CapturedNarration {
+    let starts: Vec<_> = capture
+        .captured()
+        .into_iter()
+        .filter(|n| n.action == actions::DOWNLOAD)
+        .collect();
+    assert_eq!(starts.len(), 1, "one download narration: {starts:#?}");
+    starts.into_iter().next().unwrap_or_else(|| unreachable!())
+}
+
+#[test]
+fn the_download_narration_has_the_size_from_content_length() {
+    // A URL has no metadata to promise a size: it comes from the GET.
+    let env = Env::new();
+    let capture = CaptureAdapter::install();
+    fetch(
+        &env,
+        &fetcher(HttpsConfig::default()),
+        &url(&env),
+        Some(&env.digest()),
+    )
+    .unwrap();
+    let started = download_narration(&capture);
+    assert_eq!(started.total_bytes, Some(SIZE as u64));
+    assert!(
+        started.human.contains(&human_bytes(SIZE as u64)) && !started.human.contains("unknown"),
+        "{}",
+        started.human
+    );
+}
+
+#[test]
+fn a_resumed_download_has_the_size_from_content_range() {
+    let env = Env::new();
+    env.hub
+        .inject(Fault::new(FaultKind::DropAfter(700_000)).on(Listener::Cdn));
+    let one_shot = HttpsFetcher::new(HttpsConfig {
+        retry: RetryPolicy {
+            max_attempts: 1,
+            ..RetryPolicy::quick()
+        },
+        ..HttpsConfig::default()
+    });
+    fetch(&env, &one_shot, &url(&env), Some(&env.digest())).unwrap_err();
+    env.hub.clear_requests();
+    let capture = CaptureAdapter::install();
+    fetch(
+        &env,
+        &fetcher(HttpsConfig::default()),
+        &url(&env),
+        Some(&env.digest()),
+    )
+    .unwrap();
+    let ranged = env
+        .hub
+        .requests()
+        .into_iter()
+        .any(|r| r.path == env.cdn_path() && r.range.is_some());
+    assert!(ranged, "the second fetch resumed with a Range request");
+    let started = download_narration(&capture);
+    assert!(started.human.starts_with("Resuming"), "{}", started.human);
+    assert_eq!(started.total_bytes, Some(SIZE as u64));
 }

@@ -300,6 +300,32 @@ fn inherited_span_fields_are_redacted_too() {
 }
 
 #[test]
+fn progress_totals_reach_the_capture_adapter_with_or_without_other_fields() {
+    let capture = CaptureAdapter::install();
+    // Only counters set, then counters with a field only the full callsite
+    // names: both callsites carry the total.
+    narrate(NarrationFields {
+        actor: "t",
+        action: "download-progress",
+        bytes: Some(10),
+        total_bytes: Some(100),
+        ..Default::default()
+    });
+    narrate(NarrationFields {
+        actor: "t",
+        action: "download-progress",
+        bytes: Some(20),
+        total_bytes: Some(100),
+        engine: Some("llamacpp".into()),
+        ..Default::default()
+    });
+    let c = capture.captured();
+    let counters: Vec<_> = c.iter().map(|n| (n.bytes, n.total_bytes)).collect();
+    assert_eq!(counters, [(Some(10), Some(100)), (Some(20), Some(100))]);
+    capture.assert_field("total_bytes", "100");
+}
+
+#[test]
 fn level_follows_the_action_suffix() {
     let capture = CaptureAdapter::install();
     for action in ["download", "download-retry", "download-failed"] {

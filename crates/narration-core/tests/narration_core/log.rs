@@ -123,6 +123,7 @@ fn json_lines_have_stable_names_every_set_field_and_no_duplicate_keys() {
         narrate(NarrationFields {
             pool_id: Some("pool-a".into()),
             bytes: Some(1024),
+            total_bytes: Some(4096),
             duration_ms: Some(12),
             error_kind: Some("none".into()),
             ..resolve()
@@ -148,6 +149,7 @@ fn json_lines_have_stable_names_every_set_field_and_no_duplicate_keys() {
             "error_kind",
             "duration_ms",
             "bytes",
+            "total_bytes",
             "emitted_by",
             "emitted_at_ms"
         ]
@@ -159,6 +161,7 @@ fn json_lines_have_stable_names_every_set_field_and_no_duplicate_keys() {
     assert_eq!(v["target"], "file:/m.gguf");
     assert_eq!(v["human"], "Resolving model reference: file:/m.gguf");
     assert_eq!(v["bytes"], 1024, "numbers stay numbers");
+    assert_eq!(v["total_bytes"], 4096);
     assert!(v["emitted_at_ms"].as_u64().unwrap() > 1_600_000_000_000);
     assert!(
         v.get("narration_target").is_none(),

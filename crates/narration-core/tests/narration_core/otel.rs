@@ -19,6 +19,7 @@ fn resolve() -> NarrationFields {
         target: "hf:org/repo/f.gguf?token=leak".into(),
         human: "Resolving model reference".into(),
         bytes: Some(4096),
+        total_bytes: Some(8192),
         ..Default::default()
     }
 }
@@ -77,6 +78,7 @@ fn narrations_in_a_span_become_its_events_with_every_field_and_the_span_ids() {
         Some(&Value::from("hf:org/repo/f.gguf?token=[REDACTED]"))
     );
     assert_eq!(attr(a, "bytes"), Some(&Value::I64(4096)));
+    assert_eq!(attr(a, "total_bytes"), Some(&Value::I64(8192)));
     assert_eq!(
         attr(a, "correlation_id"),
         Some(&Value::from("corr-1")),
