@@ -66,7 +66,9 @@ impl ParallelPolicy {
 
     /// True when a file of `size` (unknown: `None`) is worth splitting.
     pub(crate) fn applies(&self, size: Option<u64>) -> bool {
-        self.connections > 1 && size.is_none_or(|s| s > 0 && s >= self.min_size)
+        // An unknown size goes as one stream: its first answer tells the
+        // size, and a single stream resumes to the byte.
+        self.connections > 1 && size.is_some_and(|s| s >= self.min_size)
     }
 
     /// The chunk size, never zero.
