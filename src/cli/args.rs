@@ -181,6 +181,10 @@ pub struct GgufArgs {
     pub file: PathBuf,
 
     /// Also print every metadata key (arrays abbreviated)
-    #[arg(long)]
+    #[arg(long, conflicts_with = "tensors")]
     pub metadata: bool,
+
+    /// List every tensor instead: name, type, shape, data offset, size (a JSON array with --json)
+    #[arg(long)]
+    pub tensors: bool,
 }

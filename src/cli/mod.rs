@@ -9,6 +9,7 @@ mod logging;
 mod model;
 mod output;
 mod progress;
+mod tensors;
 
 use std::process::ExitCode;
 

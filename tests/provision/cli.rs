@@ -259,6 +259,161 @@ fn gguf_refuses_bad_files_in_one_line() {
         .fails_with("is truncated");
 }
 
+/// The tensors as gguf-py (llama.cpp's reference reader) lists them:
+/// `[name, type name, shape, data offset, bytes]`.
+const PYTHON_TENSORS: &str = r#"
+import sys, json
+import gguf
+r = gguf.GGUFReader(sys.argv[1])
+print(json.dumps([[t.name, t.tensor_type.name, [int(d) for d in t.shape],
+                   int(t.data_offset), int(t.n_bytes)] for t in r.tensors]))
+"#;
+
+/// True when python3 can import the reference `gguf` package; under
+/// CI=true a missing reference is a failure, elsewhere the test is skipped.
+fn python_gguf_available() -> bool {
+    let ok = Command::new("python3")
+        .args(["-c", "import gguf"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI=true but python3 with the gguf package is missing (pip install gguf)"
+        );
+        eprintln!("skipping: python3 with the gguf package is missing (pip install gguf)");
+    }
+    ok
+}
+
+#[test]
+fn gguf_tensors_match_the_python_reference_reader() {
+    if !python_gguf_available() {
+        return;
+    }
+    let env = Env::new();
+    let ours = env
+        .run(&["gguf", "--json", "--tensors", "examples/tiny-llama.gguf"])
+        .ok()
+        .json();
+    let py = Command::new("python3")
+        .args(["-c", PYTHON_TENSORS])
+        .arg(tiny())
+        .output()
+        .expect("python3 runs");
+    assert!(
+        py.status.success(),
+        "{}",
+        String::from_utf8_lossy(&py.stderr)
+    );
+    let theirs: Value = serde_json::from_slice(&py.stdout).expect("python printed JSON");
+    let ours = ours.as_array().expect("a JSON array");
+    let theirs = theirs.as_array().expect("a JSON array");
+    assert_eq!(ours.len(), 21);
+    assert_eq!(ours.len(), theirs.len());
+    for (o, t) in ours.iter().zip(theirs) {
+        let row = serde_json::json!([
+            o["name"],
+            o["type"],
+            o["shape"],
+            o["data_offset"],
+            o["size"]
+        ]);
+        assert_eq!(&row, t);
+    }
+}
+
+/// A copy of the tiny model whose first tensor has the ggml type `id`.
+fn with_first_tensor_type(env: &Env, name: &str, id: u32) -> PathBuf {
+    let path = env.model_copy(name);
+    let mut bytes = std::fs::read(&path).expect("read");
+    let header =
+        model_provisioner::gguf::read_header(std::io::Cursor::new(&bytes)).expect("header");
+    let first = &header.tensors[0];
+    // A tensor info: u64 name length, the name, u32 dim count, u64 per dim,
+    // then the u32 type.
+    let mut key = (first.name.len() as u64).to_le_bytes().to_vec();
+    key.extend_from_slice(first.name.as_bytes());
+    let at = bytes
+        .windows(key.len())
+        .position(|w| w == key.as_slice())
+        .expect("tensor info found")
+        + key.len()
+        + 4
+        + 8 * first.dims.len();
+    bytes[at..at + 4].copy_from_slice(&id.to_le_bytes());
+    std::fs::write(&path, &bytes).expect("write");
+    let file = std::fs::File::options()
+        .write(true)
+        .open(&path)
+        .expect("open");
+    file.set_modified(SystemTime::now() - Duration::from_secs(3600))
+        .expect("set mtime");
+    path
+}
+
+#[test]
+fn gguf_tensors_table_shows_an_unknown_type_by_its_id() {
+    let env = Env::new();
+    let path = with_first_tensor_type(&env, "odd.gguf", 250);
+    let path = path.to_str().expect("utf-8");
+    let text = env.run(&["gguf", "--tensors", path]).ok().stdout();
+    let header = text.lines().next().expect("a header line");
+    assert!(header.starts_with("NAME"), "{text}");
+    assert_eq!(text.lines().count(), 22, "{text}");
+    let first = text.lines().nth(1).expect("first tensor");
+    assert!(
+        first.starts_with("token_embd.weight") && first.contains("unknown(250)"),
+        "{first}"
+    );
+    let v = env.run(&["gguf", "--json", "--tensors", path]).ok().json();
+    assert_eq!(v[0]["type"], "unknown(250)");
+    assert_eq!(v[0]["type_id"], 250);
+    assert_eq!(
+        v[0]["size"],
+        Value::Null,
+        "size unknown for an unknown type"
+    );
+    assert_eq!(v[1]["type"], "F32");
+}
+
+#[test]
+fn model_with_an_unknown_tensor_type_is_provisioned_with_a_warning() {
+    let env = Env::new();
+    let path = with_first_tensor_type(&env, "odd.gguf", 250);
+    let out = env
+        .run(&[
+            "--log-format",
+            "json",
+            "model",
+            path.to_str().expect("utf-8"),
+        ])
+        .ok();
+    let warnings: Vec<Value> = out
+        .stderr()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .filter(|l| l["action"] == "inspect-warning")
+        .collect();
+    assert_eq!(warnings.len(), 1, "{}", out.stderr());
+    assert_eq!(warnings[0]["level"], "WARN");
+    assert_eq!(warnings[0]["error_kind"], "unknown-tensor-type");
+    let human = warnings[0]["human"].as_str().expect("human");
+    assert!(
+        human.contains("unknown(250)") && human.contains("token_embd.weight"),
+        "{human}"
+    );
+    // The plain model has nothing to warn about.
+    let plain = env
+        .run(&["--log-format", "json", "model", "examples/tiny-llama.gguf"])
+        .ok();
+    assert!(
+        !plain.stderr().contains("inspect-warning"),
+        "{}",
+        plain.stderr()
+    );
+}
+
 // ---------------------------------------------------------------- model
 
 #[test]

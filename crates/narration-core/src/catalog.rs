@@ -43,6 +43,9 @@ pub mod model {
     pub const CACHE_HIT: &str = "cache-hit";
     /// The file is not a GGUF model.
     pub const INSPECT_FAILED: &str = "inspect-failed";
+    /// The file is a GGUF model with something this reader cannot check,
+    /// such as a tensor type it does not know (`unknown-tensor-type`).
+    pub const INSPECT_WARNING: &str = "inspect-warning";
     /// The catalog row was written.
     pub const REGISTER: &str = "register";
     /// The catalog or the provenance log could not be written.
@@ -70,6 +73,7 @@ pub mod model {
         VERIFIED,
         VERIFY_FAILED,
         INSPECT_FAILED,
+        INSPECT_WARNING,
         REGISTER,
         REGISTER_FAILED,
         COMPLETE,
