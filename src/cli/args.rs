@@ -158,6 +158,16 @@ pub enum CatalogAction {
         /// The entry id
         id: String,
     },
+    /// Pin an entry: `provision cache prune` never removes it
+    Pin {
+        /// The entry id
+        id: String,
+    },
+    /// Unpin an entry, so pruning may remove it again
+    Unpin {
+        /// The entry id
+        id: String,
+    },
     /// Remove an entry
     Remove {
         /// The entry id

@@ -684,6 +684,46 @@ fn catalog_verbs_list_show_retire_verify_remove() {
 }
 
 #[test]
+fn catalog_pin_unpin_and_every_ensure_records_its_use() {
+    let env = Env::new();
+    let model = env.model_copy("p.gguf");
+    // Past the racy window, so that the second run is a warm hit (see
+    // model_json_is_one_resolved_model_and_a_warm_run_skips_hashing).
+    std::thread::sleep(Duration::from_millis(2200));
+    let path = model.to_str().expect("utf-8");
+    let first = env.run(&["--json", "model", path]).ok().json();
+    let id = first["id"].as_str().expect("id").to_string();
+    let row = env.run(&["--json", "catalog", "show", &id]).ok().json();
+    assert_eq!(row["pinned"], false);
+    let used = row["last_used_at_ms"].as_u64().expect("used once");
+
+    // A warm ensure (no hashing, nothing re-registered) is a use too.
+    let warm = env.run(&["--json", "model", path]).ok().json();
+    assert_eq!(warm["verification"], "fingerprint");
+    let row = env.run(&["--json", "catalog", "show", &id]).ok().json();
+    // The second run starts after the first has exited: a later clock.
+    assert!(
+        row["last_used_at_ms"].as_u64().expect("used") > used,
+        "{row}"
+    );
+
+    let pinned = env.run(&["--json", "catalog", "pin", &id]).ok().json();
+    assert_eq!(pinned["pinned"], true);
+    assert_eq!(
+        pinned["lifecycle"], "active",
+        "pinning changes nothing else"
+    );
+    let show = env.run(&["catalog", "show", &id]).ok().stdout();
+    assert!(show.lines().any(|l| l == "pinned           yes"), "{show}");
+    assert_eq!(
+        env.run(&["catalog", "unpin", &id]).ok().stdout(),
+        format!("unpinned {id}\n")
+    );
+    env.run(&["catalog", "pin", "file:/nope.gguf"])
+        .fails_with("no entry \"file:/nope.gguf\"");
+}
+
+#[test]
 fn catalog_unknown_id_and_bad_catalog_fail_in_one_line() {
     let env = Env::new();
     env.run(&["catalog", "show", "file:/nope.gguf"])
