@@ -65,6 +65,8 @@ pub enum Command {
     Engine(EngineArgs),
     /// Inspect and manage the model catalog
     Catalog(CatalogArgs),
+    /// Inspect the model cache and free space in it
+    Cache(CacheArgs),
     /// Print the GGUF metadata of a model file
     Gguf(GgufArgs),
 }
@@ -197,4 +199,32 @@ pub struct GgufArgs {
     /// List every tensor instead: name, type, shape, data offset, size (a JSON array with --json)
     #[arg(long)]
     pub tensors: bool,
+}
+
+/// Where the model cache and the catalog are, for `provision cache`.
+#[derive(Debug, Args)]
+pub struct CacheStore {
+    /// Model cache (default from HF_HUB_CACHE, else $HF_HOME/hub, else $XDG_CACHE_HOME/huggingface/hub, else ~/.cache/huggingface/hub)
+    #[arg(long, value_name = "DIR", default_value_os_t = Locations::from_env().cache_dir)]
+    pub cache_dir: PathBuf,
+
+    #[command(flatten)]
+    pub catalog: CatalogPath,
+}
+
+/// `provision cache`.
+#[derive(Debug, Args)]
+pub struct CacheArgs {
+    #[command(subcommand)]
+    pub action: CacheAction,
+}
+
+/// `provision cache <action>`.
+#[derive(Debug, Subcommand)]
+pub enum CacheAction {
+    /// Repos, revisions and files in the cache, their size on disk (each blob once), last use and catalog entries; dangling links, orphan blobs and partial downloads
+    Scan {
+        #[command(flatten)]
+        store: CacheStore,
+    },
 }

@@ -1,6 +1,7 @@
 //! The `provision` command line: arguments, output, and one module per verb.
 
 mod args;
+mod cache;
 mod catalog;
 mod engine;
 mod error;
@@ -43,6 +44,7 @@ fn run(command: Command, out: &Output) -> Result<(), CliError> {
     match command {
         Command::Gguf(args) => gguf::run(&args, out),
         Command::Catalog(args) => catalog::run(args, out),
+        Command::Cache(args) => cache::run(args, out),
         Command::Model(args) => model::run(&args, out),
         Command::Engine(args) => engine::run(&args, out),
     }

@@ -987,3 +987,43 @@ fn verbose_lines_carry_a_utc_timestamp() {
         assert!(rest.starts_with("[model-provisioner] "), "{line}");
     }
 }
+
+// ---------------------------------------------------------------- cache
+
+#[test]
+fn cache_scan_lists_a_downloaded_model_with_its_catalog_entry() {
+    let env = Env::new();
+    let hub = hub_standin::Hub::start().expect("stand-in hub");
+    let bytes = std::fs::read(tiny()).expect("read model");
+    hub.commit(
+        "org/tiny",
+        "main",
+        vec![("tiny-F32.gguf", hub_standin::FileSpec::lfs(bytes))],
+    );
+    let mut cmd = env.cmd(&["model", "hf:org/tiny/tiny-F32.gguf"]);
+    cmd.env("HF_ENDPOINT", hub.endpoint())
+        .env_remove("HF_HUB_OFFLINE");
+    Run(cmd.output().expect("runs")).ok();
+    // Debris the scan must report.
+    let blobs = env.path("hub/models--org--tiny/blobs");
+    std::fs::write(blobs.join("0123.incomplete"), [0u8; 10]).expect("partial");
+
+    let v = env.run(&["--json", "cache", "scan"]).ok().json();
+    assert_eq!(v["repo_count"], 1);
+    assert_eq!(v["size_on_disk"], 491168);
+    let repo = &v["repos"][0];
+    assert_eq!(repo["repo_id"], "org/tiny");
+    assert_eq!(repo["catalog_ids"][0], "hf:org/tiny/tiny-F32.gguf");
+    assert!(repo["last_used_at_ms"].is_u64(), "{repo}");
+    assert_eq!(repo["revisions"][0]["refs"][0], "main");
+    assert_eq!(v["problems"][0]["kind"], "incomplete");
+
+    let text = env.run(&["cache", "scan"]).ok().stdout();
+    assert!(text.contains(": 1 repos, 479.7 KiB on disk"), "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("org/tiny") && l.contains("hf:org/tiny/tiny-F32.gguf")),
+        "{text}"
+    );
+    assert!(text.contains("incomplete: "), "{text}");
+}

@@ -101,6 +101,13 @@ impl ModelProvisioner {
         self.catalog.as_ref()
     }
 
+    /// What the model cache holds, joined with this provisioner's
+    /// catalog (see [`cache_scan::scan`](crate::cache_scan::scan)).
+    pub fn scan_cache(&self) -> Result<crate::cache_scan::CacheScan, ProvisionError> {
+        let entries = self.catalog.list()?;
+        crate::cache_scan::scan(&self.cache_dir, &entries)
+    }
+
     /// The directory fetchers may download into.
     pub fn cache_dir(&self) -> &Path {
         &self.cache_dir

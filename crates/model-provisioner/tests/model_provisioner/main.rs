@@ -2,6 +2,7 @@
 //! SQLite catalog, real child processes, and Hugging Face and HTTPS
 //! fetching against the stand-in Hub over loopback.
 
+mod cache_scan;
 mod catalog;
 mod catalog_promises;
 mod ensure;
