@@ -227,4 +227,25 @@ pub enum CacheAction {
         #[command(flatten)]
         store: CacheStore,
     },
+    /// Free space: remove least recently used models (never pinned ones, never a blob another snapshot uses)
+    Prune(PruneArgs),
+}
+
+/// `provision cache prune`.
+#[derive(Debug, Args)]
+pub struct PruneArgs {
+    /// Remove models until the cache takes at most SIZE: bytes, or 500M, 50G (binary), 500MiB, 2GB (decimal)
+    #[arg(long, value_name = "SIZE", value_parser = model_provisioner::units::parse_size)]
+    pub max_size: Option<u64>,
+
+    /// Remove every model not used for longer than AGE: 30d, 12h, 2w
+    #[arg(long, value_name = "AGE", value_parser = model_provisioner::units::parse_age)]
+    pub older_than: Option<std::time::Duration>,
+
+    /// Print what would be removed, and remove nothing
+    #[arg(long)]
+    pub dry_run: bool,
+
+    #[command(flatten)]
+    pub store: CacheStore,
 }

@@ -1,19 +1,20 @@
-//! `provision cache scan`: what the model cache holds. The scanning
-//! lives in model-provisioner; this module prints.
+//! `provision cache scan | prune`: what the model cache holds, and freeing
+//! space in it. The scanning and the pruning rules live in
+//! model-provisioner; this module prints.
 
 use std::fmt::Write as _;
 
 use model_provisioner::cache_scan::{CacheScan, CachedRepo};
 use model_provisioner::units::human_bytes;
-use model_provisioner::{Locations, ModelProvisioner};
+use model_provisioner::{Locations, ModelProvisioner, PrunePolicy, PruneReport};
 
-use super::args::{CacheAction, CacheArgs};
+use super::args::{CacheAction, CacheArgs, PruneArgs};
 use super::error::CliError;
 use super::output::Output;
 
 pub fn run(args: CacheArgs, out: &Output) -> Result<(), CliError> {
     let store = match &args.action {
-        CacheAction::Scan { store } => store,
+        CacheAction::Scan { store } | CacheAction::Prune(PruneArgs { store, .. }) => store,
     };
     let locations = Locations::from_env()
         .with_cache_dir(&store.cache_dir)
@@ -21,6 +22,7 @@ pub fn run(args: CacheArgs, out: &Output) -> Result<(), CliError> {
     let models = ModelProvisioner::at(locations).build()?;
     match args.action {
         CacheAction::Scan { .. } => scan(&models, out),
+        CacheAction::Prune(prune) => self::prune(&models, &prune, out),
     }
 }
 
@@ -93,6 +95,52 @@ fn repo_line(s: &mut String, r: &CachedRepo, width: usize, now: u64) {
         files,
         human_bytes(r.size_on_disk),
         ago(now, r.last_used_at_ms),
+    );
+}
+
+fn prune(models: &ModelProvisioner, args: &PruneArgs, out: &Output) -> Result<(), CliError> {
+    if args.max_size.is_none() && args.older_than.is_none() {
+        return Err(CliError::new(
+            "cache prune needs --max-size SIZE and/or --older-than AGE (e.g. --max-size 50G, --older-than 30d)",
+        ));
+    }
+    let policy = PrunePolicy {
+        max_size: args.max_size,
+        older_than: args.older_than,
+        dry_run: args.dry_run,
+    };
+    let report = models.prune(&policy)?;
+    let now = now_ms();
+    out.emit(&report, |s| human_prune(s, &report, now))
+}
+
+fn human_prune(s: &mut String, r: &PruneReport, now: u64) {
+    let verb = if r.dry_run { "would remove" } else { "removed" };
+    for item in &r.removed {
+        let _ = writeln!(
+            s,
+            "{verb} {}  ({}, last used {}, frees {})  {}",
+            item.path.display(),
+            item.reason,
+            ago(now, item.last_used_ms),
+            human_bytes(item.freed_bytes),
+            listed(&item.catalog_ids)
+        );
+        for kept in &item.kept_files {
+            let _ = writeln!(s, "  kept {} ({})", kept.path.display(), kept.reason);
+        }
+    }
+    for id in &r.pinned {
+        let _ = writeln!(s, "pinned, kept {id}");
+    }
+    let _ = writeln!(
+        s,
+        "{}: {} -> {} ({} files{})",
+        if r.dry_run { "plan" } else { "pruned" },
+        human_bytes(r.size_before),
+        human_bytes(r.size_after),
+        r.removed.len(),
+        if r.dry_run { "; nothing removed" } else { "" }
     );
 }
 

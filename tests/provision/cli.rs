@@ -1027,3 +1027,69 @@ fn cache_scan_lists_a_downloaded_model_with_its_catalog_entry() {
     );
     assert!(text.contains("incomplete: "), "{text}");
 }
+
+#[test]
+fn cache_prune_plans_keeps_pinned_models_and_removes_the_rest() {
+    let env = Env::new();
+    let hub = hub_standin::Hub::start().expect("stand-in hub");
+    let bytes = std::fs::read(tiny()).expect("read model");
+    hub.commit(
+        "org/tiny",
+        "main",
+        vec![("tiny-F32.gguf", hub_standin::FileSpec::lfs(bytes))],
+    );
+    let id = "hf:org/tiny/tiny-F32.gguf";
+    let mut cmd = env.cmd(&["model", id]);
+    cmd.env("HF_ENDPOINT", hub.endpoint())
+        .env_remove("HF_HUB_OFFLINE");
+    Run(cmd.output().expect("runs")).ok();
+
+    env.run(&["cache", "prune"]).fails_with("--max-size");
+    assert_eq!(env.run(&["cache", "prune", "--max-size", "lots"]).code(), 2);
+
+    let plan = env
+        .run(&["--json", "cache", "prune", "--max-size", "1K", "--dry-run"])
+        .ok()
+        .json();
+    assert_eq!(plan["dry_run"], true);
+    assert_eq!(plan["size_before"], 491168);
+    assert_eq!(plan["size_after"], 0);
+    assert_eq!(plan["removed"][0]["catalog_ids"][0], id);
+    let text = env
+        .run(&["cache", "prune", "--max-size", "1K", "--dry-run"])
+        .ok()
+        .stdout();
+    assert!(text.starts_with("would remove "), "{text}");
+    assert!(text.contains("nothing removed"), "{text}");
+    assert_eq!(
+        env.run(&["--json", "cache", "scan"]).ok().json()["repo_count"],
+        1
+    );
+
+    env.run(&["catalog", "pin", id]).ok();
+    let kept = env
+        .run(&["--json", "cache", "prune", "--max-size", "1K"])
+        .ok()
+        .json();
+    assert_eq!(kept["removed"], serde_json::json!([]));
+    assert_eq!(kept["pinned"][0], id);
+
+    env.run(&["catalog", "unpin", id]).ok();
+    let out = env
+        .run(&["--json", "cache", "prune", "--older-than", "0s"])
+        .ok();
+    assert_eq!(out.json()["removed"][0]["freed_bytes"], 491168);
+    assert!(
+        out.stderr().contains("[model-provisioner] prune: Pruned "),
+        "{}",
+        out.stderr()
+    );
+    let scan = env.run(&["--json", "cache", "scan"]).ok().json();
+    assert_eq!(scan["repo_count"], 0);
+    assert_eq!(scan["problems"], serde_json::json!([]));
+    assert_eq!(
+        env.run(&["catalog", "list", "--json"]).ok().json(),
+        serde_json::json!([])
+    );
+    env.run(&["catalog", "verify"]).ok();
+}

@@ -39,5 +39,7 @@ pub use handoff::{
 pub use locations::Locations;
 pub use model_ref::{ModelRef, RefError};
 pub use narration_core::public_url;
-pub use provisioner::{KeptFile, ModelProvisioner, ProvisionerBuilder, Removal};
+pub use provisioner::{
+    KeptFile, ModelProvisioner, ProvisionerBuilder, PrunePolicy, PruneReport, Pruned, Removal,
+};
 pub use resolved::{EnsureOptions, ResolvedModel, Verification};

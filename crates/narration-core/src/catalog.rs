@@ -54,6 +54,10 @@ pub mod model {
     pub const HANDOFF: &str = "handoff";
     /// The handoff file could not be written.
     pub const HANDOFF_FAILED: &str = "handoff-failed";
+    /// Cache pruning removed a model file (`bytes` freed).
+    pub const PRUNE: &str = "prune";
+    /// Cache pruning could not remove a file; the entry is kept.
+    pub const PRUNE_FAILED: &str = "prune-failed";
 
     /// Every action, in lifecycle order.
     pub const ALL: &[&str] = &[
@@ -79,6 +83,8 @@ pub mod model {
         COMPLETE,
         HANDOFF,
         HANDOFF_FAILED,
+        PRUNE,
+        PRUNE_FAILED,
     ];
 }
 

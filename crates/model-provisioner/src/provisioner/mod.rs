@@ -8,12 +8,14 @@
 
 mod builder;
 mod lifecycle;
+mod prune;
 mod register;
 mod remove;
 mod step;
 mod verify;
 
 pub use builder::ProvisionerBuilder;
+pub use prune::{PrunePolicy, PruneReport, Pruned};
 pub use remove::{KeptFile, Removal};
 pub(crate) use step::Step;
 

@@ -17,6 +17,7 @@ mod hf_python;
 mod hf_resume;
 mod hf_select;
 mod hf_support;
+mod prune;
 mod removal;
 
 /// The libtest name of `name` in the module `module` (from
