@@ -69,6 +69,8 @@ pub enum Command {
     Cache(CacheArgs),
     /// Print the GGUF metadata of a model file
     Gguf(GgufArgs),
+    /// Check that this machine is ready: tools, GPU, disk, catalog, Hub, and the pools given
+    Doctor(DoctorArgs),
 }
 
 /// Where the catalog lives.
@@ -248,4 +250,16 @@ pub struct PruneArgs {
 
     #[command(flatten)]
     pub store: CacheStore,
+}
+
+/// `provision doctor`.
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Pool configurations to check too (plan, tools, build cache, model)
+    #[arg(value_name = "POOL.toml")]
+    pub pools: Vec<PathBuf>,
+
+    /// Where models are cached and recorded; --offline skips the Hub check.
+    #[command(flatten)]
+    pub store: ModelStore,
 }

@@ -3,6 +3,7 @@
 mod args;
 mod cache;
 mod catalog;
+mod doctor;
 mod engine;
 mod error;
 mod gguf;
@@ -45,6 +46,7 @@ fn run(command: Command, out: &Output) -> Result<(), CliError> {
         Command::Gguf(args) => gguf::run(&args, out),
         Command::Catalog(args) => catalog::run(args, out),
         Command::Cache(args) => cache::run(args, out),
+        Command::Doctor(args) => doctor::run(&args, out),
         Command::Model(args) => model::run(&args, out),
         Command::Engine(args) => engine::run(&args, out),
     }

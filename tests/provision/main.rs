@@ -5,6 +5,7 @@
 mod cli;
 mod concurrency;
 mod crash_resume;
+mod doctor;
 mod fault_matrix;
 mod hostile_input;
 mod secrets;

@@ -108,6 +108,21 @@ impl SqliteCatalog {
         &self.path
     }
 
+    /// `PRAGMA integrity_check`: the problems SQLite finds in the file,
+    /// none when it is sound.
+    pub fn integrity_check(&self) -> Result<Vec<String>, CatalogError> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare("PRAGMA integrity_check")
+            .map_err(|e| self.sql(e))?;
+        let lines = stmt
+            .query_map([], |r| r.get::<_, String>(0))
+            .map_err(|e| self.sql(e))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| self.sql(e))?;
+        Ok(lines.into_iter().filter(|l| l != "ok").collect())
+    }
+
     /// The schema version recorded in the database.
     pub fn schema_version(&self) -> Result<i64, CatalogError> {
         current_version(&self.conn(), &self.path)
