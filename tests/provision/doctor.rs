@@ -225,6 +225,11 @@ fn doctor_checks_a_pool_plan_tools_build_cache_and_model() {
 
     let (code, checks, _) = m.doctor(&[pool, "--offline"]);
     assert_eq!(code, 0, "{checks:#?}");
+    assert!(
+        !m.dir.path().join("hub").exists(),
+        "the doctor writes nothing in the cache"
+    );
+    assert!(!m.catalog().exists(), "nor a catalog");
     assert_eq!(check(&checks, "pool doc: plan")["status"], "OK");
     assert_eq!(check(&checks, "pool doc: tools")["status"], "OK");
     assert_eq!(
