@@ -126,17 +126,21 @@ fn read_into(
         return Err("no snapshots folder".into());
     }
     let mut refs = read_refs(&path.join("refs"))?;
-    let mut blobs: BTreeMap<PathBuf, (u64, Option<u64>)> = BTreeMap::new();
-    let mut first_error = None;
     let mut revisions = std::fs::read_dir(&snapshots)
         .map_err(|e| format!("snapshots folder unreadable: {e}"))?
         .flatten()
         .map(|i| i.path())
         .collect::<Vec<_>>();
     revisions.sort();
+    let mut walk = Walk {
+        uses,
+        problems,
+        blobs: BTreeMap::new(),
+        refused: None,
+    };
     for rev_path in revisions {
         if rev_path.is_file() {
-            first_error.get_or_insert(format!(
+            walk.refuse(format!(
                 "a file in the snapshots folder: {}",
                 rev_path.display()
             ));
@@ -146,55 +150,8 @@ fn read_into(
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let mut revision = CachedRevision {
-            refs: refs
-                .remove(&commit)
-                .unwrap_or_default()
-                .into_iter()
-                .collect(),
-            commit,
-            size_on_disk: 0,
-            files: Vec::new(),
-        };
-        let mut own = BTreeSet::new();
-        for (link, meta) in files_under(&rev_path) {
-            let blob = if meta.file_type().is_symlink() {
-                match std::fs::read_link(&link) {
-                    Ok(target) => normalize(&link.parent().unwrap_or(path).join(target)),
-                    Err(_) => link.clone(),
-                }
-            } else {
-                link.clone()
-            };
-            let Ok(blob_meta) = std::fs::metadata(&blob) else {
-                problems.push(CacheProblem {
-                    kind: ProblemKind::DanglingLink,
-                    path: link.clone(),
-                    size_bytes: None,
-                    detail: format!("points to {}, which is gone", blob.display()),
-                });
-                first_error
-                    .get_or_insert(format!("blob missing (broken link): {}", blob.display()));
-                continue;
-            };
-            let stats = *blobs
-                .entry(blob.clone())
-                .or_insert((blob_meta.len(), accessed_ms(&blob_meta)));
-            if own.insert(blob.clone()) {
-                revision.size_on_disk += stats.0;
-            }
-            let (catalog_ids, last_used_at_ms) = uses.of(&link);
-            revision.files.push(CachedFile {
-                name: relative_name(&rev_path, &link),
-                link,
-                blob,
-                size_bytes: stats.0,
-                last_accessed_ms: stats.1,
-                catalog_ids,
-                last_used_at_ms,
-            });
-        }
-        repo.revisions.push(revision);
+        let names = refs.remove(&commit).unwrap_or_default();
+        repo.revisions.push(walk.revision(&rev_path, commit, names));
     }
     let files = repo.revisions.iter().flat_map(|r| &r.files);
     repo.catalog_ids = files
@@ -204,10 +161,10 @@ fn read_into(
         .into_iter()
         .collect();
     repo.last_used_at_ms = files.filter_map(|f| f.last_used_at_ms).max();
-    repo.size_on_disk = blobs.values().map(|(size, _)| size).sum();
-    repo.last_accessed_ms = blobs.values().filter_map(|(_, at)| *at).max();
-    loose_blobs(&path.join("blobs"), &blobs, problems);
-    if let Some(why) = first_error {
+    repo.size_on_disk = walk.blobs.values().map(|(size, _)| size).sum();
+    repo.last_accessed_ms = walk.blobs.values().filter_map(|(_, at)| *at).max();
+    loose_blobs(&path.join("blobs"), &walk.blobs, walk.problems);
+    if let Some(why) = walk.refused {
         return Err(why);
     }
     if !refs.is_empty() {
@@ -218,6 +175,90 @@ fn read_into(
         ));
     }
     Ok(())
+}
+
+/// Reading one repo's snapshots: the blobs they use and what is wrong.
+struct Walk<'a, 'p> {
+    uses: &'a Uses<'a>,
+    problems: &'p mut Vec<CacheProblem>,
+    /// Every blob a snapshot uses: (size, last access in ms).
+    blobs: BTreeMap<PathBuf, (u64, Option<u64>)>,
+    /// The first reason the reference client would refuse the repo.
+    refused: Option<String>,
+}
+
+impl Walk<'_, '_> {
+    fn refuse(&mut self, why: String) {
+        self.refused.get_or_insert(why);
+    }
+
+    /// The snapshot at `rev_path`, its size counting each blob once.
+    fn revision(
+        &mut self,
+        rev_path: &Path,
+        commit: String,
+        refs: BTreeSet<String>,
+    ) -> CachedRevision {
+        let mut revision = CachedRevision {
+            refs: refs.into_iter().collect(),
+            commit,
+            size_on_disk: 0,
+            files: Vec::new(),
+        };
+        let mut own = BTreeSet::new();
+        for (link, meta) in files_under(rev_path) {
+            let Some(file) = self.file(rev_path, link, &meta) else {
+                continue;
+            };
+            if own.insert(file.blob.clone()) {
+                revision.size_on_disk += file.size_bytes;
+            }
+            revision.files.push(file);
+        }
+        revision
+    }
+
+    /// One snapshot file and its blob; `None` (and a problem) when the
+    /// blob is gone.
+    fn file(
+        &mut self,
+        rev_path: &Path,
+        link: PathBuf,
+        meta: &std::fs::Metadata,
+    ) -> Option<CachedFile> {
+        let blob = if meta.file_type().is_symlink() {
+            match std::fs::read_link(&link) {
+                Ok(target) => normalize(&link.parent().unwrap_or(rev_path).join(target)),
+                Err(_) => link.clone(),
+            }
+        } else {
+            link.clone()
+        };
+        let Ok(blob_meta) = std::fs::metadata(&blob) else {
+            self.problems.push(CacheProblem {
+                kind: ProblemKind::DanglingLink,
+                path: link,
+                size_bytes: None,
+                detail: format!("points to {}, which is gone", blob.display()),
+            });
+            self.refuse(format!("blob missing (broken link): {}", blob.display()));
+            return None;
+        };
+        let (size_bytes, last_accessed_ms) = *self
+            .blobs
+            .entry(blob.clone())
+            .or_insert((blob_meta.len(), accessed_ms(&blob_meta)));
+        let (catalog_ids, last_used_at_ms) = self.uses.of(&link);
+        Some(CachedFile {
+            name: relative_name(rev_path, &link),
+            link,
+            blob,
+            size_bytes,
+            last_accessed_ms,
+            catalog_ids,
+            last_used_at_ms,
+        })
+    }
 }
 
 /// `refs/**`: commit → ref names (the file holds the commit, no newline).
