@@ -91,3 +91,70 @@ fn head_commit(checkout: &Path) -> Option<String> {
 fn is_commit(s: &str) -> bool {
     s.len() == 40 && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cache::{CacheKey, Stamp};
+    use crate::config::PoolConfig;
+    use crate::exec::ToolEnv;
+
+    fn plan(dir: &Path) -> Plan {
+        let pool = PoolConfig::from_toml_str(&format!(
+            "id = \"p\"\nengine = \"llamacpp\"\n[provisioning.source]\nrepo = \"https://example.invalid/llama.cpp\"\nref = \"v1\"\n\
+             [provisioning.source.build]\ncache_dir = \"{}\"\ngenerator = \"make\"\n[provisioning.model]\nref = \"/m.gguf\"\n",
+            dir.display()
+        ))
+        .unwrap();
+        Plan::for_pool(&pool, &ToolEnv::default()).unwrap()
+    }
+
+    #[test]
+    fn state_follows_the_stamp_the_binary_and_the_checkout() {
+        let dir = tempfile::tempdir().unwrap();
+        let plan = plan(dir.path());
+        assert_eq!(plan.build_cache_state(), BuildCacheState::NotBuilt);
+
+        std::fs::create_dir_all(plan.binary_path.parent().unwrap()).unwrap();
+        std::fs::write(&plan.binary_path, b"llama-server").unwrap();
+        assert!(matches!(
+            plan.build_cache_state(),
+            BuildCacheState::Stale { .. }
+        ));
+
+        let commit = "a".repeat(40);
+        let stamp = Stamp {
+            key: CacheKey {
+                commit: commit.clone(),
+                generator: plan.generator.cmake_name().to_string(),
+                defs: plan.cmake_defs.clone(),
+                compilers: Vec::new(),
+            },
+            host_compilers: Vec::new(),
+            binary: FileId::of(&plan.binary_path).unwrap(),
+            binary_sha256: String::new(),
+            build_ms: 1,
+        };
+        cache::write(&plan.stamp_path, &stamp).unwrap();
+        assert_eq!(
+            plan.build_cache_state(),
+            BuildCacheState::Fresh {
+                commit: commit.clone()
+            }
+        );
+
+        std::fs::create_dir_all(plan.checkout_dir.join(".git")).unwrap();
+        std::fs::write(plan.checkout_dir.join(".git/HEAD"), "b".repeat(40)).unwrap();
+        let BuildCacheState::Stale { reason } = plan.build_cache_state() else {
+            panic!("a checkout at another commit is stale");
+        };
+        assert!(reason.contains(&commit), "{reason}");
+
+        std::fs::write(plan.checkout_dir.join(".git/HEAD"), &commit).unwrap();
+        std::fs::write(&plan.binary_path, b"rebuilt by hand").unwrap();
+        assert!(matches!(
+            plan.build_cache_state(),
+            BuildCacheState::Stale { .. }
+        ));
+    }
+}
