@@ -65,8 +65,12 @@ pub enum Command {
     Engine(EngineArgs),
     /// Inspect and manage the model catalog
     Catalog(CatalogArgs),
+    /// Inspect the model cache and free space in it
+    Cache(CacheArgs),
     /// Print the GGUF metadata of a model file
     Gguf(GgufArgs),
+    /// Check that this machine is ready: tools, GPU, disk, catalog, Hub, and the pools given
+    Doctor(DoctorArgs),
 }
 
 /// Where the catalog lives.
@@ -158,6 +162,16 @@ pub enum CatalogAction {
         /// The entry id
         id: String,
     },
+    /// Pin an entry: `provision cache prune` never removes it
+    Pin {
+        /// The entry id
+        id: String,
+    },
+    /// Unpin an entry, so pruning may remove it again
+    Unpin {
+        /// The entry id
+        id: String,
+    },
     /// Remove an entry
     Remove {
         /// The entry id
@@ -181,6 +195,71 @@ pub struct GgufArgs {
     pub file: PathBuf,
 
     /// Also print every metadata key (arrays abbreviated)
-    #[arg(long)]
+    #[arg(long, conflicts_with = "tensors")]
     pub metadata: bool,
+
+    /// List every tensor instead: name, type, shape, data offset, size (a JSON array with --json)
+    #[arg(long)]
+    pub tensors: bool,
+}
+
+/// Where the model cache and the catalog are, for `provision cache`.
+#[derive(Debug, Args)]
+pub struct CacheStore {
+    /// Model cache (default from HF_HUB_CACHE, else $HF_HOME/hub, else $XDG_CACHE_HOME/huggingface/hub, else ~/.cache/huggingface/hub)
+    #[arg(long, value_name = "DIR", default_value_os_t = Locations::from_env().cache_dir)]
+    pub cache_dir: PathBuf,
+
+    #[command(flatten)]
+    pub catalog: CatalogPath,
+}
+
+/// `provision cache`.
+#[derive(Debug, Args)]
+pub struct CacheArgs {
+    #[command(subcommand)]
+    pub action: CacheAction,
+}
+
+/// `provision cache <action>`.
+#[derive(Debug, Subcommand)]
+pub enum CacheAction {
+    /// Repos, revisions and files in the cache, their size on disk (each blob once), last use and catalog entries; dangling links, orphan blobs and partial downloads
+    Scan {
+        #[command(flatten)]
+        store: CacheStore,
+    },
+    /// Free space: remove least recently used models (never pinned ones, never a blob another snapshot uses)
+    Prune(PruneArgs),
+}
+
+/// `provision cache prune`.
+#[derive(Debug, Args)]
+pub struct PruneArgs {
+    /// Remove models until the cache takes at most SIZE: bytes, or 500M, 50G (binary), 500MiB, 2GB (decimal)
+    #[arg(long, value_name = "SIZE", value_parser = model_provisioner::units::parse_size)]
+    pub max_size: Option<u64>,
+
+    /// Remove every model not used for longer than AGE: 30d, 12h, 2w
+    #[arg(long, value_name = "AGE", value_parser = model_provisioner::units::parse_age)]
+    pub older_than: Option<std::time::Duration>,
+
+    /// Print what would be removed, and remove nothing
+    #[arg(long)]
+    pub dry_run: bool,
+
+    #[command(flatten)]
+    pub store: CacheStore,
+}
+
+/// `provision doctor`.
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Pool configurations to check too (plan, tools, build cache, model)
+    #[arg(value_name = "POOL.toml")]
+    pub pools: Vec<PathBuf>,
+
+    /// Where models are cached and recorded; --offline skips the Hub check.
+    #[command(flatten)]
+    pub store: ModelStore,
 }

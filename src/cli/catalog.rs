@@ -1,4 +1,5 @@
-//! `provision catalog list | show | retire | remove | verify`.
+//! `provision catalog list | show | retire | activate | pin | unpin |
+//! remove | verify`.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -22,6 +23,8 @@ pub fn run(args: CatalogArgs, out: &Output) -> Result<(), CliError> {
         CatalogAction::Show { id } => show(&catalog, &id, out),
         CatalogAction::Retire { id } => set_state(&catalog, &id, Lifecycle::Retired, out),
         CatalogAction::Activate { id } => set_state(&catalog, &id, Lifecycle::Active, out),
+        CatalogAction::Pin { id } => set_pinned(&catalog, &id, true, out),
+        CatalogAction::Unpin { id } => set_pinned(&catalog, &id, false, out),
         CatalogAction::Remove { id, delete_files } => {
             remove(&args.catalog.catalog, &catalog, &id, delete_files, out)
         }
@@ -50,17 +53,18 @@ fn list(catalog: &SqliteCatalog, out: &Output) -> Result<(), CliError> {
         let width = entries.iter().map(|e| e.id.len()).max().unwrap_or(2).max(2);
         let _ = writeln!(
             s,
-            "{:<width$}  {:<8}  {:>10}  {:<23}  PATH",
-            "ID", "STATE", "SIZE", "DIGEST"
+            "{:<width$}  {:<8}  {:<3}  {:>10}  {:<23}  PATH",
+            "ID", "STATE", "PIN", "SIZE", "DIGEST"
         );
         for e in &entries {
             let digest = e.digest.to_string();
             let short = digest.get(..23).unwrap_or(&digest);
             let _ = writeln!(
                 s,
-                "{:<width$}  {:<8}  {:>10}  {short:<23}  {}",
+                "{:<width$}  {:<8}  {:<3}  {:>10}  {short:<23}  {}",
                 e.id,
                 e.lifecycle.as_str(),
+                if e.pinned { "yes" } else { "-" },
                 human_bytes(e.size_bytes),
                 e.local_path.display()
             );
@@ -73,6 +77,7 @@ pub fn human_entry(s: &mut String, e: &CatalogEntry) {
     let rows = [
         ("id", e.id.clone()),
         ("state", e.lifecycle.as_str().to_string()),
+        ("pinned", if e.pinned { "yes" } else { "no" }.to_string()),
         ("path", e.local_path.display().to_string()),
         ("digest", e.digest.to_string()),
         (
@@ -85,6 +90,11 @@ pub fn human_entry(s: &mut String, e: &CatalogEntry) {
         (
             "verified (ms)",
             e.verified_at_ms
+                .map_or_else(|| "never".to_string(), |v| v.to_string()),
+        ),
+        (
+            "last used (ms)",
+            e.last_used_at_ms
                 .map_or_else(|| "never".to_string(), |v| v.to_string()),
         ),
     ];
@@ -124,6 +134,23 @@ fn set_state(
         Lifecycle::Retired => "retired",
         Lifecycle::Active => "activated",
     };
+    out.emit(&entry, |s| {
+        let _ = writeln!(s, "{done} {}", entry.id);
+    })
+}
+
+fn set_pinned(
+    catalog: &SqliteCatalog,
+    id: &str,
+    pinned: bool,
+    out: &Output,
+) -> Result<(), CliError> {
+    match catalog.set_pinned(id, pinned) {
+        Err(CatalogError::NotFound { .. }) => return Err(not_found(catalog, id)),
+        other => other?,
+    }
+    let entry = get(catalog, id)?;
+    let done = if pinned { "pinned" } else { "unpinned" };
     out.emit(&entry, |s| {
         let _ = writeln!(s, "{done} {}", entry.id);
     })

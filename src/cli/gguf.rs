@@ -1,4 +1,5 @@
-//! `provision gguf FILE`: print a model file's GGUF metadata.
+//! `provision gguf FILE`: print a model file's GGUF metadata (its tensors
+//! with `--tensors`, in [`super::tensors`]).
 
 use std::fmt::Write as _;
 
@@ -21,6 +22,9 @@ struct GgufReport<'a> {
 }
 
 pub fn run(args: &GgufArgs, out: &Output) -> Result<(), CliError> {
+    if args.tensors {
+        return super::tensors::run(&args.file, out);
+    }
     let header = gguf::read_header_file(&args.file)?;
     let summary = header.summary();
     let metadata = args.metadata.then(|| {

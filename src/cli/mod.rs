@@ -1,7 +1,9 @@
 //! The `provision` command line: arguments, output, and one module per verb.
 
 mod args;
+mod cache;
 mod catalog;
+mod doctor;
 mod engine;
 mod error;
 mod gguf;
@@ -9,6 +11,7 @@ mod logging;
 mod model;
 mod output;
 mod progress;
+mod tensors;
 
 use std::process::ExitCode;
 
@@ -42,6 +45,8 @@ fn run(command: Command, out: &Output) -> Result<(), CliError> {
     match command {
         Command::Gguf(args) => gguf::run(&args, out),
         Command::Catalog(args) => catalog::run(args, out),
+        Command::Cache(args) => cache::run(args, out),
+        Command::Doctor(args) => doctor::run(&args, out),
         Command::Model(args) => model::run(&args, out),
         Command::Engine(args) => engine::run(&args, out),
     }

@@ -299,6 +299,161 @@ fn gguf_refuses_bad_files_in_one_line() {
         .fails_with("is truncated");
 }
 
+/// The tensors as gguf-py (llama.cpp's reference reader) lists them:
+/// `[name, type name, shape, data offset, bytes]`.
+const PYTHON_TENSORS: &str = r#"
+import sys, json
+import gguf
+r = gguf.GGUFReader(sys.argv[1])
+print(json.dumps([[t.name, t.tensor_type.name, [int(d) for d in t.shape],
+                   int(t.data_offset), int(t.n_bytes)] for t in r.tensors]))
+"#;
+
+/// True when python3 can import the reference `gguf` package; under
+/// CI=true a missing reference is a failure, elsewhere the test is skipped.
+fn python_gguf_available() -> bool {
+    let ok = Command::new("python3")
+        .args(["-c", "import gguf"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI=true but python3 with the gguf package is missing (pip install gguf)"
+        );
+        eprintln!("skipping: python3 with the gguf package is missing (pip install gguf)");
+    }
+    ok
+}
+
+#[test]
+fn gguf_tensors_match_the_python_reference_reader() {
+    if !python_gguf_available() {
+        return;
+    }
+    let env = Env::new();
+    let ours = env
+        .run(&["gguf", "--json", "--tensors", "examples/tiny-llama.gguf"])
+        .ok()
+        .json();
+    let py = Command::new("python3")
+        .args(["-c", PYTHON_TENSORS])
+        .arg(tiny())
+        .output()
+        .expect("python3 runs");
+    assert!(
+        py.status.success(),
+        "{}",
+        String::from_utf8_lossy(&py.stderr)
+    );
+    let theirs: Value = serde_json::from_slice(&py.stdout).expect("python printed JSON");
+    let ours = ours.as_array().expect("a JSON array");
+    let theirs = theirs.as_array().expect("a JSON array");
+    assert_eq!(ours.len(), 21);
+    assert_eq!(ours.len(), theirs.len());
+    for (o, t) in ours.iter().zip(theirs) {
+        let row = serde_json::json!([
+            o["name"],
+            o["type"],
+            o["shape"],
+            o["data_offset"],
+            o["size"]
+        ]);
+        assert_eq!(&row, t);
+    }
+}
+
+/// A copy of the tiny model whose first tensor has the ggml type `id`.
+fn with_first_tensor_type(env: &Env, name: &str, id: u32) -> PathBuf {
+    let path = env.model_copy(name);
+    let mut bytes = std::fs::read(&path).expect("read");
+    let header =
+        model_provisioner::gguf::read_header(std::io::Cursor::new(&bytes)).expect("header");
+    let first = &header.tensors[0];
+    // A tensor info: u64 name length, the name, u32 dim count, u64 per dim,
+    // then the u32 type.
+    let mut key = (first.name.len() as u64).to_le_bytes().to_vec();
+    key.extend_from_slice(first.name.as_bytes());
+    let at = bytes
+        .windows(key.len())
+        .position(|w| w == key.as_slice())
+        .expect("tensor info found")
+        + key.len()
+        + 4
+        + 8 * first.dims.len();
+    bytes[at..at + 4].copy_from_slice(&id.to_le_bytes());
+    std::fs::write(&path, &bytes).expect("write");
+    let file = std::fs::File::options()
+        .write(true)
+        .open(&path)
+        .expect("open");
+    file.set_modified(SystemTime::now() - Duration::from_secs(3600))
+        .expect("set mtime");
+    path
+}
+
+#[test]
+fn gguf_tensors_table_shows_an_unknown_type_by_its_id() {
+    let env = Env::new();
+    let path = with_first_tensor_type(&env, "odd.gguf", 250);
+    let path = path.to_str().expect("utf-8");
+    let text = env.run(&["gguf", "--tensors", path]).ok().stdout();
+    let header = text.lines().next().expect("a header line");
+    assert!(header.starts_with("NAME"), "{text}");
+    assert_eq!(text.lines().count(), 22, "{text}");
+    let first = text.lines().nth(1).expect("first tensor");
+    assert!(
+        first.starts_with("token_embd.weight") && first.contains("unknown(250)"),
+        "{first}"
+    );
+    let v = env.run(&["gguf", "--json", "--tensors", path]).ok().json();
+    assert_eq!(v[0]["type"], "unknown(250)");
+    assert_eq!(v[0]["type_id"], 250);
+    assert_eq!(
+        v[0]["size"],
+        Value::Null,
+        "size unknown for an unknown type"
+    );
+    assert_eq!(v[1]["type"], "F32");
+}
+
+#[test]
+fn model_with_an_unknown_tensor_type_is_provisioned_with_a_warning() {
+    let env = Env::new();
+    let path = with_first_tensor_type(&env, "odd.gguf", 250);
+    let out = env
+        .run(&[
+            "--log-format",
+            "json",
+            "model",
+            path.to_str().expect("utf-8"),
+        ])
+        .ok();
+    let warnings: Vec<Value> = out
+        .stderr()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .filter(|l| l["action"] == "inspect-warning")
+        .collect();
+    assert_eq!(warnings.len(), 1, "{}", out.stderr());
+    assert_eq!(warnings[0]["level"], "WARN");
+    assert_eq!(warnings[0]["error_kind"], "unknown-tensor-type");
+    let human = warnings[0]["human"].as_str().expect("human");
+    assert!(
+        human.contains("unknown(250)") && human.contains("token_embd.weight"),
+        "{human}"
+    );
+    // The plain model has nothing to warn about.
+    let plain = env
+        .run(&["--log-format", "json", "model", "examples/tiny-llama.gguf"])
+        .ok();
+    assert!(
+        !plain.stderr().contains("inspect-warning"),
+        "{}",
+        plain.stderr()
+    );
+}
+
 // ---------------------------------------------------------------- model
 
 #[test]
@@ -569,6 +724,46 @@ fn catalog_verbs_list_show_retire_verify_remove() {
 }
 
 #[test]
+fn catalog_pin_unpin_and_every_ensure_records_its_use() {
+    let env = Env::new();
+    let model = env.model_copy("p.gguf");
+    // Past the racy window, so that the second run is a warm hit (see
+    // model_json_is_one_resolved_model_and_a_warm_run_skips_hashing).
+    std::thread::sleep(Duration::from_millis(2200));
+    let path = model.to_str().expect("utf-8");
+    let first = env.run(&["--json", "model", path]).ok().json();
+    let id = first["id"].as_str().expect("id").to_string();
+    let row = env.run(&["--json", "catalog", "show", &id]).ok().json();
+    assert_eq!(row["pinned"], false);
+    let used = row["last_used_at_ms"].as_u64().expect("used once");
+
+    // A warm ensure (no hashing, nothing re-registered) is a use too.
+    let warm = env.run(&["--json", "model", path]).ok().json();
+    assert_eq!(warm["verification"], "fingerprint");
+    let row = env.run(&["--json", "catalog", "show", &id]).ok().json();
+    // The second run starts after the first has exited: a later clock.
+    assert!(
+        row["last_used_at_ms"].as_u64().expect("used") > used,
+        "{row}"
+    );
+
+    let pinned = env.run(&["--json", "catalog", "pin", &id]).ok().json();
+    assert_eq!(pinned["pinned"], true);
+    assert_eq!(
+        pinned["lifecycle"], "active",
+        "pinning changes nothing else"
+    );
+    let show = env.run(&["catalog", "show", &id]).ok().stdout();
+    assert!(show.lines().any(|l| l == "pinned           yes"), "{show}");
+    assert_eq!(
+        env.run(&["catalog", "unpin", &id]).ok().stdout(),
+        format!("unpinned {id}\n")
+    );
+    env.run(&["catalog", "pin", "file:/nope.gguf"])
+        .fails_with("no entry \"file:/nope.gguf\"");
+}
+
+#[test]
 fn catalog_unknown_id_and_bad_catalog_fail_in_one_line() {
     let env = Env::new();
     env.run(&["catalog", "show", "file:/nope.gguf"])
@@ -831,4 +1026,110 @@ fn verbose_lines_carry_a_utc_timestamp() {
         );
         assert!(rest.starts_with("[model-provisioner] "), "{line}");
     }
+}
+
+// ---------------------------------------------------------------- cache
+
+#[test]
+fn cache_scan_lists_a_downloaded_model_with_its_catalog_entry() {
+    let env = Env::new();
+    let hub = hub_standin::Hub::start().expect("stand-in hub");
+    let bytes = std::fs::read(tiny()).expect("read model");
+    hub.commit(
+        "org/tiny",
+        "main",
+        vec![("tiny-F32.gguf", hub_standin::FileSpec::lfs(bytes))],
+    );
+    let mut cmd = env.cmd(&["model", "hf:org/tiny/tiny-F32.gguf"]);
+    cmd.env("HF_ENDPOINT", hub.endpoint())
+        .env_remove("HF_HUB_OFFLINE");
+    Run(cmd.output().expect("runs")).ok();
+    // Debris the scan must report.
+    let blobs = env.path("hub/models--org--tiny/blobs");
+    std::fs::write(blobs.join("0123.incomplete"), [0u8; 10]).expect("partial");
+
+    let v = env.run(&["--json", "cache", "scan"]).ok().json();
+    assert_eq!(v["repo_count"], 1);
+    assert_eq!(v["size_on_disk"], 491168);
+    let repo = &v["repos"][0];
+    assert_eq!(repo["repo_id"], "org/tiny");
+    assert_eq!(repo["catalog_ids"][0], "hf:org/tiny/tiny-F32.gguf");
+    assert!(repo["last_used_at_ms"].is_u64(), "{repo}");
+    assert_eq!(repo["revisions"][0]["refs"][0], "main");
+    assert_eq!(v["problems"][0]["kind"], "incomplete");
+
+    let text = env.run(&["cache", "scan"]).ok().stdout();
+    assert!(text.contains(": 1 repos, 479.7 KiB on disk"), "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("org/tiny") && l.contains("hf:org/tiny/tiny-F32.gguf")),
+        "{text}"
+    );
+    assert!(text.contains("incomplete: "), "{text}");
+}
+
+#[test]
+fn cache_prune_plans_keeps_pinned_models_and_removes_the_rest() {
+    let env = Env::new();
+    let hub = hub_standin::Hub::start().expect("stand-in hub");
+    let bytes = std::fs::read(tiny()).expect("read model");
+    hub.commit(
+        "org/tiny",
+        "main",
+        vec![("tiny-F32.gguf", hub_standin::FileSpec::lfs(bytes))],
+    );
+    let id = "hf:org/tiny/tiny-F32.gguf";
+    let mut cmd = env.cmd(&["model", id]);
+    cmd.env("HF_ENDPOINT", hub.endpoint())
+        .env_remove("HF_HUB_OFFLINE");
+    Run(cmd.output().expect("runs")).ok();
+
+    env.run(&["cache", "prune"]).fails_with("--max-size");
+    assert_eq!(env.run(&["cache", "prune", "--max-size", "lots"]).code(), 2);
+
+    let plan = env
+        .run(&["--json", "cache", "prune", "--max-size", "1K", "--dry-run"])
+        .ok()
+        .json();
+    assert_eq!(plan["dry_run"], true);
+    assert_eq!(plan["size_before"], 491168);
+    assert_eq!(plan["size_after"], 0);
+    assert_eq!(plan["removed"][0]["catalog_ids"][0], id);
+    let text = env
+        .run(&["cache", "prune", "--max-size", "1K", "--dry-run"])
+        .ok()
+        .stdout();
+    assert!(text.starts_with("would remove "), "{text}");
+    assert!(text.contains("nothing removed"), "{text}");
+    assert_eq!(
+        env.run(&["--json", "cache", "scan"]).ok().json()["repo_count"],
+        1
+    );
+
+    env.run(&["catalog", "pin", id]).ok();
+    let kept = env
+        .run(&["--json", "cache", "prune", "--max-size", "1K"])
+        .ok()
+        .json();
+    assert_eq!(kept["removed"], serde_json::json!([]));
+    assert_eq!(kept["pinned"][0], id);
+
+    env.run(&["catalog", "unpin", id]).ok();
+    let out = env
+        .run(&["--json", "cache", "prune", "--older-than", "0s"])
+        .ok();
+    assert_eq!(out.json()["removed"][0]["freed_bytes"], 491168);
+    assert!(
+        out.stderr().contains("[model-provisioner] prune: Pruned "),
+        "{}",
+        out.stderr()
+    );
+    let scan = env.run(&["--json", "cache", "scan"]).ok().json();
+    assert_eq!(scan["repo_count"], 0);
+    assert_eq!(scan["problems"], serde_json::json!([]));
+    assert_eq!(
+        env.run(&["catalog", "list", "--json"]).ok().json(),
+        serde_json::json!([])
+    );
+    env.run(&["catalog", "verify"]).ok();
 }

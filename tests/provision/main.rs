@@ -7,6 +7,7 @@ mod cli;
 mod collector;
 mod concurrency;
 mod crash_resume;
+mod doctor;
 #[path = "../../crates/engine-provisioner/tests/engine_provisioner/support.rs"]
 mod engine_support;
 mod fault_matrix;

@@ -41,6 +41,7 @@
 
 #![warn(missing_docs)]
 
+mod build_state;
 mod cache;
 mod cmake;
 mod config;
@@ -58,6 +59,7 @@ mod steps;
 mod toolchain;
 mod validate;
 
+pub use build_state::BuildCacheState;
 pub use cache::{CacheKey, FileId, Stamp};
 pub use config::{
     Build, ConfigError, Engine, Generator, ModelSpec, PoolConfig, Provisioning, Source,

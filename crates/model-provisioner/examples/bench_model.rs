@@ -215,6 +215,8 @@ fn entry(id: &str, i: u64) -> CatalogEntry {
         gguf: None,
         created_at_ms: i,
         verified_at_ms: Some(i),
+        pinned: false,
+        last_used_at_ms: None,
     }
 }
 

@@ -3,7 +3,9 @@
 //! Parse a reference with [`ModelRef::parse`], fetch it through a
 //! [`Fetcher`] (local files here; Hugging Face and HTTPS plug in through
 //! the same trait), verify its sha256 ([`Digest`]), and record it.
+//! [`cache_scan`] tells what the model cache holds.
 
+pub mod cache_scan;
 pub mod catalog;
 mod digest;
 mod download;
@@ -37,5 +39,7 @@ pub use handoff::{
 pub use locations::Locations;
 pub use model_ref::{ModelRef, RefError};
 pub use narration_core::public_url;
-pub use provisioner::{KeptFile, ModelProvisioner, ProvisionerBuilder, Removal};
+pub use provisioner::{
+    KeptFile, ModelProvisioner, ProvisionerBuilder, PrunePolicy, PruneReport, Pruned, Removal,
+};
 pub use resolved::{EnsureOptions, ResolvedModel, Verification};

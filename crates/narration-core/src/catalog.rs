@@ -43,6 +43,9 @@ pub mod model {
     pub const CACHE_HIT: &str = "cache-hit";
     /// The file is not a GGUF model.
     pub const INSPECT_FAILED: &str = "inspect-failed";
+    /// The file is a GGUF model with something this reader cannot check,
+    /// such as a tensor type it does not know (`unknown-tensor-type`).
+    pub const INSPECT_WARNING: &str = "inspect-warning";
     /// The catalog row was written.
     pub const REGISTER: &str = "register";
     /// The catalog or the provenance log could not be written.
@@ -51,6 +54,10 @@ pub mod model {
     pub const HANDOFF: &str = "handoff";
     /// The handoff file could not be written.
     pub const HANDOFF_FAILED: &str = "handoff-failed";
+    /// Cache pruning removed a model file (`bytes` freed).
+    pub const PRUNE: &str = "prune";
+    /// Cache pruning could not remove a file; the entry is kept.
+    pub const PRUNE_FAILED: &str = "prune-failed";
 
     /// Every action, in lifecycle order.
     pub const ALL: &[&str] = &[
@@ -70,11 +77,14 @@ pub mod model {
         VERIFIED,
         VERIFY_FAILED,
         INSPECT_FAILED,
+        INSPECT_WARNING,
         REGISTER,
         REGISTER_FAILED,
         COMPLETE,
         HANDOFF,
         HANDOFF_FAILED,
+        PRUNE,
+        PRUNE_FAILED,
     ];
 }
 
@@ -165,11 +175,35 @@ pub mod engine {
     ];
 }
 
+/// Actions of `provision doctor`.
+pub mod doctor {
+    /// The actor name these actions are narrated under.
+    pub const ACTOR: &str = "doctor";
+    /// The checks begin.
+    pub const START: &str = "start";
+    /// A check passed (target: the check's name).
+    pub const CHECK: &str = "check";
+    /// A check found something that deserves attention; the human line
+    /// carries the hint.
+    pub const CHECK_WARNING: &str = "check-warning";
+    /// A check failed: provisioning will fail until it is fixed.
+    pub const CHECK_FAILED: &str = "check-failed";
+    /// Every check ran (counts of failures and warnings).
+    pub const COMPLETE: &str = "complete";
+
+    /// Every action, in order.
+    pub const ALL: &[&str] = &[START, CHECK, CHECK_WARNING, CHECK_FAILED, COMPLETE];
+}
+
 /// Every actor with its actions: what `specs/narration-events.md` lists,
 /// one table per actor. A new action needs its constant in the actor's
 /// module, an entry in that module's `ALL`, and a row in the spec table;
 /// the catalog test names whichever is missing.
-pub const ALL: &[(&str, &[&str])] = &[(model::ACTOR, model::ALL), (engine::ACTOR, engine::ALL)];
+pub const ALL: &[(&str, &[&str])] = &[
+    (model::ACTOR, model::ALL),
+    (engine::ACTOR, engine::ALL),
+    (doctor::ACTOR, doctor::ALL),
+];
 
 /// True when `action` is in `actor`'s catalog.
 ///

@@ -30,11 +30,16 @@ pub enum NarrationLevel {
 }
 
 impl NarrationLevel {
-    /// `*-failed` is an error, `*-retry` a warning, everything else info.
+    /// `*-failed` is an error; `*-retry`, `*-fallback` and `*-warning`
+    /// are warnings; everything else is info.
     pub fn for_action(action: &str) -> Self {
         if action.ends_with("-failed") || action == "failed" {
             Self::Error
-        } else if action.ends_with("-retry") || action == "retry" || action.ends_with("-fallback") {
+        } else if action.ends_with("-retry")
+            || action == "retry"
+            || action.ends_with("-fallback")
+            || action.ends_with("-warning")
+        {
             Self::Warn
         } else {
             Self::Info

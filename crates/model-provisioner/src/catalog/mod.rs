@@ -114,6 +114,13 @@ pub struct CatalogEntry {
     pub created_at_ms: u64,
     /// When its digest was last established (ms since the Unix epoch).
     pub verified_at_ms: Option<u64>,
+    /// Never removed by cache pruning (`provision catalog pin`).
+    #[serde(default)]
+    pub pinned: bool,
+    /// When an ensure last handed this model out (ms since the Unix
+    /// epoch); cache pruning removes the least recently used first.
+    #[serde(default)]
+    pub last_used_at_ms: Option<u64>,
 }
 
 /// What [`CatalogStore::verify`] found.
@@ -135,12 +142,14 @@ pub enum VerifyOutcome {
 
 /// Storage for catalog entries. Implementations must be safe for
 /// concurrent use from several threads and processes; `put` is an upsert
-/// keyed by `id` that keeps the first `created_at_ms` and the lifecycle.
+/// keyed by `id` that keeps the first `created_at_ms`, the lifecycle and
+/// the pin, and the latest `last_used_at_ms`.
 pub trait CatalogStore: Send + Sync {
     /// The entry for `id`, if any.
     fn get(&self, id: &str) -> Result<Option<CatalogEntry>, CatalogError>;
     /// Insert the entry, or update the one with `entry.id`, keeping its
-    /// `created_at_ms` and its lifecycle (a retired entry stays retired).
+    /// `created_at_ms`, its lifecycle (a retired entry stays retired) and
+    /// its pin; `last_used_at_ms` is only replaced by a value.
     fn put(&self, entry: &CatalogEntry) -> Result<(), CatalogError>;
     /// Every entry, ordered by id.
     fn list(&self) -> Result<Vec<CatalogEntry>, CatalogError>;
@@ -159,6 +168,15 @@ pub trait CatalogStore: Send + Sync {
         fingerprint: Option<Fingerprint>,
         verified_at_ms: Option<u64>,
     ) -> Result<(), CatalogError>;
+
+    /// Pin (or unpin) `id`: a pinned entry is never pruned. Only this
+    /// column changes; [`CatalogError::NotFound`] when absent.
+    fn set_pinned(&self, id: &str, pinned: bool) -> Result<(), CatalogError>;
+
+    /// Record that `id` was handed out at `used_at_ms` (a later time
+    /// already recorded is kept). Only this column changes;
+    /// [`CatalogError::NotFound`] when absent.
+    fn touch(&self, id: &str, used_at_ms: u64) -> Result<(), CatalogError>;
 
     /// Re-hash the entry's file and compare it with the recorded digest,
     /// refreshing the fingerprint on success and clearing it otherwise.

@@ -16,7 +16,7 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 /// The schema version this build writes and understands.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// How long a writer waits for another process's write lock.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -48,10 +48,15 @@ const MIGRATIONS: &[&str] = &[
         WHEN source_ref LIKE 'hf:%' THEN 'hub-cache'
         WHEN source_ref LIKE 'https://%' OR source_ref LIKE 'http://%' THEN 'download'
         ELSE 'local' END;",
+    // 3: what cache pruning needs: entries it must never remove, and when
+    // each model was last handed out.
+    "ALTER TABLE models ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0 CHECK (pinned IN (0, 1));
+     ALTER TABLE models ADD COLUMN last_used_at_ms INTEGER;",
 ];
 
 const COLUMNS: &str = "id, local_path, digest, size_bytes, fp_size, fp_mtime_ns, fp_ctime_ns, \
-     fp_inode, fp_device, lifecycle, source_ref, gguf_json, created_at_ms, verified_at_ms, origin";
+     fp_inode, fp_device, lifecycle, source_ref, gguf_json, created_at_ms, verified_at_ms, origin, \
+     pinned, last_used_at_ms";
 
 /// A [`CatalogStore`] in a SQLite database file.
 ///
@@ -103,6 +108,21 @@ impl SqliteCatalog {
         &self.path
     }
 
+    /// `PRAGMA integrity_check`: the problems SQLite finds in the file,
+    /// none when it is sound.
+    pub fn integrity_check(&self) -> Result<Vec<String>, CatalogError> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare("PRAGMA integrity_check")
+            .map_err(|e| self.sql(e))?;
+        let lines = stmt
+            .query_map([], |r| r.get::<_, String>(0))
+            .map_err(|e| self.sql(e))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| self.sql(e))?;
+        Ok(lines.into_iter().filter(|l| l != "ok").collect())
+    }
+
     /// The schema version recorded in the database.
     pub fn schema_version(&self) -> Result<i64, CatalogError> {
         current_version(&self.conn(), &self.path)
@@ -111,6 +131,24 @@ impl SqliteCatalog {
     fn conn(&self) -> MutexGuard<'_, Connection> {
         // A panic while holding the lock cannot leave SQLite inconsistent.
         self.conn.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Run an `UPDATE` of the row `id`; [`CatalogError::NotFound`] when
+    /// there is none.
+    fn update_one(
+        &self,
+        id: &str,
+        sql: &str,
+        params: impl rusqlite::Params,
+    ) -> Result<(), CatalogError> {
+        let changed = self.conn().execute(sql, params).map_err(|e| self.sql(e))?;
+        if changed == 0 {
+            return Err(CatalogError::NotFound {
+                path: self.path.clone(),
+                id: id.to_string(),
+            });
+        }
+        Ok(())
     }
 
     fn sql(&self, source: rusqlite::Error) -> CatalogError {
@@ -197,6 +235,8 @@ fn decode_row(row: &Row<'_>, path: &Path) -> rusqlite::Result<Result<CatalogEntr
     let created: i64 = row.get(12)?;
     let verified: Option<i64> = row.get(13)?;
     let origin: String = row.get(14)?;
+    let pinned: bool = row.get(15)?;
+    let last_used: Option<i64> = row.get(16)?;
 
     let corrupt = |reason: String| CatalogError::CorruptRow {
         path: path.to_path_buf(),
@@ -245,6 +285,8 @@ fn decode_row(row: &Row<'_>, path: &Path) -> rusqlite::Result<Result<CatalogEntr
         gguf,
         created_at_ms: to_u64(created),
         verified_at_ms: verified.map(to_u64),
+        pinned,
+        last_used_at_ms: last_used.map(to_u64),
     }))
 }
 
@@ -284,14 +326,15 @@ impl CatalogStore for SqliteCatalog {
         let conn = self.conn();
         let mut stmt = conn
             .prepare_cached(&format!(
-                "INSERT INTO models ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+                "INSERT INTO models ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
                  ON CONFLICT(id) DO UPDATE SET
                    local_path = excluded.local_path, digest = excluded.digest,
                    size_bytes = excluded.size_bytes, fp_size = excluded.fp_size,
                    fp_mtime_ns = excluded.fp_mtime_ns, fp_ctime_ns = excluded.fp_ctime_ns,
                    fp_inode = excluded.fp_inode, fp_device = excluded.fp_device,
                    source_ref = excluded.source_ref, origin = excluded.origin,
-                   gguf_json = excluded.gguf_json, verified_at_ms = excluded.verified_at_ms"
+                   gguf_json = excluded.gguf_json, verified_at_ms = excluded.verified_at_ms,
+                   last_used_at_ms = COALESCE(excluded.last_used_at_ms, models.last_used_at_ms)"
             ))
             .map_err(|err| self.sql(err))?;
         stmt.execute(params![
@@ -310,6 +353,8 @@ impl CatalogStore for SqliteCatalog {
             to_i64(e.created_at_ms),
             e.verified_at_ms.map(to_i64),
             e.origin.as_str(),
+            e.pinned,
+            e.last_used_at_ms.map(to_i64),
         ])
         .map_err(|err| self.sql(err))?;
         Ok(())
@@ -378,6 +423,22 @@ impl CatalogStore for SqliteCatalog {
             });
         }
         Ok(())
+    }
+
+    fn set_pinned(&self, id: &str, pinned: bool) -> Result<(), CatalogError> {
+        self.update_one(
+            id,
+            "UPDATE models SET pinned = ?2 WHERE id = ?1",
+            params![id, pinned],
+        )
+    }
+
+    fn touch(&self, id: &str, used_at_ms: u64) -> Result<(), CatalogError> {
+        self.update_one(
+            id,
+            "UPDATE models SET last_used_at_ms = MAX(COALESCE(last_used_at_ms, 0), ?2) WHERE id = ?1",
+            params![id, to_i64(used_at_ms)],
+        )
     }
 
     fn remove(&self, id: &str) -> Result<bool, CatalogError> {

@@ -8,7 +8,7 @@ use crate::digest::Digest;
 use crate::error::ProvisionError;
 use crate::fetch::{FetchContext, Fetched};
 use crate::fingerprint::{Fingerprint, now_ns};
-use crate::gguf::{GgufSummary, read_summary};
+use crate::gguf::{GgmlType, GgufHeader, GgufSummary, GgufTensorInfo, read_header_file};
 use crate::model_ref::ModelRef;
 use crate::resolved::{EnsureOptions, ResolvedModel};
 use narration_core::catalog::model as act;
@@ -118,7 +118,8 @@ fn run(
         let fingerprint = Fingerprint::of(&fetched.path)
             .map_err(|source| unreadable(&fetched.path, source))
             .during(Step::Verify)?;
-        let gguf = inspect(&fetched.path, fingerprint, recorded.as_ref()).during(Step::Inspect)?;
+        let gguf =
+            inspect(&e, &fetched.path, fingerprint, recorded.as_ref()).during(Step::Inspect)?;
         let verified = p
             .verify(&e, &fetched, fingerprint, recorded, expected.as_ref())
             .during(Step::Verify)?;
@@ -205,8 +206,11 @@ fn fetch(
 
 /// Read the GGUF summary before hashing, so a file that is not a model is
 /// refused without reading all of it. The catalog's summary is reused
-/// when the file is unchanged since it was recorded.
+/// when the file is unchanged since it was recorded. Tensors of a type
+/// this reader does not know are warned about, not refused: the file may
+/// be newer than this reader and still right for the engine.
 fn inspect(
+    e: &Ensure<'_>,
     path: &Path,
     fingerprint: Fingerprint,
     recorded: Option<&CatalogEntry>,
@@ -216,10 +220,46 @@ fn inspect(
     if let Some(gguf) = unchanged.and_then(|row| row.gguf.clone()) {
         return Ok(gguf);
     }
-    read_summary(path).map_err(|source| ProvisionError::NotGguf {
+    let header = read_header_file(path).map_err(|source| ProvisionError::NotGguf {
         path: path.to_path_buf(),
         source,
-    })
+    })?;
+    warn_unknown_tensor_types(e, path, &header);
+    Ok(header.summary())
+}
+
+/// Narrate `inspect-warning` when some tensors have a ggml type unknown
+/// to this reader (their sizes cannot be checked here).
+fn warn_unknown_tensor_types(e: &Ensure<'_>, path: &Path, header: &GgufHeader) {
+    let unknown: Vec<&GgufTensorInfo> = header
+        .tensors
+        .iter()
+        .filter(|t| GgmlType(t.ggml_type).name().is_none())
+        .collect();
+    let Some(first) = unknown.first() else {
+        return;
+    };
+    let mut types: Vec<String> = unknown
+        .iter()
+        .map(|t| GgmlType(t.ggml_type).to_string())
+        .collect();
+    types.sort();
+    types.dedup();
+    narrate(NarrationFields {
+        error_kind: Some("unknown-tensor-type".to_string()),
+        ..e.fields(
+            act::INSPECT_WARNING,
+            format!(
+                "{} of {} tensors in {} have a type this reader does not know ({}; first: {}); \
+                 the engine must support it, or loading will fail: check its version",
+                unknown.len(),
+                header.tensors.len(),
+                path.display(),
+                types.join(", "),
+                first.name
+            ),
+        )
+    });
 }
 
 pub(super) fn unreadable(path: &Path, source: std::io::Error) -> ProvisionError {

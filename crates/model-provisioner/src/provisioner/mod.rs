@@ -8,12 +8,14 @@
 
 mod builder;
 mod lifecycle;
+mod prune;
 mod register;
 mod remove;
 mod step;
 mod verify;
 
 pub use builder::ProvisionerBuilder;
+pub use prune::{PrunePolicy, PruneReport, Pruned};
 pub use remove::{KeptFile, Removal};
 pub(crate) use step::Step;
 
@@ -99,6 +101,13 @@ impl ModelProvisioner {
     /// The catalog this provisioner records models in.
     pub fn catalog(&self) -> &dyn CatalogStore {
         self.catalog.as_ref()
+    }
+
+    /// What the model cache holds, joined with this provisioner's
+    /// catalog (see [`cache_scan::scan`](crate::cache_scan::scan)).
+    pub fn scan_cache(&self) -> Result<crate::cache_scan::CacheScan, ProvisionError> {
+        let entries = self.catalog.list()?;
+        crate::cache_scan::scan(&self.cache_dir, &entries)
     }
 
     /// The directory fetchers may download into.

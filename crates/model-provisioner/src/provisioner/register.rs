@@ -13,7 +13,8 @@ use narration_core::catalog::model as act;
 
 impl ModelProvisioner {
     /// Write the catalog row and the provenance line, unless a warm hit
-    /// found the row already saying all of it.
+    /// found the row already saying all of it; either way the model is
+    /// recorded as used now (cache pruning keeps the recently used).
     pub(super) fn register(
         &self,
         e: &Ensure<'_>,
@@ -27,6 +28,7 @@ impl ModelProvisioner {
             .as_ref()
             .is_some_and(|row| row.gguf.is_some())
         {
+            self.catalog.touch(&resolved.id, now_ms())?;
             return Ok(());
         }
         let now = now_ms();
@@ -42,6 +44,8 @@ impl ModelProvisioner {
             gguf: Some(resolved.gguf.clone()),
             created_at_ms: now,
             verified_at_ms: Some(now),
+            pinned: false,
+            last_used_at_ms: Some(now),
         };
         self.catalog.put(&entry)?;
         let record = ProvenanceRecord {

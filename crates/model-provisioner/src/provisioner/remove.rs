@@ -129,7 +129,7 @@ fn kept(path: &Path, reason: &str) -> KeptFile {
 
 /// A snapshot link of the same cached repo, other than `link`, that
 /// resolves to `blob`: any file name, any revision.
-fn other_snapshot_link(link: &Path, blob: &Path) -> Option<PathBuf> {
+pub(super) fn other_snapshot_link(link: &Path, blob: &Path) -> Option<PathBuf> {
     let snapshots = link
         .ancestors()
         .find(|p| p.file_name() == Some("snapshots".as_ref()))?;

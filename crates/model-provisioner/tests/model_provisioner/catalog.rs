@@ -27,6 +27,8 @@ fn entry(id: &str, path: &Path) -> CatalogEntry {
         gguf: None,
         created_at_ms: 1000,
         verified_at_ms: Some(2000),
+        pinned: false,
+        last_used_at_ms: None,
     }
 }
 

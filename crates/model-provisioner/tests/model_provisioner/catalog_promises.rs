@@ -3,7 +3,8 @@
 //! written by an older schema are classified by origin once.
 
 use model_provisioner::{
-    CatalogStore, Lifecycle, ModelProvisioner, Origin, ProvisionError, SqliteCatalog, gguf,
+    CatalogEntry, CatalogStore, Lifecycle, ModelProvisioner, Origin, ProvisionError, SqliteCatalog,
+    gguf,
 };
 use narration_core::{CaptureAdapter, NarrationLevel};
 
@@ -126,7 +127,10 @@ fn rows_of_schema_1_get_their_origin_from_their_source() {
     }
     drop(conn);
     let cat = SqliteCatalog::open(&db).unwrap();
-    assert_eq!(cat.schema_version().unwrap(), 2);
+    assert_eq!(cat.schema_version().unwrap(), 3);
+    let row = cat.get("file:/m.gguf").unwrap().unwrap();
+    assert!(!row.pinned, "old rows are not pinned");
+    assert_eq!(row.last_used_at_ms, None, "old rows were never used");
     let origin = |id: &str| cat.get(id).unwrap().unwrap().origin;
     assert_eq!(origin("hf:o/r/m.gguf"), Origin::HubCache);
     assert_eq!(origin("https://h/m.gguf"), Origin::Download);
@@ -135,4 +139,52 @@ fn rows_of_schema_1_get_their_origin_from_their_source() {
         cat.get("file:/m.gguf").unwrap().unwrap().lifecycle,
         Lifecycle::Retired
     );
+}
+
+#[test]
+fn pin_and_touch_change_only_their_own_columns() {
+    let dir = tempfile::tempdir().unwrap();
+    let cat = SqliteCatalog::open(dir.path().join("catalog.sqlite")).unwrap();
+    let mut entry = CatalogEntry {
+        id: "file:/m/a.gguf".into(),
+        local_path: "/m/a.gguf".into(),
+        digest: model_provisioner::sha256_bytes(b"a"),
+        size_bytes: 1,
+        fingerprint: None,
+        lifecycle: Lifecycle::Active,
+        origin: Origin::Local,
+        source: "/m/a.gguf".into(),
+        gguf: None,
+        created_at_ms: 1,
+        verified_at_ms: None,
+        pinned: false,
+        last_used_at_ms: Some(100),
+    };
+    cat.put(&entry).unwrap();
+    cat.set_pinned(&entry.id, true).unwrap();
+    cat.touch(&entry.id, 500).unwrap();
+    cat.touch(&entry.id, 300).unwrap();
+    let row = cat.get(&entry.id).unwrap().unwrap();
+    assert!(row.pinned);
+    assert_eq!(row.last_used_at_ms, Some(500), "an older use never wins");
+
+    // A re-register (put) keeps the pin and a recorded use.
+    entry.last_used_at_ms = None;
+    entry.size_bytes = 2;
+    cat.put(&entry).unwrap();
+    let row = cat.get(&entry.id).unwrap().unwrap();
+    assert_eq!(row.size_bytes, 2);
+    assert!(row.pinned, "put keeps the pin");
+    assert_eq!(row.last_used_at_ms, Some(500));
+
+    cat.set_pinned(&entry.id, false).unwrap();
+    assert!(!cat.get(&entry.id).unwrap().unwrap().pinned);
+    assert!(matches!(
+        cat.set_pinned("file:/nope.gguf", true),
+        Err(model_provisioner::CatalogError::NotFound { .. })
+    ));
+    assert!(matches!(
+        cat.touch("file:/nope.gguf", 1),
+        Err(model_provisioner::CatalogError::NotFound { .. })
+    ));
 }

@@ -2,6 +2,7 @@
 //! SQLite catalog, real child processes, and Hugging Face and HTTPS
 //! fetching against the stand-in Hub over loopback.
 
+mod cache_scan;
 mod catalog;
 mod catalog_promises;
 mod ensure;
@@ -17,6 +18,7 @@ mod hf_resume;
 mod hf_select;
 mod hf_support;
 mod parallel;
+mod prune;
 mod removal;
 
 /// The libtest name of `name` in the module `module` (from

@@ -60,6 +60,8 @@ fn record(p: &ModelProvisioner, id: &str, path: &Path, origin: Origin) {
             gguf: None,
             created_at_ms: 1,
             verified_at_ms: None,
+            pinned: false,
+            last_used_at_ms: None,
         })
         .unwrap();
 }
