@@ -5,9 +5,6 @@
 //! last narration's level must be exactly the row's; a row without a
 //! runner and a runner without a row both fail.
 
-#[path = "../../crates/engine-provisioner/tests/engine_provisioner/support.rs"]
-mod fake_engine;
-
 mod engine;
 mod hf;
 mod local;

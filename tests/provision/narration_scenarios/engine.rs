@@ -1,8 +1,8 @@
 //! Scenarios of the engine provisioner: the llama.cpp source provider
 //! with the fake git, CMake and compilers, and the tiny model on disk.
 
-use super::fake_engine::FakeTools;
 use super::{Captured, capture};
+use crate::engine_support::FakeTools;
 use engine_provisioner::{EngineProvisioner, PoolConfig};
 
 /// A CPU pool on tag `v0` of the fake repository.
