@@ -48,6 +48,7 @@ mod log;
 pub mod otel;
 mod public_url;
 mod redact;
+mod step;
 
 pub use capture::{CaptureAdapter, CaptureLayer, CapturedNarration, field_value};
 pub use decode::{
@@ -60,5 +61,12 @@ pub use init::{BoxedLayer, DEFAULT_FILTER, InitError, InitGuard, InitOptions, Ve
 pub use log::{LogFormat, LogLayer};
 pub use public_url::public_url;
 pub use redact::{REDACTED, redact};
+pub use step::{ACTOR_FIELD, ERROR_KIND_FIELD, STEP_FIELD, fail_step};
 /// The boxed writer [`InitOptions::writer`] takes (tracing-subscriber's).
 pub use tracing_subscriber::fmt::writer::BoxMakeWriter;
+
+/// What [`step_span!`] expands to needs; not part of the API.
+#[doc(hidden)]
+pub mod __private {
+    pub use tracing;
+}

@@ -215,3 +215,63 @@ fn otlp_export_posts_json_with_the_narration_to_a_loopback_collector() {
         "no secret in the export"
     );
 }
+
+#[test]
+fn a_step_span_is_a_child_of_its_lifecycle_and_a_failed_one_has_error_status() {
+    use narration_core::{fail_step, step_span};
+    let exporter = InMemorySpanExporter::default();
+    let provider = SdkTracerProvider::builder()
+        .with_simple_exporter(exporter.clone())
+        .build();
+    let subscriber = tracing_subscriber::registry().with(otel::layer(provider.tracer("test")));
+    tracing::subscriber::with_default(subscriber, || {
+        tracing::info_span!("ensure_present").in_scope(|| {
+            step_span!("model-provisioner", "resolve").in_scope(|| narrate(resolve()));
+            let fetch = step_span!(
+                "model-provisioner",
+                "fetch",
+                "url.full" = "https://example.com/m.gguf"
+            );
+            fetch.in_scope(|| {
+                narrate(NarrationFields {
+                    action: "download",
+                    ..resolve()
+                })
+            });
+            fail_step(&fetch, "network-error");
+        });
+    });
+    provider.force_flush().unwrap();
+    let spans = exporter.get_finished_spans().unwrap();
+    let by_name = |name: &str| spans.iter().find(|s| s.name == name).unwrap();
+    let lifecycle = by_name("ensure_present");
+    let (resolve_span, fetch) = (by_name("resolve"), by_name("fetch"));
+    for step in [resolve_span, fetch] {
+        assert_eq!(step.parent_span_id, lifecycle.span_context.span_id());
+        assert_eq!(
+            step.span_context.trace_id(),
+            lifecycle.span_context.trace_id()
+        );
+    }
+    assert_eq!(resolve_span.events.events[0].name, "resolve");
+    assert_eq!(fetch.events.events[0].name, "download");
+    assert!(
+        lifecycle.events.events.is_empty(),
+        "narrations stay on the step"
+    );
+    assert_eq!(resolve_span.status, Status::Unset);
+    assert!(
+        matches!(fetch.status, Status::Error { .. }),
+        "{:?}",
+        fetch.status
+    );
+    assert_eq!(
+        attr(&fetch.attributes, "error.type"),
+        Some(&Value::from("network-error"))
+    );
+    assert_eq!(attr(&fetch.attributes, "step"), Some(&Value::from("fetch")));
+    assert_eq!(
+        attr(&fetch.attributes, "url.full"),
+        Some(&Value::from("https://example.com/m.gguf"))
+    );
+}
