@@ -14,7 +14,9 @@ Narrations go to stderr ([actor] action: human, or JSON lines with \
 Environment: RUST_LOG filters narrations (default narration=info); \
 PROVISION_CATALOG sets the catalog; HF_HUB_CACHE / HF_HOME / XDG_CACHE_HOME \
 set the model cache; HF_TOKEN authenticates to the Hub; HF_HUB_OFFLINE=1 \
-forbids network access; HF_ENDPOINT points at another Hub.";
+forbids network access; HF_ENDPOINT points at another Hub; OTEL_EXPORTER_OTLP_ENDPOINT exports \
+spans (builds with the otel feature), continuing the caller's trace from \
+TRACEPARENT and TRACESTATE.";
 
 /// Provision GGUF models and llama.cpp engines, narrating every step.
 #[derive(Debug, Parser)]
@@ -67,6 +69,18 @@ pub enum Command {
     Catalog(CatalogArgs),
     /// Print the GGUF metadata of a model file
     Gguf(GgufArgs),
+}
+
+impl Command {
+    /// The verb, as typed.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Model(_) => "model",
+            Self::Engine(_) => "engine",
+            Self::Catalog(_) => "catalog",
+            Self::Gguf(_) => "gguf",
+        }
+    }
 }
 
 /// Where the catalog lives.

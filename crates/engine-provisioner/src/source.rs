@@ -122,9 +122,14 @@ impl LlamaCppSource {
         let model_path = in_step(step_span!(ev::ACTOR, "model"), || {
             steps::model::run(plan, &self.models)
         })?;
-        let prepared = in_step(step_span!(ev::ACTOR, "finish"), || {
+        let mut prepared = in_step(step_span!(ev::ACTOR, "finish"), || {
             steps::finish::run(plan, commit, built, model_path)
         })?;
+        // The lifecycle span's context: the engine's start continues here.
+        if let Some(trace) = narration_core::current_trace() {
+            prepared.trace_id = Some(trace.trace_id);
+            prepared.traceparent = Some(trace.traceparent);
+        }
         steps::complete(&prepared, &say, t0);
         Ok(prepared)
     }

@@ -49,6 +49,7 @@ pub mod otel;
 mod public_url;
 mod redact;
 mod step;
+mod trace_context;
 
 pub use capture::{CaptureAdapter, CaptureLayer, CapturedNarration, field_value};
 pub use decode::{
@@ -62,6 +63,9 @@ pub use log::{LogFormat, LogLayer};
 pub use public_url::public_url;
 pub use redact::{REDACTED, redact};
 pub use step::{ACTOR_FIELD, ERROR_KIND_FIELD, STEP_FIELD, fail_step};
+pub use trace_context::{
+    TRACEPARENT_ENV, TRACESTATE_ENV, TraceContext, continue_trace_from_env, current_trace,
+};
 /// The boxed writer [`InitOptions::writer`] takes (tracing-subscriber's).
 pub use tracing_subscriber::fmt::writer::BoxMakeWriter;
 

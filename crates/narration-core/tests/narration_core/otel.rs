@@ -275,3 +275,49 @@ fn a_step_span_is_a_child_of_its_lifecycle_and_a_failed_one_has_error_status() {
         Some(&Value::from("https://example.com/m.gguf"))
     );
 }
+
+const CALLER_TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
+const CALLER_SPAN: &str = "00f067aa0ba902b7";
+
+#[test]
+fn a_traceparent_from_the_caller_becomes_the_root_spans_parent() {
+    let name = crate::support::test_name(module_path!(), "traceparent_child");
+    crate::support::run_ignored_test(&name, |child| {
+        child
+            .env("TRACEPARENT", format!("00-{CALLER_TRACE}-{CALLER_SPAN}-01"))
+            .env("TRACESTATE", "vendor=value");
+    });
+}
+
+/// Run by the test above with `TRACEPARENT` set.
+#[test]
+#[ignore = "run in a child process with TRACEPARENT set"]
+fn traceparent_child() {
+    use narration_core::{continue_trace_from_env, current_trace, step_span};
+    let exporter = InMemorySpanExporter::default();
+    let provider = SdkTracerProvider::builder()
+        .with_simple_exporter(exporter.clone())
+        .build();
+    let subscriber = tracing_subscriber::registry().with(otel::layer(provider.tracer("test")));
+    let handed_on = tracing::subscriber::with_default(subscriber, || {
+        let root = tracing::info_span!("provision");
+        assert!(continue_trace_from_env(&root));
+        root.in_scope(|| {
+            step_span!("engine-provisioner", "build").in_scope(|| narrate(resolve()));
+            current_trace().expect("a trace to hand on")
+        })
+    });
+    provider.force_flush().unwrap();
+    let spans = exporter.get_finished_spans().unwrap();
+    assert_eq!(spans.len(), 2);
+    for span in &spans {
+        assert_eq!(span.span_context.trace_id().to_string(), CALLER_TRACE);
+    }
+    let root = spans.iter().find(|s| s.name == "provision").unwrap();
+    assert_eq!(root.parent_span_id.to_string(), CALLER_SPAN);
+    assert_eq!(handed_on.trace_id, CALLER_TRACE);
+    assert_eq!(
+        handed_on.traceparent,
+        format!("00-{CALLER_TRACE}-{}-01", root.span_context.span_id())
+    );
+}
