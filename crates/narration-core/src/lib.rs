@@ -44,6 +44,7 @@ mod filter;
 mod init;
 mod interest;
 mod log;
+mod metrics;
 #[cfg(feature = "otel")]
 pub mod otel;
 mod public_url;
@@ -60,6 +61,7 @@ pub use fields::NarrationFields;
 pub use filter::NarrationFilter;
 pub use init::{BoxedLayer, DEFAULT_FILTER, InitError, InitGuard, InitOptions, Verbosity, init};
 pub use log::{LogFormat, LogLayer};
+pub use metrics::{Metrics, MetricsFileError};
 pub use public_url::public_url;
 pub use redact::{REDACTED, redact};
 pub use step::{ACTOR_FIELD, ERROR_KIND_FIELD, STEP_FIELD, fail_step};

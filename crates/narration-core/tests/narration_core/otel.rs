@@ -321,3 +321,110 @@ fn traceparent_child() {
         format!("00-{CALLER_TRACE}-{}-01", root.span_context.span_id())
     );
 }
+
+#[test]
+fn otlp_json_spans_form_the_waterfall_with_hex_ids_and_int64_strings() {
+    use narration_core::step_span;
+    let (url, received) = collector();
+    let provider = otel::otlp_provider(&url, "narration-test").unwrap();
+    let subscriber = tracing_subscriber::registry().with(otel::layer(provider.tracer("test")));
+    tracing::subscriber::with_default(subscriber, || {
+        tracing::info_span!("ensure_present").in_scope(|| {
+            step_span!("model-provisioner", "fetch").in_scope(|| narrate(resolve()));
+        });
+    });
+    provider.force_flush().unwrap();
+    let (_, _, body) = received
+        .recv_timeout(Duration::from_secs(20))
+        .expect("the collector got a POST");
+    provider.shutdown().unwrap();
+
+    let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    let spans = json["resourceSpans"][0]["scopeSpans"][0]["spans"]
+        .as_array()
+        .unwrap();
+    let by_name = |name: &str| spans.iter().find(|s| s["name"] == name).unwrap();
+    let (lifecycle, fetch) = (by_name("ensure_present"), by_name("fetch"));
+    assert_eq!(
+        fetch["parentSpanId"], lifecycle["spanId"],
+        "fetch is a child"
+    );
+    assert_eq!(fetch["traceId"], lifecycle["traceId"]);
+    let hex = |v: &serde_json::Value, len: usize| {
+        let s = v.as_str().unwrap();
+        s.len() == len
+            && s.chars()
+                .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+    };
+    assert!(hex(&fetch["traceId"], 32), "{}", fetch["traceId"]);
+    assert!(hex(&fetch["spanId"], 16), "{}", fetch["spanId"]);
+    // int64 values are JSON strings in OTLP/JSON.
+    assert!(fetch["startTimeUnixNano"].is_string(), "{fetch}");
+    assert!(fetch["endTimeUnixNano"].is_string(), "{fetch}");
+    let event = &fetch["events"][0];
+    assert_eq!(event["name"], "resolve", "the narration is on the step");
+    let bytes = event["attributes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["key"] == "bytes")
+        .unwrap();
+    assert_eq!(bytes["value"]["intValue"], "4096");
+}
+
+#[test]
+fn otlp_metrics_post_json_points_to_the_metrics_path() {
+    use narration_core::{Metrics, fail_step, step_span};
+    use opentelemetry::metrics::MeterProvider as _;
+    let (url, received) = collector();
+    let provider = otel::otlp_meter_provider(&otel::metrics_url(&url), "narration-test").unwrap();
+    let metrics = Metrics::new();
+    let subscriber =
+        tracing_subscriber::registry().with(metrics.layer_with_meter(&provider.meter("test")));
+    tracing::subscriber::with_default(subscriber, || {
+        let build = step_span!("engine-provisioner", "build");
+        build.in_scope(|| {
+            narrate(NarrationFields {
+                actor: "engine-provisioner",
+                action: "cmake-configure",
+                ..Default::default()
+            })
+        });
+        fail_step(&build, "cmake-failed");
+    });
+    provider.force_flush().unwrap();
+    let (request_line, _, body) = received
+        .recv_timeout(Duration::from_secs(20))
+        .expect("the collector got a POST");
+    // The collector is gone: the last export fails, and that is all right.
+    let _ = provider.shutdown();
+
+    assert_eq!(request_line, "POST /v1/metrics HTTP/1.1");
+    let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    let all = json["resourceMetrics"][0]["scopeMetrics"][0]["metrics"]
+        .as_array()
+        .unwrap();
+    let by_name = |name: &str| all.iter().find(|m| m["name"] == name).unwrap();
+    let attr = |point: &serde_json::Value, key: &str| {
+        point["attributes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["key"] == key)
+            .map(|a| a["value"]["stringValue"].clone())
+    };
+
+    let misses = &by_name("provision.cache.misses")["sum"];
+    assert_eq!(misses["isMonotonic"], true);
+    let point = &misses["dataPoints"][0];
+    assert_eq!(point["asInt"], "1", "int64 as a string: {point}");
+    assert_eq!(attr(point, "actor").unwrap(), "engine-provisioner");
+
+    let duration = by_name("provision.step.duration");
+    assert_eq!(duration["unit"], "s");
+    let point = &duration["histogram"]["dataPoints"][0];
+    assert_eq!(point["count"], "1", "{point}");
+    assert_eq!(attr(point, "step").unwrap(), "build");
+    assert_eq!(attr(point, "outcome").unwrap(), "cmake-failed");
+    assert_eq!(point["explicitBounds"].as_array().unwrap().len(), 17);
+}
