@@ -18,17 +18,22 @@ fn model_in(dir: &Path) -> PathBuf {
 /// `provision model <model> --digest …` in an isolated environment.
 fn provision_model(dir: &Path, model: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_provision"));
-    cmd.args(["model", model.to_str().expect("utf-8"), "--digest", TINY_DIGEST])
-        .env("HOME", dir.join("home"))
-        .env("PROVISION_CATALOG", dir.join("catalog.sqlite"))
-        .env("HF_HUB_CACHE", dir.join("hub"))
-        .env("HF_HUB_OFFLINE", "1")
-        .env_remove("RUST_LOG")
-        .env_remove("PROVISION_METRICS_FILE")
-        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
-        .env_remove("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT")
-        .env_remove("TRACEPARENT")
-        .env_remove("TRACESTATE");
+    cmd.args([
+        "model",
+        model.to_str().expect("utf-8"),
+        "--digest",
+        TINY_DIGEST,
+    ])
+    .env("HOME", dir.join("home"))
+    .env("PROVISION_CATALOG", dir.join("catalog.sqlite"))
+    .env("HF_HUB_CACHE", dir.join("hub"))
+    .env("HF_HUB_OFFLINE", "1")
+    .env_remove("RUST_LOG")
+    .env_remove("PROVISION_METRICS_FILE")
+    .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+    .env_remove("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT")
+    .env_remove("TRACEPARENT")
+    .env_remove("TRACESTATE");
     cmd
 }
 
@@ -203,6 +208,24 @@ mod otlp {
         for step in ["resolve", "fetch", "inspect", "verify", "register"] {
             assert_eq!(by_name(step)["parentSpanId"], lifecycle["spanId"], "{step}");
         }
+        let events = |name: &str| -> Vec<String> {
+            let span = by_name(name);
+            let events = span["events"].as_array().cloned().unwrap_or_default();
+            events
+                .iter()
+                .map(|e| e["name"].as_str().unwrap_or("").to_string())
+                .collect()
+        };
+        assert_eq!(
+            events("resolve"),
+            ["resolve"],
+            "narrations are events of their step"
+        );
+        assert!(
+            events("verify").contains(&"verified".to_string()),
+            "{:?}",
+            events("verify")
+        );
         assert!(
             metric_names.iter().any(|n| n == "provision.step.duration"),
             "{metric_names:?}"

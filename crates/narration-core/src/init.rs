@@ -241,16 +241,18 @@ pub fn init(mut options: InitOptions) -> Result<InitGuard, InitError> {
         writer,
         diagnostics_filter,
     );
-    let (otel, mut guard) = otel_layer(&options.otel_endpoint, &options.service_name, &directives)?;
+    let (tracer, mut guard) = otel_tracer(&options.otel_endpoint, &options.service_name)?;
     let metrics = metrics_layer(&options, &mut guard)?;
     // Narration lines first, so that a caller's layer (a progress bar)
     // acts after the line for the same event is written.
     let mut layers: Vec<BoxedLayer> = vec![narrations.boxed(), diagnostics];
     layers.extend(options.layers);
-    layers.extend(otel);
     layers.extend(metrics);
-    tracing::subscriber::set_global_default(tracing_subscriber::registry().with(layers))
-        .map_err(InitError::AlreadyInstalled)?;
+    install(
+        tracing_subscriber::registry().with(layers),
+        tracer,
+        &directives,
+    )?;
     bridge_log_records(log_records);
     Ok(guard)
 }
@@ -264,12 +266,17 @@ fn bridge_log_records(max: LevelFilter) {
         .init();
 }
 
+/// The tracer spans are exported with (`None` without an endpoint).
 #[cfg(feature = "otel")]
-fn otel_layer(
+type Tracer = Option<opentelemetry_sdk::trace::SdkTracer>;
+#[cfg(not(feature = "otel"))]
+type Tracer = Option<std::convert::Infallible>;
+
+#[cfg(feature = "otel")]
+fn otel_tracer(
     endpoint: &Option<String>,
     service_name: &str,
-    directives: &Directives,
-) -> Result<(Option<BoxedLayer>, InitGuard), InitError> {
+) -> Result<(Tracer, InitGuard), InitError> {
     use opentelemetry::trace::TracerProvider as _;
     let Some(endpoint) = endpoint else {
         return Ok((None, InitGuard::default()));
@@ -279,26 +286,53 @@ fn otel_layer(
             endpoint: crate::public_url(endpoint),
             source,
         })?;
-    let layer = crate::otel::layer(provider.tracer("narration"))
-        .with_filter(directives.narration_filter()?)
-        .boxed();
+    let tracer = provider.tracer("narration");
     let mut guard = InitGuard::default();
     guard.provider = Some(provider);
-    Ok((Some(layer), guard))
+    Ok((Some(tracer), guard))
 }
 
 #[cfg(not(feature = "otel"))]
-fn otel_layer(
-    endpoint: &Option<String>,
-    _: &str,
-    _: &Directives,
-) -> Result<(Option<BoxedLayer>, InitGuard), InitError> {
+fn otel_tracer(endpoint: &Option<String>, _: &str) -> Result<(Tracer, InitGuard), InitError> {
     match endpoint {
         None => Ok((None, InitGuard::default())),
         Some(endpoint) => Err(InitError::OtelDisabled {
             endpoint: crate::public_url(endpoint),
         }),
     }
+}
+
+/// Set `subscriber`, with the OTel layer outermost when there is a tracer,
+/// as the global default. Outermost, not in the list of layers: a `Vec`
+/// of layers (tracing-subscriber 0.3) does not tell its layers which
+/// dispatcher they run in, and the OTel layer needs that to put
+/// narrations on their spans.
+#[cfg(feature = "otel")]
+fn install<S>(subscriber: S, tracer: Tracer, directives: &Directives) -> Result<(), InitError>
+where
+    S: tracing::Subscriber
+        + for<'a> tracing_subscriber::registry::LookupSpan<'a>
+        + Send
+        + Sync
+        + 'static,
+{
+    // Not as an `Option` layer either: that does not pass it on.
+    let installed = match tracer {
+        Some(tracer) => {
+            let otel = crate::otel::layer(tracer).with_filter(directives.narration_filter()?);
+            tracing::subscriber::set_global_default(subscriber.with(otel))
+        }
+        None => tracing::subscriber::set_global_default(subscriber),
+    };
+    installed.map_err(InitError::AlreadyInstalled)
+}
+
+#[cfg(not(feature = "otel"))]
+fn install<S>(subscriber: S, _: Tracer, _: &Directives) -> Result<(), InitError>
+where
+    S: tracing::Subscriber + Send + Sync + 'static,
+{
+    tracing::subscriber::set_global_default(subscriber).map_err(InitError::AlreadyInstalled)
 }
 
 /// The metrics layer, when a metrics file or an OTLP metrics endpoint is

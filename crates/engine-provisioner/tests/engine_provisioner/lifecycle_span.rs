@@ -189,3 +189,42 @@ fn a_failing_step_span_carries_the_error_kind() {
         "no step runs after the failing one"
     );
 }
+
+#[test]
+fn engine_and_model_spans_are_one_trace_and_the_prepared_engine_carries_it() {
+    use narration_core::otel;
+    use opentelemetry::trace::TracerProvider as _;
+    use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider};
+    let exporter = InMemorySpanExporter::default();
+    let provider = SdkTracerProvider::builder()
+        .with_simple_exporter(exporter.clone())
+        .build();
+    let fake = FakeTools::new();
+    let subscriber = tracing_subscriber::registry().with(otel::layer(provider.tracer("test")));
+    let prepared = tracing::subscriber::with_default(subscriber, || {
+        fake.provider().ensure(&fake.pool("v0", &[])).unwrap()
+    });
+    provider.force_flush().unwrap();
+    let spans = exporter.get_finished_spans().unwrap();
+    let by_name = |name: &str| spans.iter().find(|s| s.name == name).unwrap();
+    let engine = by_name("engine_ensure");
+    let trace = engine.span_context.trace_id();
+    for span in &spans {
+        assert_eq!(span.span_context.trace_id(), trace, "{}", span.name);
+    }
+    let parent_of = |child: &str, parent: &str| {
+        assert_eq!(
+            by_name(child).parent_span_id,
+            by_name(parent).span_context.span_id(),
+            "{child} is a child of {parent}"
+        );
+    };
+    parent_of("model", "engine_ensure");
+    parent_of("ensure_present", "model");
+    parent_of("fetch", "ensure_present");
+    assert_eq!(prepared.trace_id, Some(trace.to_string()));
+    assert_eq!(
+        prepared.traceparent,
+        Some(format!("00-{trace}-{}-01", engine.span_context.span_id()))
+    );
+}
