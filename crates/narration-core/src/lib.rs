@@ -4,7 +4,9 @@
 //! Call [`narrate`] with a [`NarrationFields`]; compose adapters (tracing
 //! layers) to capture narrations in tests ([`CaptureAdapter`]), write them as
 //! log lines ([`LogLayer`]), or export them to OpenTelemetry (`otel`
-//! module, feature `otel`). Binaries call [`init`] once.
+//! module, feature `otel`); run lifecycle steps in [`step_span!`]s and
+//! derive metrics from spans and narrations ([`Metrics`]: a Prometheus
+//! textfile, or OTLP). Binaries call [`init`] once.
 //!
 //! ```
 //! use narration_core::{narrate, CaptureAdapter, NarrationFields};
