@@ -14,7 +14,10 @@ Narrations go to stderr ([actor] action: human, or JSON lines with \
 Environment: RUST_LOG filters narrations (default narration=info); \
 PROVISION_CATALOG sets the catalog; HF_HUB_CACHE / HF_HOME / XDG_CACHE_HOME \
 set the model cache; HF_TOKEN authenticates to the Hub; HF_HUB_OFFLINE=1 \
-forbids network access; HF_ENDPOINT points at another Hub.";
+forbids network access; HF_ENDPOINT points at another Hub; OTEL_EXPORTER_OTLP_ENDPOINT exports \
+spans and metrics (builds with the otel feature; \
+OTEL_EXPORTER_OTLP_METRICS_ENDPOINT overrides the metrics URL), continuing \
+the caller's trace from TRACEPARENT and TRACESTATE.";
 
 /// Provision GGUF models and llama.cpp engines, narrating every step.
 #[derive(Debug, Parser)]
@@ -45,6 +48,15 @@ pub struct Global {
     /// More detail on stderr: -v timestamps narration lines, -vv adds the tracing debug events of every crate
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+
+    /// Add this run's metrics (step durations, bytes, cache hits and misses, failures) to this Prometheus textfile at exit, for node_exporter's textfile collector
+    #[arg(
+        long,
+        global = true,
+        env = "PROVISION_METRICS_FILE",
+        value_name = "FILE"
+    )]
+    pub metrics_file: Option<PathBuf>,
 }
 
 /// Narration line format.
@@ -71,6 +83,20 @@ pub enum Command {
     Gguf(GgufArgs),
     /// Check that this machine is ready: tools, GPU, disk, catalog, Hub, and the pools given
     Doctor(DoctorArgs),
+}
+
+impl Command {
+    /// The verb, as typed.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Model(_) => "model",
+            Self::Engine(_) => "engine",
+            Self::Catalog(_) => "catalog",
+            Self::Gguf(_) => "gguf",
+            Self::Cache(_) => "cache",
+            Self::Doctor(_) => "doctor",
+        }
+    }
 }
 
 /// Where the catalog lives.

@@ -20,7 +20,9 @@ pub struct Logging {
 /// set, chooses what is printed instead of `-q`/`-v`.
 pub fn install(global: &Global) -> Result<Logging, InitError> {
     let terminal = std::io::stderr().is_terminal();
-    let guard = narration_core::init(options(global, terminal, otel_endpoint()))?;
+    let mut options = options(global, terminal, env_url("OTEL_EXPORTER_OTLP_ENDPOINT"));
+    options.otel_metrics_endpoint = env_url("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT");
+    let guard = narration_core::init(options)?;
     Ok(Logging { _guard: guard })
 }
 
@@ -41,6 +43,7 @@ fn options(global: &Global, terminal: bool, otel_endpoint: Option<String>) -> In
         timestamps: global.verbose >= 1,
         verbosity,
         otel_endpoint,
+        metrics_file: global.metrics_file.clone(),
         ..InitOptions::default()
     };
     if terminal && format == LogFormat::Human && verbosity == Verbosity::Normal {
@@ -54,12 +57,11 @@ fn options(global: &Global, terminal: bool, otel_endpoint: Option<String>) -> In
     options
 }
 
-/// The OTLP collector, when this build can export to one.
-fn otel_endpoint() -> Option<String> {
+/// An OTLP collector URL from the environment variable `name`, when this
+/// build can export to one.
+fn env_url(name: &str) -> Option<String> {
     if cfg!(feature = "otel") {
-        std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT")
-            .ok()
-            .filter(|v| !v.trim().is_empty())
+        std::env::var(name).ok().filter(|v| !v.trim().is_empty())
     } else {
         None
     }

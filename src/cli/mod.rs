@@ -33,7 +33,13 @@ pub fn main() -> ExitCode {
         Ok(guard) => guard,
         Err(e) => return report(&CliError::new(e)),
     };
-    let result = run(cli.command, &out);
+    // The process's root span: every lifecycle span is its child, and a
+    // caller's TRACEPARENT makes it the caller's.
+    let root = tracing::info_span!("provision", command = cli.command.name());
+    narration_core::continue_trace_from_env(&root);
+    let result = root.in_scope(|| run(cli.command, &out));
+    // Closed before the guard flushes, so that it is exported.
+    drop(root);
     drop(logging);
     match result {
         Ok(()) => ExitCode::SUCCESS,

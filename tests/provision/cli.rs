@@ -50,7 +50,10 @@ impl Env {
             .env_remove("HF_HOME")
             .env_remove("XDG_CACHE_HOME")
             .env_remove("XDG_DATA_HOME")
-            .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT");
+            .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+            .env_remove("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT")
+            .env_remove("PROVISION_METRICS_FILE")
+            .env_remove("TRACEPARENT");
         cmd
     }
 

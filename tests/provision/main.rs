@@ -1,7 +1,7 @@
 //! The workspace's tests of the `provision` binary and of the crates
 //! together, one binary: the command line, reliability (crashes,
-//! concurrency, faults), hostile input, secrets, and the narration
-//! sequences `specs/narration-events.md` lists by scenario.
+//! concurrency, faults), hostile input, secrets, telemetry, and the
+//! narration sequences `specs/narration-events.md` lists by scenario.
 
 mod cli;
 mod collector;
@@ -15,3 +15,4 @@ mod hostile_input;
 mod narration_scenarios;
 mod secrets;
 mod support;
+mod telemetry;

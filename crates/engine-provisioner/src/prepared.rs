@@ -32,6 +32,15 @@ pub struct PreparedEngine {
     /// GPUs the engine may use (`CUDA_VISIBLE_DEVICES` from the pool env
     /// for CUDA builds); `None` for CPU builds or all GPUs.
     pub device_mask: Option<String>,
+    /// The trace this engine was prepared in (32 hex digits), when spans
+    /// are exported (feature `otel`); absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace_id: Option<String>,
+    /// The W3C `traceparent` of the `engine_ensure` span: pass it to the
+    /// engine's starter as `TRACEPARENT` to continue the trace. Absent
+    /// when spans are not exported.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traceparent: Option<String>,
 }
 
 #[cfg(test)]
@@ -53,6 +62,8 @@ mod tests {
             pool_id: "p".into(),
             replica_id: "r0".into(),
             device_mask: None,
+            trace_id: None,
+            traceparent: None,
         };
         let json = serde_json::to_value(&engine).unwrap();
         let mut keys: Vec<&str> = json
@@ -81,5 +92,17 @@ mod tests {
         );
         let back: PreparedEngine = serde_json::from_value(json).unwrap();
         assert_eq!(back, engine);
+
+        let traced = PreparedEngine {
+            trace_id: Some("4bf92f3577b34da6a3ce929d0e0e4736".into()),
+            traceparent: Some("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".into()),
+            ..engine
+        };
+        let json = serde_json::to_value(&traced).unwrap();
+        assert_eq!(json["traceparent"], traced.traceparent.as_deref().unwrap());
+        assert_eq!(
+            serde_json::from_value::<PreparedEngine>(json).unwrap(),
+            traced
+        );
     }
 }

@@ -13,6 +13,8 @@ use crate::steps::{self, BuildLock};
 use crate::{EngineProvisioner, toolchain};
 use model_provisioner::ModelProvisioner;
 use model_provisioner::file_lock::LockWait;
+use narration_core::catalog::engine as ev;
+use narration_core::{fail_step, step_span};
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -103,14 +105,31 @@ impl LlamaCppSource {
         };
         steps::announce(plan, &say);
         let lock = BuildLock::acquire(&plan.cache_dir, self.lock_wait, &say)?;
-        let (tools, env) = steps::preflight::run(self, plan, &say)?;
-        let commit = steps::checkout::run(plan, &tools, &env, &say)?;
-        let built = steps::build::run(plan, &tools, &env, &commit, &say)?;
+        let (tools, env) = in_step(step_span!(ev::ACTOR, "preflight"), || {
+            steps::preflight::run(self, plan, &say)
+        })?;
+        let repo = plan.repo.to_string();
+        let commit = in_step(
+            step_span!(ev::ACTOR, "checkout", "url.full" = repo.as_str()),
+            || steps::checkout::run(plan, &tools, &env, &say),
+        )?;
+        let built = in_step(step_span!(ev::ACTOR, "build"), || {
+            steps::build::run(plan, &tools, &env, &commit, &say)
+        })?;
         // A model download may take minutes: other ensures on this cache
         // dir need not wait for it.
         lock.release();
-        let model_path = steps::model::run(plan, &self.models)?;
-        let prepared = steps::finish::run(plan, commit, built, model_path)?;
+        let model_path = in_step(step_span!(ev::ACTOR, "model"), || {
+            steps::model::run(plan, &self.models)
+        })?;
+        let mut prepared = in_step(step_span!(ev::ACTOR, "finish"), || {
+            steps::finish::run(plan, commit, built, model_path)
+        })?;
+        // The lifecycle span's context: the engine's start continues here.
+        if let Some(trace) = narration_core::current_trace() {
+            prepared.trace_id = Some(trace.trace_id);
+            prepared.traceparent = Some(trace.traceparent);
+        }
         steps::complete(&prepared, &say, t0);
         Ok(prepared)
     }
@@ -122,6 +141,16 @@ impl LlamaCppSource {
         };
         Plan::for_pool(pool, &env)
     }
+}
+
+/// Run one step in its span (a child of the lifecycle span); a failure
+/// marks the span failed with its `error_kind`.
+fn in_step<T>(span: tracing::Span, body: impl FnOnce() -> Result<T>) -> Result<T> {
+    let result = span.in_scope(body);
+    if let Err(e) = &result {
+        fail_step(&span, e.kind());
+    }
+    result
 }
 
 /// One span per ensure: every narration of it (model-provisioner's too)

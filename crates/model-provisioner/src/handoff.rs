@@ -28,11 +28,22 @@ pub struct Handoff {
     pub size_bytes: u64,
     /// What its GGUF header says.
     pub gguf: GgufSummary,
+    /// The trace the handoff was written in (32 hex digits), when spans
+    /// are exported (feature `otel`); absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace_id: Option<String>,
+    /// The W3C `traceparent` of the span the handoff was written in: the
+    /// engine's starter passes it on as `TRACEPARENT` to continue the
+    /// trace. Absent when spans are not exported.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traceparent: Option<String>,
 }
 
 impl Handoff {
-    /// The handoff for a resolved model.
+    /// The handoff for a resolved model, with the current span's trace
+    /// context when spans are exported.
     pub fn from_resolved(r: &ResolvedModel) -> Self {
+        let trace = narration_core::current_trace();
         Self {
             version: HANDOFF_VERSION,
             model_id: r.id.clone(),
@@ -40,6 +51,8 @@ impl Handoff {
             digest: r.digest,
             size_bytes: r.size_bytes,
             gguf: r.gguf.clone(),
+            trace_id: trace.as_ref().map(|t| t.trace_id.clone()),
+            traceparent: trace.map(|t| t.traceparent),
         }
     }
 }

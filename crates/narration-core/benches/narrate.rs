@@ -6,10 +6,13 @@
 //! alternate in short batches, so machine noise hits both alike) prints
 //! ns per call and the narrate()/raw ratios. Goal: ratio ≤ 1.25.
 //!
+//! A third comparison: narrate() into the JSON layer with and without
+//! the metrics layer beside it (goal: ratio ≤ 1.1).
+//!
 //! Run: `cargo bench -p narration-core --bench narrate`.
 
 use criterion::{Criterion, criterion_group};
-use narration_core::{LogFormat, LogLayer, NarrationFields, narrate, redact};
+use narration_core::{LogFormat, LogLayer, Metrics, NarrationFields, narrate, redact};
 use std::hint::black_box;
 use std::io;
 use std::time::{Duration, Instant};
@@ -80,6 +83,16 @@ fn narration_json() -> Dispatch {
     )
 }
 
+/// The same JSON layer with the metrics layer beside it, as `init` sets
+/// them up with a metrics file.
+fn narration_json_with_metrics() -> Dispatch {
+    Dispatch::new(
+        tracing_subscriber::registry()
+            .with(LogLayer::new(LogFormat::Json).with_writer(io::sink))
+            .with(Metrics::new().layer()),
+    )
+}
+
 /// tracing-subscriber's own JSON formatter, writing to `io::sink`.
 fn fmt_json() -> Dispatch {
     Dispatch::new(
@@ -99,6 +112,7 @@ const SECRET: &str = "GET https://u:p@cdn.example/f?X-Amz-Signature=abc&token=de
 fn layers(c: &mut Criterion) {
     for (layer, dispatch) in [
         ("narration-json", narration_json()),
+        ("narration-json + metrics", narration_json_with_metrics()),
         ("fmt-json", fmt_json()),
     ] {
         let mut group = c.benchmark_group(format!("into {layer}"));
@@ -160,6 +174,27 @@ fn interleaved(cases: &[(&str, fn())], rounds: usize, batch: u32) -> Vec<f64> {
     samples.into_iter().map(median).collect()
 }
 
+/// Like [`interleaved`], for one function under several dispatchers: each
+/// batch runs under its dispatcher as the thread's default.
+fn interleaved_dispatches(
+    dispatches: &[(&str, Dispatch)],
+    f: fn(),
+    rounds: usize,
+    batch: u32,
+) -> Vec<f64> {
+    let run = |d: &Dispatch| tracing::dispatcher::with_default(d, || batch_ns(f, batch));
+    for (_, d) in dispatches {
+        run(d);
+    }
+    let mut samples = vec![Vec::with_capacity(rounds); dispatches.len()];
+    for _ in 0..rounds {
+        for (i, (_, d)) in dispatches.iter().enumerate() {
+            samples[i].push(run(d));
+        }
+    }
+    samples.into_iter().map(median).collect()
+}
+
 fn ratios() {
     println!("\n== narrate() vs raw tracing::info!, same fields, same layer, io::sink ==");
     println!("(interleaved: 60 rounds x 2000 calls per case, median batch)");
@@ -191,6 +226,20 @@ fn ratios() {
         none[0],
         none[1],
         none[0] - none[1]
+    );
+
+    println!("\n== narrate() into narration-json, with and without the metrics layer ==");
+    let dispatches = [
+        ("without metrics", narration_json()),
+        ("with metrics", narration_json_with_metrics()),
+    ];
+    let ns = interleaved_dispatches(&dispatches, narrate_once, 60, 2000);
+    for ((name, _), ns) in dispatches.iter().zip(&ns) {
+        println!("  {name:<22} {ns:>8.0} ns/call");
+    }
+    println!(
+        "  ratio with/without metrics = {:.3}   (goal <= 1.1)",
+        ns[1] / ns[0]
     );
 
     println!("\n== redact() ==");

@@ -13,6 +13,8 @@
 use crate::diagnostics::{self, SharedWriter};
 use crate::filter::Directives;
 use crate::log::{LogFormat, LogLayer};
+use crate::metrics::Metrics;
+use std::path::PathBuf;
 use tracing::level_filters::LevelFilter;
 use tracing_subscriber::fmt::writer::BoxMakeWriter;
 use tracing_subscriber::layer::{Layer, SubscriberExt};
@@ -82,6 +84,14 @@ pub struct InitOptions {
     /// e.g. `http://127.0.0.1:4318` (`/v1/traces` is appended when missing).
     /// Needs the `otel` feature.
     pub otel_endpoint: Option<String>,
+    /// Export metrics over OTLP/HTTP (JSON) to this URL, used as given
+    /// (`http://127.0.0.1:4318/v1/metrics`). When `None` and
+    /// `otel_endpoint` is set, `<otel_endpoint>/v1/metrics`. Needs the
+    /// `otel` feature.
+    pub otel_metrics_endpoint: Option<String>,
+    /// Add this run's metrics to this Prometheus textfile (for
+    /// node_exporter's textfile collector) when the guard is dropped.
+    pub metrics_file: Option<PathBuf>,
     /// `service.name` reported to the collector.
     pub service_name: String,
 }
@@ -95,6 +105,8 @@ impl Default for InitOptions {
             writer: None,
             layers: Vec::new(),
             otel_endpoint: None,
+            otel_metrics_endpoint: None,
+            metrics_file: None,
             service_name: "provision".to_string(),
         }
     }
@@ -112,6 +124,11 @@ impl std::fmt::Debug for InitOptions {
                 "otel_endpoint",
                 &self.otel_endpoint.as_deref().map(crate::public_url),
             )
+            .field(
+                "otel_metrics_endpoint",
+                &self.otel_metrics_endpoint.as_deref().map(crate::public_url),
+            )
+            .field("metrics_file", &self.metrics_file)
             .field("service_name", &self.service_name)
             .finish()
     }
@@ -164,18 +181,32 @@ pub enum InitError {
     },
 }
 
-/// Keeps export running; dropping it flushes and shuts down the OTLP
-/// exporter (waiting at most `otel::SHUTDOWN_TIMEOUT`), so hold it until
-/// `main` returns.
+/// Keeps export running; dropping it adds this run's metrics to the
+/// metrics file, then flushes and shuts down the OTLP exporters (waiting
+/// at most `otel::SHUTDOWN_TIMEOUT` each), so hold it until `main`
+/// returns.
 #[must_use = "dropping the guard stops OpenTelemetry export"]
 #[derive(Debug, Default)]
 pub struct InitGuard {
     #[cfg(feature = "otel")]
     provider: Option<opentelemetry_sdk::trace::SdkTracerProvider>,
+    #[cfg(feature = "otel")]
+    meter_provider: Option<opentelemetry_sdk::metrics::SdkMeterProvider>,
+    metrics_file: Option<(Metrics, PathBuf)>,
 }
 
 impl Drop for InitGuard {
     fn drop(&mut self) {
+        if let Some((metrics, path)) = self.metrics_file.take()
+            && let Err(e) = metrics.merge_into_file(&path)
+        {
+            tracing::warn!(target: "narration_core::metrics", "{e}");
+        }
+        #[cfg(feature = "otel")]
+        if let Some(provider) = self.meter_provider.take() {
+            // As for spans: a failed last export was reported already.
+            let _ = provider.shutdown_with_timeout(crate::otel::SHUTDOWN_TIMEOUT);
+        }
         #[cfg(feature = "otel")]
         if let Some(provider) = self.provider.take() {
             // A failed final export was already reported once by the
@@ -190,11 +221,12 @@ impl Drop for InitGuard {
 /// events the filter enables on the same writer, the caller's layers, and
 /// OTLP export when `otel_endpoint` is set. The filter is `RUST_LOG` when it
 /// is set and not empty, else `options.verbosity`'s.
-pub fn init(options: InitOptions) -> Result<InitGuard, InitError> {
+pub fn init(mut options: InitOptions) -> Result<InitGuard, InitError> {
     let directives = Directives::from_env_or(options.verbosity.default_filter());
     let writer = SharedWriter::new(
         options
             .writer
+            .take()
             .unwrap_or_else(|| BoxMakeWriter::new(std::io::stderr)),
     );
     let diagnostics_filter = directives.diagnostics_filter()?;
@@ -209,14 +241,18 @@ pub fn init(options: InitOptions) -> Result<InitGuard, InitError> {
         writer,
         diagnostics_filter,
     );
-    let (otel, guard) = otel_layer(&options.otel_endpoint, &options.service_name, &directives)?;
+    let (tracer, mut guard) = otel_tracer(&options.otel_endpoint, &options.service_name)?;
+    let metrics = metrics_layer(&options, &mut guard)?;
     // Narration lines first, so that a caller's layer (a progress bar)
     // acts after the line for the same event is written.
     let mut layers: Vec<BoxedLayer> = vec![narrations.boxed(), diagnostics];
     layers.extend(options.layers);
-    layers.extend(otel);
-    tracing::subscriber::set_global_default(tracing_subscriber::registry().with(layers))
-        .map_err(InitError::AlreadyInstalled)?;
+    layers.extend(metrics);
+    install(
+        tracing_subscriber::registry().with(layers),
+        tracer,
+        &directives,
+    )?;
     bridge_log_records(log_records);
     Ok(guard)
 }
@@ -230,12 +266,17 @@ fn bridge_log_records(max: LevelFilter) {
         .init();
 }
 
+/// The tracer spans are exported with (`None` without an endpoint).
 #[cfg(feature = "otel")]
-fn otel_layer(
+type Tracer = Option<opentelemetry_sdk::trace::SdkTracer>;
+#[cfg(not(feature = "otel"))]
+type Tracer = Option<std::convert::Infallible>;
+
+#[cfg(feature = "otel")]
+fn otel_tracer(
     endpoint: &Option<String>,
     service_name: &str,
-    directives: &Directives,
-) -> Result<(Option<BoxedLayer>, InitGuard), InitError> {
+) -> Result<(Tracer, InitGuard), InitError> {
     use opentelemetry::trace::TracerProvider as _;
     let Some(endpoint) = endpoint else {
         return Ok((None, InitGuard::default()));
@@ -245,25 +286,106 @@ fn otel_layer(
             endpoint: crate::public_url(endpoint),
             source,
         })?;
-    let layer = crate::otel::layer(provider.tracer("narration"))
-        .with_filter(directives.narration_filter()?)
-        .boxed();
-    let guard = InitGuard {
-        provider: Some(provider),
-    };
-    Ok((Some(layer), guard))
+    let tracer = provider.tracer("narration");
+    let mut guard = InitGuard::default();
+    guard.provider = Some(provider);
+    Ok((Some(tracer), guard))
 }
 
 #[cfg(not(feature = "otel"))]
-fn otel_layer(
-    endpoint: &Option<String>,
-    _: &str,
-    _: &Directives,
-) -> Result<(Option<BoxedLayer>, InitGuard), InitError> {
+fn otel_tracer(endpoint: &Option<String>, _: &str) -> Result<(Tracer, InitGuard), InitError> {
     match endpoint {
         None => Ok((None, InitGuard::default())),
         Some(endpoint) => Err(InitError::OtelDisabled {
             endpoint: crate::public_url(endpoint),
         }),
     }
+}
+
+/// Set `subscriber`, with the OTel layer outermost when there is a tracer,
+/// as the global default. Outermost, not in the list of layers: a `Vec`
+/// of layers (tracing-subscriber 0.3) does not tell its layers which
+/// dispatcher they run in, and the OTel layer needs that to put
+/// narrations on their spans.
+#[cfg(feature = "otel")]
+fn install<S>(subscriber: S, tracer: Tracer, directives: &Directives) -> Result<(), InitError>
+where
+    S: tracing::Subscriber
+        + for<'a> tracing_subscriber::registry::LookupSpan<'a>
+        + Send
+        + Sync
+        + 'static,
+{
+    // Not as an `Option` layer either: that does not pass it on.
+    let installed = match tracer {
+        Some(tracer) => {
+            let otel = crate::otel::layer(tracer).with_filter(directives.narration_filter()?);
+            tracing::subscriber::set_global_default(subscriber.with(otel))
+        }
+        None => tracing::subscriber::set_global_default(subscriber),
+    };
+    installed.map_err(InitError::AlreadyInstalled)
+}
+
+#[cfg(not(feature = "otel"))]
+fn install<S>(subscriber: S, _: Tracer, _: &Directives) -> Result<(), InitError>
+where
+    S: tracing::Subscriber + Send + Sync + 'static,
+{
+    tracing::subscriber::set_global_default(subscriber).map_err(InitError::AlreadyInstalled)
+}
+
+/// The metrics layer, when a metrics file or an OTLP metrics endpoint is
+/// set; unfiltered, so that a narration left out of the log still counts.
+#[cfg(feature = "otel")]
+fn metrics_layer(
+    options: &InitOptions,
+    guard: &mut InitGuard,
+) -> Result<Option<BoxedLayer>, InitError> {
+    use opentelemetry::metrics::MeterProvider as _;
+    let metrics = Metrics::new();
+    let url = options.otel_metrics_endpoint.clone().or_else(|| {
+        options
+            .otel_endpoint
+            .as_deref()
+            .map(crate::otel::metrics_url)
+    });
+    let layer = match url {
+        Some(url) => {
+            let provider = crate::otel::otlp_meter_provider(&url, &options.service_name).map_err(
+                |source| InitError::Otel {
+                    endpoint: crate::public_url(&url),
+                    source,
+                },
+            )?;
+            let layer = metrics
+                .layer_with_meter(&provider.meter("narration"))
+                .boxed();
+            guard.meter_provider = Some(provider);
+            layer
+        }
+        None if options.metrics_file.is_some() => metrics.layer().boxed(),
+        None => return Ok(None),
+    };
+    guard.metrics_file = options.metrics_file.clone().map(|path| (metrics, path));
+    Ok(Some(layer))
+}
+
+#[cfg(not(feature = "otel"))]
+fn metrics_layer(
+    options: &InitOptions,
+    guard: &mut InitGuard,
+) -> Result<Option<BoxedLayer>, InitError> {
+    if let Some(endpoint) = &options.otel_metrics_endpoint {
+        return Err(InitError::OtelDisabled {
+            endpoint: crate::public_url(endpoint),
+        });
+    }
+    let Some(path) = &options.metrics_file else {
+        return Ok(None);
+    };
+    let metrics = Metrics::new();
+    let layer = metrics.layer().boxed();
+    guard.metrics_file = Some((metrics, path.clone()));
+    Ok(Some(layer))
 }

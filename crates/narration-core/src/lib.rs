@@ -4,7 +4,9 @@
 //! Call [`narrate`] with a [`NarrationFields`]; compose adapters (tracing
 //! layers) to capture narrations in tests ([`CaptureAdapter`]), write them as
 //! log lines ([`LogLayer`]), or export them to OpenTelemetry (`otel`
-//! module, feature `otel`). Binaries call [`init`] once.
+//! module, feature `otel`); run lifecycle steps in [`step_span!`]s and
+//! derive metrics from spans and narrations ([`Metrics`]: a Prometheus
+//! textfile, or OTLP). Binaries call [`init`] once.
 //!
 //! ```
 //! use narration_core::{narrate, CaptureAdapter, NarrationFields};
@@ -44,10 +46,13 @@ mod filter;
 mod init;
 mod interest;
 mod log;
+mod metrics;
 #[cfg(feature = "otel")]
 pub mod otel;
 mod public_url;
 mod redact;
+mod step;
+mod trace_context;
 
 pub use capture::{CaptureAdapter, CaptureLayer, CapturedNarration, field_value};
 pub use decode::{
@@ -58,7 +63,18 @@ pub use fields::NarrationFields;
 pub use filter::NarrationFilter;
 pub use init::{BoxedLayer, DEFAULT_FILTER, InitError, InitGuard, InitOptions, Verbosity, init};
 pub use log::{LogFormat, LogLayer};
+pub use metrics::{Metrics, MetricsFileError};
 pub use public_url::public_url;
 pub use redact::{REDACTED, redact};
+pub use step::{ACTOR_FIELD, ERROR_KIND_FIELD, STEP_FIELD, fail_step};
+pub use trace_context::{
+    TRACEPARENT_ENV, TRACESTATE_ENV, TraceContext, continue_trace_from_env, current_trace,
+};
 /// The boxed writer [`InitOptions::writer`] takes (tracing-subscriber's).
 pub use tracing_subscriber::fmt::writer::BoxMakeWriter;
+
+/// What [`step_span!`] expands to needs; not part of the API.
+#[doc(hidden)]
+pub mod __private {
+    pub use tracing;
+}

@@ -28,6 +28,7 @@ use opentelemetry_otlp::{
     ExporterBuildError, Protocol, RetryPolicy, WithExportConfig, WithHttpConfig,
 };
 use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::metrics::SdkMeterProvider;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -181,6 +182,47 @@ pub fn otlp_provider(
         .build())
 }
 
+/// A meter provider exporting metrics over OTLP/HTTP with JSON bodies to
+/// `url`, the full metrics URL (`http://127.0.0.1:4318/v1/metrics`, see
+/// [`metrics_url`]), every 60 s and once more at shutdown. Requests give
+/// up after [`EXPORT_TIMEOUT`] and are not retried; the first failure is
+/// reported (see [`UreqHttpClient`]). Feed it with
+/// [`Metrics::layer_with_meter`](crate::Metrics::layer_with_meter).
+pub fn otlp_meter_provider(
+    url: &str,
+    service_name: &str,
+) -> Result<SdkMeterProvider, ExporterBuildError> {
+    let exporter = opentelemetry_otlp::MetricExporter::builder()
+        .with_http()
+        .with_protocol(Protocol::HttpJson)
+        .with_http_client(UreqHttpClient::new(EXPORT_TIMEOUT))
+        .with_retry_policy(RetryPolicy::disabled())
+        .with_timeout(EXPORT_TIMEOUT)
+        .with_endpoint(url)
+        .build()?;
+    Ok(SdkMeterProvider::builder()
+        .with_periodic_exporter(exporter)
+        .with_resource(
+            Resource::builder()
+                .with_service_name(service_name.to_string())
+                .build(),
+        )
+        .build())
+}
+
+/// The metrics URL for a collector: `http://host:4318` (or its traces
+/// URL) → `http://host:4318/v1/metrics`; a URL that already names the
+/// metrics path is kept.
+pub fn metrics_url(endpoint: &str) -> String {
+    let base = endpoint.trim_end_matches('/');
+    let base = base.strip_suffix("/v1/traces").unwrap_or(base);
+    if base.ends_with("/v1/metrics") {
+        base.to_string()
+    } else {
+        format!("{base}/v1/metrics")
+    }
+}
+
 /// `http://host:4318` → `http://host:4318/v1/traces`; a URL that already
 /// names the path is kept.
 fn traces_url(endpoint: &str) -> String {
@@ -276,7 +318,20 @@ impl HttpClient for UreqHttpClient {
 
 #[cfg(test)]
 mod tests {
-    use super::traces_url;
+    use super::{metrics_url, traces_url};
+
+    #[test]
+    fn metrics_path_replaces_the_traces_path_or_is_appended() {
+        assert_eq!(metrics_url("http://c:4318"), "http://c:4318/v1/metrics");
+        assert_eq!(
+            metrics_url("http://c:4318/v1/traces"),
+            "http://c:4318/v1/metrics"
+        );
+        assert_eq!(
+            metrics_url("http://c:4318/v1/metrics/"),
+            "http://c:4318/v1/metrics"
+        );
+    }
 
     #[test]
     fn traces_path_is_appended_once() {

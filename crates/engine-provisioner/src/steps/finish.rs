@@ -39,5 +39,7 @@ pub(crate) fn run(
         pool_id: plan.pool_id.clone(),
         replica_id: "r0".into(),
         device_mask: plan.device_mask.clone(),
+        trace_id: None,
+        traceparent: None,
     })
 }

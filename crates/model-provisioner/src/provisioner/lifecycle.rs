@@ -69,19 +69,11 @@ pub(super) fn ensure_str(
     let _entered = span.enter();
     let started = Instant::now();
     let e = Ensure::new(shown.clone(), ctx, None);
-    e.say(act::RESOLVE, format!("Resolving model reference: {shown}"));
-    let model = match ModelRef::parse(input) {
-        Ok(model) => model,
-        Err(err) => {
-            return Err(boundary(
-                &e,
-                Failed {
-                    step: Step::Resolve,
-                    error: Box::new(err.into()),
-                },
-            ));
-        }
-    };
+    let parsed = Step::Resolve.run(None, || {
+        e.say(act::RESOLVE, format!("Resolving model reference: {shown}"));
+        ModelRef::parse(input).during(Step::Resolve)
+    });
+    let model = parsed.map_err(|failed| boundary(&e, failed))?;
     run(p, &model, expected, e.ctx, started)
 }
 
@@ -97,8 +89,10 @@ pub(super) fn ensure(
     let span = span_for(&ctx, &id);
     let _entered = span.enter();
     let started = Instant::now();
-    Ensure::new(id.clone(), ctx.clone(), Some(model))
-        .say(act::RESOLVE, format!("Resolving model reference: {id}"));
+    Step::Resolve.span(Some(model)).in_scope(|| {
+        Ensure::new(id.clone(), ctx.clone(), Some(model))
+            .say(act::RESOLVE, format!("Resolving model reference: {id}"));
+    });
     run(p, model, expected, ctx, started)
 }
 
@@ -112,17 +106,25 @@ fn run(
 ) -> Result<ResolvedModel, ProvisionError> {
     let e = Ensure::new(model.id(), ctx, Some(model));
     e.say(act::ENSURE, format!("Ensuring model present: {}", e.target));
+    let m = Some(model);
     let steps = || -> Result<ResolvedModel, Failed> {
-        let recorded = p.recorded(&e.target).during(Step::Fetch)?;
-        let fetched = fetch(p, &e, model, expected.as_ref()).during(Step::Fetch)?;
-        let fingerprint = Fingerprint::of(&fetched.path)
-            .map_err(|source| unreadable(&fetched.path, source))
-            .during(Step::Verify)?;
-        let gguf =
-            inspect(&e, &fetched.path, fingerprint, recorded.as_ref()).during(Step::Inspect)?;
-        let verified = p
-            .verify(&e, &fetched, fingerprint, recorded, expected.as_ref())
-            .during(Step::Verify)?;
+        let (recorded, fetched) = Step::Fetch.run(m, || {
+            let recorded = p.recorded(&e.target).during(Step::Fetch)?;
+            let fetched = fetch(p, &e, model, expected.as_ref()).during(Step::Fetch)?;
+            Ok((recorded, fetched))
+        })?;
+        let (fingerprint, gguf) = Step::Inspect.run(m, || {
+            let fingerprint = Fingerprint::of(&fetched.path)
+                .map_err(|source| unreadable(&fetched.path, source))
+                .during(Step::Verify)?;
+            let gguf =
+                inspect(&e, &fetched.path, fingerprint, recorded.as_ref()).during(Step::Inspect)?;
+            Ok((fingerprint, gguf))
+        })?;
+        let verified = Step::Verify.run(m, || {
+            p.verify(&e, &fetched, fingerprint, recorded, expected.as_ref())
+                .during(Step::Verify)
+        })?;
         let resolved = ResolvedModel {
             id: model.id(),
             local_path: fetched.path.clone(),
@@ -132,8 +134,10 @@ fn run(
             source: fetched.source.clone(),
             verification: verified.verification,
         };
-        p.register(&e, model, &resolved, &verified, fetched.bytes_transferred)
-            .during(Step::Register)?;
+        Step::Register.run(m, || {
+            p.register(&e, model, &resolved, &verified, fetched.bytes_transferred)
+                .during(Step::Register)
+        })?;
         Ok(resolved)
     };
     let resolved = steps().map_err(|failed| boundary(&e, failed))?;

@@ -5,7 +5,9 @@
 //! that [`ProvisionError::failure_action`] gives for that step.
 
 use crate::error::ProvisionError;
+use crate::model_ref::ModelRef;
 use narration_core::catalog::model as act;
+use narration_core::{fail_step, public_url, step_span};
 
 /// One step of the model lifecycle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,6 +34,40 @@ impl Step {
             Self::Verify => act::VERIFY_FAILED,
             Self::Register => act::REGISTER_FAILED,
         }
+    }
+
+    /// The span this step runs in, a child of the current (lifecycle)
+    /// span. The fetch span names the URL of an `http(s)` ref, without
+    /// credentials.
+    pub fn span(self, model: Option<&ModelRef>) -> tracing::Span {
+        match self {
+            Self::Resolve => step_span!(act::ACTOR, "resolve"),
+            Self::Fetch => {
+                let url = match model {
+                    Some(ModelRef::Https { url } | ModelRef::Http { url }) => Some(public_url(url)),
+                    _ => None,
+                };
+                step_span!(act::ACTOR, "fetch", "url.full" = url.as_deref())
+            }
+            Self::Inspect => step_span!(act::ACTOR, "inspect"),
+            Self::Verify => step_span!(act::ACTOR, "verify"),
+            Self::Register => step_span!(act::ACTOR, "register"),
+        }
+    }
+
+    /// Run `body` in this step's span; a failure marks the span failed
+    /// with its `error_kind`.
+    pub fn run<T>(
+        self,
+        model: Option<&ModelRef>,
+        body: impl FnOnce() -> Result<T, Failed>,
+    ) -> Result<T, Failed> {
+        let span = self.span(model);
+        let result = span.in_scope(body);
+        if let Err(failed) = &result {
+            fail_step(&span, failed.error.error_kind());
+        }
+        result
     }
 }
 

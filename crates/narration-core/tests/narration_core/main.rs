@@ -4,6 +4,7 @@ mod capture;
 mod catalog;
 mod init;
 mod log;
+mod metrics;
 mod otel;
 mod redaction;
 mod support;

@@ -1,0 +1,157 @@
+//! Which narrations count for what: a `downloaded` narration's bytes,
+//! cache hits and misses, failures. One visit over the event's fields,
+//! without allocating for the narrations that count for nothing.
+
+use super::observe::Observation;
+use crate::catalog::{engine, model};
+use crate::emit::NarrationLevel;
+use tracing::Event;
+use tracing::field::{Field, Visit};
+
+/// Text kept inline: actors and actions are short names.
+struct Short {
+    bytes: [u8; 48],
+    len: usize,
+}
+
+impl Default for Short {
+    fn default() -> Self {
+        Self {
+            bytes: [0; 48],
+            len: 0,
+        }
+    }
+}
+
+impl Short {
+    fn set(&mut self, value: &str) {
+        // Cut at a char boundary; a longer name is not one of ours anyway.
+        let mut end = value.len().min(self.bytes.len());
+        while !value.is_char_boundary(end) {
+            end -= 1;
+        }
+        self.bytes[..end].copy_from_slice(&value.as_bytes()[..end]);
+        self.len = end;
+    }
+
+    fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.bytes[..self.len]).unwrap_or("")
+    }
+}
+
+/// The fields of a narration that metrics need.
+#[derive(Default)]
+struct Fields {
+    actor: Short,
+    action: Short,
+    error_kind: Option<String>,
+    bytes: Option<u64>,
+    /// `hf`, `https` or `file`, from the model ref (or the target).
+    source: Option<&'static str>,
+}
+
+impl Fields {
+    /// Whether `action` counts for something, so its text fields are kept.
+    fn counts(&self, level_is_error: bool) -> bool {
+        level_is_error || matches!(self.action.as_str(), model::DOWNLOADED)
+    }
+}
+
+struct Visitor {
+    fields: Fields,
+    error: bool,
+}
+
+impl Visit for Visitor {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        match field.name() {
+            "actor" => self.fields.actor.set(value),
+            "action" => self.fields.action.set(value),
+            "error_kind" if self.fields.counts(self.error) => {
+                self.fields.error_kind = Some(value.to_string())
+            }
+            "model_ref" if self.fields.counts(false) => {
+                self.fields.source = Some(source_kind(value))
+            }
+            crate::emit::TARGET_FIELD
+                if self.fields.source.is_none() && self.fields.counts(false) =>
+            {
+                self.fields.source = Some(source_kind(value))
+            }
+            _ => {}
+        }
+    }
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        if field.name() == "bytes" {
+            self.fields.bytes = Some(value);
+        }
+    }
+    fn record_debug(&mut self, _: &Field, _: &dyn std::fmt::Debug) {}
+}
+
+/// `hf:` refs are `hf`, URLs `https` (plain `http` included), the rest
+/// (paths, `file:`) `file`.
+fn source_kind(reference: &str) -> &'static str {
+    if reference.starts_with("hf:") {
+        "hf"
+    } else if reference.starts_with("https://") || reference.starts_with("http://") {
+        "https"
+    } else {
+        "file"
+    }
+}
+
+/// The observations one narration event stands for (at most two: a
+/// failure is never also a hit or a transfer).
+pub(crate) fn classify(event: &Event<'_>, observe: &mut dyn FnMut(&Observation<'_>)) {
+    let error = NarrationLevel::from_tracing(event.metadata().level()) == NarrationLevel::Error;
+    let mut visitor = Visitor {
+        fields: Fields::default(),
+        error,
+    };
+    event.record(&mut visitor);
+    let f = &visitor.fields;
+    let actor = f.actor.as_str();
+    if error {
+        let error_kind = f.error_kind.as_deref().unwrap_or("unknown");
+        observe(&Observation::Failure { actor, error_kind });
+        return;
+    }
+    match (actor, f.action.as_str()) {
+        (model::ACTOR, model::DOWNLOADED) => {
+            if let Some(bytes) = f.bytes {
+                let source = f.source.unwrap_or("file");
+                observe(&Observation::Transfer {
+                    actor,
+                    source,
+                    bytes,
+                });
+            }
+        }
+        (model::ACTOR, model::CACHE_HIT) | (engine::ACTOR, engine::BUILD_CACHED) => {
+            observe(&Observation::Cache { actor, hit: true })
+        }
+        // Only the `verify` that hashes carries the byte count it reads.
+        (model::ACTOR, model::VERIFY) if f.bytes.is_some() => {
+            observe(&Observation::Cache { actor, hit: false })
+        }
+        (engine::ACTOR, engine::CMAKE_CONFIGURE) => {
+            observe(&Observation::Cache { actor, hit: false })
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::source_kind;
+
+    #[test]
+    fn source_kinds() {
+        assert_eq!(source_kind("hf:org/repo/f.gguf"), "hf");
+        assert_eq!(source_kind("https://example.com/f.gguf"), "https");
+        assert_eq!(source_kind("http://127.0.0.1:1/f.gguf"), "https");
+        assert_eq!(source_kind("/models/f.gguf"), "file");
+        assert_eq!(source_kind("file:/models/f.gguf"), "file");
+    }
+}
