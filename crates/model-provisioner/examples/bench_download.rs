@@ -17,9 +17,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map(|h| Digest::from_sha256_hex(h))
         .transpose()?;
     let fetcher = HfFetcher::new(
-        HfConfig::from_lookup(|_| None)
-            .with_endpoint(endpoint)
-            .with_cache_dir(cache),
+        // Only the connection count comes from the environment
+        // (`PROVISION_DOWNLOAD_CONNECTIONS`), so runs compare like with like.
+        HfConfig::from_lookup(|k| {
+            (k == model_provisioner::CONNECTIONS_ENV)
+                .then(|| std::env::var(k).ok())
+                .flatten()
+        })
+        .with_endpoint(endpoint)
+        .with_cache_dir(cache),
     );
     let model = ModelRef::parse(reference)?;
     let started = Instant::now();

@@ -30,6 +30,7 @@ mod policy;
 mod prefix_hash;
 mod ranges;
 mod retry;
+mod split;
 mod transfer;
 
 pub use error::DownloadError;

@@ -1,13 +1,17 @@
-//! A large file over several connections: the first missing piece is
-//! requested with a `Range` (the probe); a `206` whose `Content-Range`
-//! matches opens the parallel transfer, anything the server sends for the
-//! whole file (`200`) is streamed as today. Pieces are written at their
+//! A large file over several connections. A fresh file (or a prefix left
+//! by a stream) starts as one ranged stream, split when it proves slower
+//! than the hash ([`split`](super::split)); a partial with a state file
+//! goes straight to its missing pieces, the first of them requested as
+//! the probe: a `206` whose `Content-Range` matches opens the parallel
+//! transfer, anything the server sends for the whole file (`200`) is
+//! streamed as today. Pieces are written at their
 //! offsets; the sha256 follows the finished prefix in file order
 //! ([`prefix_hash`](super::prefix_hash)); finished ranges are recorded
 //! beside the partial ([`parts`](super::parts)) so a resume fetches only
 //! what is missing. A connection far slower than the others has the rest
 //! of its piece handed to a fresh connection.
 
+use crate::digest::Sha256Stream;
 use crate::download::DownloadError;
 use crate::download::client::{Answer, ByteRange, Client, Follow, status_error};
 use crate::download::event::{Event, Events};
@@ -16,7 +20,9 @@ use crate::download::piece::{self, Body, Msg, Queue, Shared, Slot};
 use crate::download::prefix_hash::hash_prefix;
 use crate::download::ranges::RangeSet;
 use crate::download::retry::{Failure, retrying, transient};
-use crate::download::transfer::{Received, Request, parse_content_range, single};
+use crate::download::transfer::{
+    Prefix, Received, Request, StreamEnd, parse_content_range, single, stream,
+};
 use crate::units::human_bytes;
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -47,12 +53,22 @@ enum Probe {
 }
 
 /// Downloads `req` over parallel ranged connections when the server
-/// allows, else in one stream. Returns the digest of the partial's bytes.
+/// allows and the link needs them, else in one stream. Returns the
+/// digest of the partial's bytes and where the transfer resumed.
 pub(super) fn transfer(
     client: &Client,
     req: &Request<'_>,
     events: Events<'_>,
 ) -> Result<(Received, u64), DownloadError> {
+    if req.parallel.stream_first && !parts::path_for(&req.partial).exists() {
+        let split_rest = 2 * req.parallel.chunk();
+        let (end, resumed_from) = stream(client, req, events, None, Some(split_rest))?;
+        let received = match end {
+            StreamEnd::Complete(received) => received,
+            StreamEnd::Split(prefix) => from_prefix(client, req, prefix, events)?,
+        };
+        return Ok((received, resumed_from));
+    }
     let io = |action| move |e| DownloadError::io(action, &req.partial, e);
     let file = File::options()
         .create(true)
@@ -86,14 +102,34 @@ pub(super) fn transfer(
     // The state first: a partial of full length never exists without it.
     parts::save_as(&req.partial, &file, &parts, 0, total).map_err(io("write"))?;
     file.set_len(total).map_err(io("extend"))?;
-    let run = Run {
-        client,
-        req,
-        file: &file,
-        connections: req.parallel.connections,
-        chunk: req.parallel.chunk(),
+    let run = Run::new(client, req, &file);
+    let received = run.pieces(parts, Some(body), Sha256Stream::new(), 0, events)?;
+    Ok((received, resumed_from))
+}
+
+/// Goes on over parallel ranges from where a split stream stopped: its
+/// prefix is finished and already hashed.
+fn from_prefix(
+    client: &Client,
+    req: &Request<'_>,
+    prefix: Prefix,
+    events: Events<'_>,
+) -> Result<Received, DownloadError> {
+    let io = |action| move |e| DownloadError::io(action, &req.partial, e);
+    let Prefix {
+        partial,
+        total,
+        transferred,
+    } = prefix;
+    let parts = Parts {
+        total,
+        done: RangeSet::prefix(partial.have),
     };
-    run.pieces(parts, body, events)
+    parts::save_as(&req.partial, &partial.file, &parts, partial.have, total)
+        .map_err(io("write"))?;
+    partial.file.set_len(total).map_err(io("extend"))?;
+    let run = Run::new(client, req, &partial.file);
+    run.pieces(parts, None, partial.hasher, transferred, events)
 }
 
 /// What the partial holds, as far as can be trusted.
@@ -218,17 +254,30 @@ struct Board {
     frontier: u64,
 }
 
-impl Run<'_, '_> {
-    /// Fetches every missing piece (the first already open as `body`),
-    /// then returns the file's digest.
+impl<'a, 'r> Run<'a, 'r> {
+    fn new(client: &'a Client, req: &'a Request<'r>, file: &'a File) -> Self {
+        Self {
+            client,
+            req,
+            file,
+            connections: req.parallel.connections,
+            chunk: req.parallel.chunk(),
+        }
+    }
+
+    /// Fetches every missing piece (the first already open when `body` is
+    /// given), hashing on from `hasher` (which has seen the file's first
+    /// `hasher.bytes()`), then returns the file's digest. `transferred`:
+    /// bytes this download received before.
     fn pieces(
         &self,
         parts: Parts,
-        body: Body,
+        body: Option<Body>,
+        hasher: Sha256Stream,
+        transferred: u64,
         events: Events<'_>,
-    ) -> Result<(Received, u64), DownloadError> {
+    ) -> Result<Received, DownloadError> {
         let total = parts.total;
-        let resumed_from = parts.done.covered();
         let missing = parts.done.missing(total, self.chunk);
         let (tx, rx) = channel();
         let sh = Shared {
@@ -239,7 +288,7 @@ impl Run<'_, '_> {
             total,
             queue: Queue::default(),
             abort: AtomicBool::new(false),
-            received: AtomicU64::new(0),
+            received: AtomicU64::new(transferred),
             live: AtomicUsize::new(0),
             hashed: AtomicU64::new(0),
             msgs: tx,
@@ -252,13 +301,16 @@ impl Run<'_, '_> {
             frontier: 0,
         };
         let mut slots = missing.iter().map(|&(a, b)| board.add(a, b));
-        let first = slots.next().map(|slot| (slot, body));
+        let first = match body {
+            Some(body) => slots.next().map(|slot| (slot, body)),
+            None => None,
+        };
         slots.for_each(|slot| sh.queue.push(slot, false));
         let (ftx, frx) = channel();
         let connections = self.connections.clamp(1, missing.len().max(1));
         sh.live.store(connections, Ordering::Release);
         let result = std::thread::scope(|s| {
-            let hasher = s.spawn(|| hash_prefix(self.file, frx, &sh.hashed));
+            let hasher = s.spawn(|| hash_prefix(self.file, hasher, frx, &sh.hashed));
             let mut first = first;
             for _ in 0..connections {
                 let first = first.take();
@@ -277,15 +329,12 @@ impl Run<'_, '_> {
                 let _ = board.save(self, &sh);
                 Err(e)
             }
-            (Ok(()), Ok(Ok(hasher))) => Ok((
-                Received {
-                    have: hasher.bytes(),
-                    hasher,
-                    total: Some(total),
-                    transferred: sh.received.load(Ordering::Relaxed),
-                },
-                resumed_from,
-            )),
+            (Ok(()), Ok(Ok(hasher))) => Ok(Received {
+                have: hasher.bytes(),
+                hasher,
+                total: Some(total),
+                transferred: sh.received.load(Ordering::Relaxed),
+            }),
             (Ok(()), Ok(Err(e))) => Err(DownloadError::io("read", &self.req.partial, e)),
             (Ok(()), Err(_)) => Err(DownloadError::io(
                 "hash",

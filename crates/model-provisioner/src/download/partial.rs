@@ -3,6 +3,7 @@
 
 use crate::digest::Sha256Stream;
 use crate::download::DownloadError;
+use crate::download::transfer::Received;
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
@@ -53,6 +54,16 @@ impl Partial {
             have,
             total: expected_size,
         })
+    }
+
+    /// What the partial holds, for verification.
+    pub fn into_received(self, transferred: u64) -> Received {
+        Received {
+            hasher: self.hasher,
+            have: self.have,
+            total: self.total,
+            transferred,
+        }
     }
 
     /// Drops what the partial holds and starts from byte zero.

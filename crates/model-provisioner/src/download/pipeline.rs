@@ -2,17 +2,21 @@
 //! pipeline. This thread reads the body, a second writes each chunk to the
 //! file, a third hashes what was written; the stages overlap, so the
 //! transfer costs the slowest of the three, not their sum. [`IN_FLIGHT`]
-//! chunks of [`CHUNK`] bytes circulate, so memory stays flat.
+//! chunks of [`CHUNK`] bytes circulate, so memory stays flat. A stream
+//! that may be split stops early when [`SplitWatch`] says the network,
+//! not the hash, sets its pace.
 
 use crate::digest::Sha256Stream;
 use crate::download::DownloadError;
 use crate::download::event::{Event, Events};
 use crate::download::partial::Partial;
 use crate::download::retry::{Failure, transient};
+use crate::download::split::{HashMeter, SplitWatch};
 use crate::units::human_bytes;
 use std::fs::File;
 use std::io::{Read, Write};
 use std::sync::mpsc::{Receiver, Sender, SyncSender, channel, sync_channel};
+use std::time::Instant;
 
 /// Bytes per network read and per write/hash chunk.
 const CHUNK: usize = 1 << 20;
@@ -22,15 +26,29 @@ const IN_FLIGHT: usize = 8;
 /// A buffer and how many of its bytes are data.
 type Chunk = (Vec<u8>, usize);
 
+/// How a body stopped being streamed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Streamed {
+    /// It ended: every byte it had is in the partial.
+    Ended,
+    /// It was stopped to fetch the rest over parallel ranges; the partial
+    /// holds (and the hasher has seen) a prefix of the file.
+    Split,
+}
+
 /// Appends `body` to `partial`, hashing as it goes; counts received bytes
-/// into `transferred` and reports each chunk as [`Event::Progress`].
+/// into `transferred` and reports each chunk as [`Event::Progress`]. With
+/// `split_rest` (a body that a ranged answer started), the stream stops
+/// with [`Streamed::Split`] once it proves slower than the hash while at
+/// least that many bytes are still to come.
 pub(super) fn stream_body(
     body: impl Read,
     label: &str,
     partial: &mut Partial,
     transferred: &mut u64,
+    split_rest: Option<u64>,
     events: Events<'_>,
-) -> Result<(), Failure> {
+) -> Result<Streamed, Failure> {
     let (write_tx, write_rx) = sync_channel::<Chunk>(IN_FLIGHT);
     let (hash_tx, hash_rx) = sync_channel::<Chunk>(IN_FLIGHT);
     let (free_tx, free_rx) = channel::<Vec<u8>>();
@@ -38,20 +56,24 @@ pub(super) fn stream_body(
         let _ = free_tx.send(vec![0u8; CHUNK]);
     }
     let total = partial.total;
+    let meter = HashMeter::default();
     let reader = BodyReader {
         body,
         label,
         free: free_rx,
         write: write_tx,
         have: partial.have,
+        streamed: 0,
         total,
         transferred,
+        watch: split_rest.map(|rest| SplitWatch::new(&meter, rest)),
         events,
     };
     let (file, hasher) = (&mut partial.file, &mut partial.hasher);
     let (read_result, write_result) = std::thread::scope(|s| {
         let writer = s.spawn(move || write_chunks(file, write_rx, hash_tx));
-        s.spawn(move || hash_chunks(hasher, hash_rx, free_tx));
+        let meter = &meter;
+        s.spawn(move || hash_chunks(hasher, hash_rx, free_tx, meter));
         let read_result = reader.run();
         let write_result = writer
             .join()
@@ -60,7 +82,9 @@ pub(super) fn stream_body(
     });
     write_result.map_err(|e| Failure::Fatal(DownloadError::io("write", &partial.path, e)))?;
     partial.have = partial.hasher.bytes();
-    read_result?;
+    if read_result? == Streamed::Split {
+        return Ok(Streamed::Split);
+    }
     if let Some(t) = total
         && partial.have < t
     {
@@ -70,7 +94,7 @@ pub(super) fn stream_body(
             human_bytes(t)
         )));
     }
-    Ok(())
+    Ok(Streamed::Ended)
 }
 
 /// Writes each chunk, then hands it to the hasher. Only bytes that reached
@@ -90,10 +114,18 @@ fn write_chunks(
     Ok(())
 }
 
-/// Hashes each written chunk and returns its buffer to the reader.
-fn hash_chunks(hasher: &mut Sha256Stream, chunks: Receiver<Chunk>, free: Sender<Vec<u8>>) {
+/// Hashes each written chunk and returns its buffer to the reader;
+/// `meter` hears how long hashing took.
+fn hash_chunks(
+    hasher: &mut Sha256Stream,
+    chunks: Receiver<Chunk>,
+    free: Sender<Vec<u8>>,
+    meter: &HashMeter,
+) {
     for (buf, len) in chunks {
+        let began = Instant::now();
         hasher.update(&buf[..len]);
+        meter.record(len, began.elapsed());
         let _ = free.send(buf);
     }
 }
@@ -105,22 +137,30 @@ struct BodyReader<'a, 'e, R> {
     free: Receiver<Vec<u8>>,
     write: SyncSender<Chunk>,
     have: u64,
+    /// Bytes of this body read so far.
+    streamed: u64,
     total: Option<u64>,
     transferred: &'a mut u64,
+    /// Present when the stream may be split.
+    watch: Option<SplitWatch<'a>>,
     events: Events<'e>,
 }
 
 impl<R: Read> BodyReader<'_, '_, R> {
-    /// Reads until the body ends, fails, or the pipeline stops (then the
-    /// writer's error is what the caller reports). Dropping `self` closes
-    /// the writer's channel.
-    fn run(mut self) -> Result<(), Failure> {
+    /// Reads until the body ends, fails, the watch splits it, or the
+    /// pipeline stops (then the writer's error is what the caller
+    /// reports). Dropping `self` closes the writer's channel.
+    fn run(mut self) -> Result<Streamed, Failure> {
         loop {
+            if self.split_now() {
+                return Ok(Streamed::Split);
+            }
             let Ok(mut buf) = self.free.recv() else {
-                return Ok(());
+                return Ok(Streamed::Ended);
             };
-            let len = match read_full(&mut self.body, &mut buf) {
-                Ok(0) => return Ok(()),
+            let until = self.watch.as_ref().map(SplitWatch::deadline);
+            let len = match read_full(&mut self.body, &mut buf, until) {
+                Ok(0) => return Ok(Streamed::Ended),
                 Ok(len) => len as u64,
                 Err(e) => {
                     return Err(transient(format!(
@@ -138,9 +178,10 @@ impl<R: Read> BodyReader<'_, '_, R> {
                 }));
             }
             if self.write.send((buf, len as usize)).is_err() {
-                return Ok(());
+                return Ok(Streamed::Ended);
             }
             self.have += len;
+            self.streamed += len;
             *self.transferred += len;
             (self.events)(Event::Progress {
                 have: self.have,
@@ -151,11 +192,30 @@ impl<R: Read> BodyReader<'_, '_, R> {
     }
 }
 
+impl<R> BodyReader<'_, '_, R> {
+    /// Asks the watch, when there is one, whether to stop here.
+    fn split_now(&mut self) -> bool {
+        let rest = self.total.map_or(0, |t| t.saturating_sub(self.have));
+        let streamed = self.streamed;
+        self.watch
+            .as_mut()
+            .is_some_and(|w| w.should_split(streamed, rest))
+    }
+}
+
 /// Fills `buf` as far as the body allows (fewer, larger chunks for the
-/// writer); returns 0 only at the end of the body.
-fn read_full(body: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+/// writer), or until `until` once it holds something; returns 0 only at
+/// the end of the body.
+fn read_full(
+    body: &mut impl Read,
+    buf: &mut [u8],
+    until: Option<Instant>,
+) -> std::io::Result<usize> {
     let mut filled = 0;
     while filled < buf.len() {
+        if filled > 0 && until.is_some_and(|t| Instant::now() >= t) {
+            break;
+        }
         match body.read(&mut buf[filled..]) {
             Ok(0) => break,
             Ok(k) => filled += k,
@@ -185,7 +245,15 @@ mod tests {
                 seen.set(have);
             }
         };
-        stream_body(&b"world"[..], "f", &mut partial, &mut transferred, &events).unwrap();
+        let end = stream_body(
+            &b"world"[..],
+            "f",
+            &mut partial,
+            &mut transferred,
+            None,
+            &events,
+        );
+        assert_eq!(end.unwrap(), Streamed::Ended);
         assert_eq!((partial.have, transferred, seen.get()), (11, 5, 11));
         assert_eq!(std::fs::read(&path).unwrap(), b"hello world");
         let digest = std::mem::take(&mut partial.hasher).finish();
@@ -196,7 +264,7 @@ mod tests {
     fn a_body_longer_than_promised_is_a_size_mismatch() {
         let dir = tempfile::tempdir().unwrap();
         let mut partial = Partial::open(&dir.path().join("f"), Some(3)).unwrap();
-        let err = stream_body(&b"toolong"[..], "f", &mut partial, &mut 0, &|_| {});
+        let err = stream_body(&b"toolong"[..], "f", &mut partial, &mut 0, None, &|_| {});
         assert!(
             matches!(
                 err,

@@ -3,10 +3,14 @@
 /// How large files are fetched over parallel ranged connections.
 ///
 /// When the server honours `Range` (a `206` whose `Content-Range` matches)
-/// and the file is at least [`min_size`](Self::min_size), it is fetched in
-/// [`chunk_size`](Self::chunk_size) pieces over up to
+/// and the file is at least [`min_size`](Self::min_size), it may be
+/// fetched in [`chunk_size`](Self::chunk_size) pieces over up to
 /// [`connections`](Self::connections) connections at once; otherwise it
-/// comes in one stream. `connections: 1` turns splitting off.
+/// comes in one stream. `connections: 1` turns splitting off. With
+/// [`stream_first`](Self::stream_first) (the default) the file starts as
+/// one stream and is split only once that stream proves slower than the
+/// sha256 can follow: on a link where one stream outruns the hash, more
+/// connections would only take CPU from it.
 ///
 /// ```
 /// use model_provisioner::ParallelPolicy;
@@ -14,6 +18,7 @@
 /// assert_eq!(ParallelPolicy::from_lookup(env).connections, 4);
 /// assert_eq!(ParallelPolicy::default().connections, 8);
 /// assert_eq!(ParallelPolicy::single().connections, 1);
+/// assert!(ParallelPolicy::default().stream_first);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParallelPolicy {
@@ -23,6 +28,10 @@ pub struct ParallelPolicy {
     pub min_size: u64,
     /// Bytes per ranged request (the unit of resume and retry).
     pub chunk_size: u64,
+    /// Start with one stream and split when the network, not the hash,
+    /// sets its pace; `false` splits from the first byte (a link known to
+    /// cap each connection).
+    pub stream_first: bool,
 }
 
 /// The environment variable that sets [`ParallelPolicy::connections`].
@@ -34,6 +43,7 @@ impl Default for ParallelPolicy {
             connections: 8,
             min_size: 64 << 20,
             chunk_size: 16 << 20,
+            stream_first: true,
         }
     }
 }

@@ -11,14 +11,14 @@ use std::os::unix::fs::FileExt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::Receiver;
 
-/// Hashes `file` from byte 0 up to each frontier received, until the
-/// sender is dropped; `hashed` tells how far it got.
+/// Hashes `file` on from where `hasher` stands up to each frontier
+/// received, until the sender is dropped; `hashed` tells how far it got.
 pub(super) fn hash_prefix(
     file: &File,
+    mut hasher: Sha256Stream,
     frontiers: Receiver<u64>,
     hashed: &AtomicU64,
 ) -> io::Result<Sha256Stream> {
-    let mut hasher = Sha256Stream::new();
     let mut buf = vec![0u8; HASH_BUFFER_BYTES];
     while let Ok(mut frontier) = frontiers.recv() {
         frontier = frontiers.try_iter().fold(frontier, u64::max);

@@ -11,7 +11,7 @@ use crate::download::DownloadError;
 use crate::download::client::{Answer, ByteRange, Client, Follow, status_error};
 use crate::download::event::{Event, Events};
 use crate::download::partial::Partial;
-use crate::download::pipeline::stream_body;
+use crate::download::pipeline::{Streamed, stream_body};
 use crate::download::policy::ParallelPolicy;
 use crate::download::retry::{Failure, retrying, transient};
 use crate::download::{parallel, parts};
@@ -122,8 +122,51 @@ pub(super) fn single(
     client: &Client,
     req: &Request<'_>,
     events: Events<'_>,
-    mut first: Option<Answer>,
+    first: Option<Answer>,
 ) -> Result<(Received, u64), DownloadError> {
+    let (end, resumed_from) = stream(client, req, events, first, None)?;
+    let received = match end {
+        StreamEnd::Complete(received) => received,
+        // Without `split_rest` a stream only ends; were it ever cut
+        // short, the size check before the rename refuses it.
+        StreamEnd::Split(Prefix {
+            partial,
+            transferred,
+            ..
+        }) => partial.into_received(transferred),
+    };
+    Ok((received, resumed_from))
+}
+
+/// How a stream ended.
+pub(super) enum StreamEnd {
+    /// Every byte arrived.
+    Complete(Received),
+    /// Stopped early so that the rest goes over parallel ranges.
+    Split(Prefix),
+}
+
+/// A stream stopped to be split: the partial holds a prefix of the file
+/// (its size known from the ranged answer) and the digest of that prefix.
+pub(super) struct Prefix {
+    pub partial: Partial,
+    /// The file's size, from the ranged answer.
+    pub total: u64,
+    /// Bytes the stream received.
+    pub transferred: u64,
+}
+
+/// One stream into the partial, as [`single`]; with `split_rest`, it asks
+/// with a `Range` (even from byte 0) and, when a `206` comes back and the
+/// stream proves slower than the hash, stops with at least `split_rest`
+/// bytes to go ([`StreamEnd::Split`]).
+pub(super) fn stream(
+    client: &Client,
+    req: &Request<'_>,
+    events: Events<'_>,
+    mut first: Option<Answer>,
+    split_rest: Option<u64>,
+) -> Result<(StreamEnd, u64), DownloadError> {
     keep_finished_prefix(req)?;
     let mut partial = Partial::open(&req.partial, req.expected_size)?;
     let resumed_from = partial.have;
@@ -136,32 +179,35 @@ pub(super) fn single(
         start.tell(req.expected_size, events);
     }
     let mut transferred = 0;
-    retrying(client.retry(), &req.url, events, || {
+    let streamed = retrying(client.retry(), &req.url, events, || {
         let answer = match first.take() {
             Some(answer) => answer,
             None => {
-                let range = (partial.have > 0).then_some(ByteRange {
+                let range = (partial.have > 0 || split_rest.is_some()).then_some(ByteRange {
                     start: partial.have,
                     end: None,
                 });
                 client.request("GET", &req.url, range, Follow::All)?
             }
         };
-        attempt(req, answer, &mut partial, &mut transferred, &start, events)
+        let stream = Stream {
+            partial: &mut partial,
+            transferred: &mut transferred,
+            split_rest,
+        };
+        stream.attempt(req, answer, &start, events)
     })?;
-    let Partial {
-        hasher,
-        have,
-        total,
-        ..
-    } = partial;
-    let received = Received {
-        hasher,
-        have,
-        total,
-        transferred,
+    let end = match (streamed, partial.total) {
+        (Streamed::Split, Some(total)) => StreamEnd::Split(Prefix {
+            partial,
+            total,
+            transferred,
+        }),
+        // Only a stream of known size is split (nothing is "left" of an
+        // unknown one), so this is a stream that ended.
+        _ => StreamEnd::Complete(partial.into_received(transferred)),
     };
-    Ok((received, resumed_from))
+    Ok((end, resumed_from))
 }
 
 /// [`Event::Started`], told once per transfer: at once when metadata gave
@@ -206,50 +252,69 @@ fn keep_finished_prefix(req: &Request<'_>) -> Result<(), DownloadError> {
     Ok(())
 }
 
-/// Validates one GET's answer against the partial, then streams its body.
-fn attempt(
-    req: &Request<'_>,
-    answer: Answer,
-    partial: &mut Partial,
-    transferred: &mut u64,
-    start: &Start,
-    events: Events<'_>,
-) -> Result<(), Failure> {
-    match answer.status() {
-        206 => {
-            let cr = answer.header("content-range").and_then(parse_content_range);
-            let continues = cr.is_some_and(|(start, len)| {
-                start == partial.have && partial.total.is_none_or(|t| t == len)
-            });
-            if !continues {
+/// One stream's state across its attempts.
+struct Stream<'p> {
+    partial: &'p mut Partial,
+    transferred: &'p mut u64,
+    split_rest: Option<u64>,
+}
+
+impl Stream<'_> {
+    /// Validates one GET's answer against the partial, then streams its
+    /// body (which may be split only when the answer is ranged).
+    fn attempt(
+        self,
+        req: &Request<'_>,
+        answer: Answer,
+        start: &Start,
+        events: Events<'_>,
+    ) -> Result<Streamed, Failure> {
+        let partial = self.partial;
+        let mut split_rest = self.split_rest;
+        match answer.status() {
+            206 => {
+                let cr = answer.header("content-range").and_then(parse_content_range);
+                let continues = cr.is_some_and(|(start, len)| {
+                    start == partial.have && partial.total.is_none_or(|t| t == len)
+                });
+                if !continues {
+                    partial.restart()?;
+                    return Err(transient(
+                        "the server's Content-Range does not continue the partial file; restarting",
+                    ));
+                }
+                if let Some((_, len)) = cr {
+                    partial.total = Some(len);
+                }
+            }
+            200 => {
+                split_rest = None;
+                if partial.have > 0 {
+                    // The server ignored Range: appending this body would corrupt the file.
+                    partial.restart()?;
+                }
+                if let Some(len) = answer.header("content-length").and_then(|v| v.parse().ok()) {
+                    partial.total.get_or_insert(len);
+                }
+            }
+            416 if partial.total == Some(partial.have) => return Ok(Streamed::Ended),
+            416 => {
                 partial.restart()?;
-                return Err(transient(
-                    "the server's Content-Range does not continue the partial file; restarting",
-                ));
+                return Err(transient("range not satisfiable; restarting"));
             }
-            if let Some((_, len)) = cr {
-                partial.total = Some(len);
-            }
+            status => return Err(Failure::Fatal(status_error(&answer.url, status))),
         }
-        200 => {
-            if partial.have > 0 {
-                // The server ignored Range: appending this body would corrupt the file.
-                partial.restart()?;
-            }
-            if let Some(len) = answer.header("content-length").and_then(|v| v.parse().ok()) {
-                partial.total.get_or_insert(len);
-            }
-        }
-        416 if partial.total == Some(partial.have) => return Ok(()),
-        416 => {
-            partial.restart()?;
-            return Err(transient("range not satisfiable; restarting"));
-        }
-        status => return Err(Failure::Fatal(status_error(&answer.url, status))),
+        start.tell(partial.total, events);
+        let body = answer.response.into_body().into_reader();
+        stream_body(
+            body,
+            &req.label,
+            partial,
+            self.transferred,
+            split_rest,
+            events,
+        )
     }
-    start.tell(partial.total, events);
-    let body = answer.response.into_body().into_reader();
-    stream_body(body, &req.label, partial, transferred, events)
 }
 
 /// `bytes S-E/L` → (S, L).

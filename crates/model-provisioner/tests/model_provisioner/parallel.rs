@@ -1,5 +1,5 @@
-//! Large files over parallel ranged connections: byte-identical and
-//! verified, one stream when the server ignores Range, lying or corrupt
+//! Large files over parallel ranged connections: a stream split when the
+//! network is slower than the hash, byte-identical and verified, one stream when the server ignores Range, lying or corrupt
 //! answers refused, dropped connections and stragglers recovered, and a
 //! resume that fetches only the missing pieces (all read off the stand-in's
 //! request log).
@@ -42,14 +42,28 @@ impl Big {
         FileSpec::lfs(self.bytes.clone()).sha256()
     }
 
-    /// Splits files of 1 MiB and up into `chunk` pieces over `connections`.
+    /// Splits files of 1 MiB and up into `chunk` pieces over `connections`
+    /// from the first byte.
     fn fetcher(&self, connections: usize, chunk: u64, retry: RetryPolicy) -> HfFetcher {
         let parallel = ParallelPolicy {
             connections,
             min_size: MIB,
             chunk_size: chunk,
+            stream_first: false,
         };
         HfFetcher::new(self.env.config().with_parallel(parallel).with_retry(retry))
+    }
+
+    /// As [`fetcher`](Self::fetcher), starting with one stream that is
+    /// split only when it runs slower than the hash (the default).
+    fn stream_first_fetcher(&self, connections: usize, chunk: u64) -> HfFetcher {
+        let parallel = ParallelPolicy {
+            connections,
+            min_size: MIB,
+            chunk_size: chunk,
+            stream_first: true,
+        };
+        HfFetcher::new(self.env.config().with_parallel(parallel))
     }
 
     fn fetch(&self, f: &HfFetcher) -> Result<Fetched, ProvisionError> {
@@ -303,4 +317,51 @@ fn a_straggling_connection_has_its_rest_re_requested_on_a_fresh_one() {
         .into_iter()
         .any(|n| n.action == actions::DOWNLOAD_RETRY && n.human.contains("fresh connection"));
     assert!(narrated, "the re-request is narrated as download-retry");
+}
+
+#[test]
+fn a_stream_slower_than_the_hash_is_split_and_its_prefix_never_fetched_again() {
+    let big = Big::new(8 * MIB);
+    // 2 MiB/s per connection: far below any sha256, so the stream splits
+    // after its first look (about 100 ms).
+    big.env.hub.limit_connection_rate(Some(2 * MIB));
+    let got = big.fetch(&big.stream_first_fetcher(4, MIB)).unwrap();
+    big.assert_stored(&got);
+    let gets = big.cdn_gets();
+    let (stream, pieces) = gets.split_first().expect("GETs reached the CDN");
+    assert_eq!(
+        stream.range.as_deref(),
+        Some("bytes=0-"),
+        "one ranged stream first: {gets:?}"
+    );
+    assert!(!pieces.is_empty(), "the stream was split: {gets:?}");
+    let mut ranges: Vec<(u64, u64)> = pieces.iter().map(range_of).collect();
+    ranges.sort();
+    let prefix = ranges[0].0;
+    assert!(
+        prefix > 0 && prefix <= stream.body_bytes,
+        "the pieces start where the stream stopped ({} sent): {ranges:?}",
+        stream.body_bytes
+    );
+    let tiles = ranges.windows(2).all(|w| w[0].1 == w[1].0);
+    assert!(
+        tiles && ranges.last().unwrap().1 == 8 * MIB,
+        "the pieces cover the rest once, nothing before it: {ranges:?}"
+    );
+}
+
+#[test]
+fn a_rest_under_two_chunks_stays_with_the_stream() {
+    // Splitting needs two chunks to go; a 3 MiB file with 2 MiB chunks
+    // never has them, however slow the stream.
+    let big = Big::new(3 * MIB);
+    big.env.hub.limit_connection_rate(Some(4 * MIB));
+    let got = big.fetch(&big.stream_first_fetcher(4, 2 * MIB)).unwrap();
+    big.assert_stored(&got);
+    let gets = big.cdn_gets();
+    assert_eq!(gets.len(), 1, "one stream: {gets:?}");
+    assert_eq!(
+        (gets[0].range.as_deref(), gets[0].status, gets[0].body_bytes),
+        (Some("bytes=0-"), 206, 3 * MIB)
+    );
 }
