@@ -9,6 +9,8 @@
 # 2. Each connection capped at RATE MiB/s (a CDN's per-connection limit):
 #    ours (8 connections) vs curl (one stream) vs the Python client
 #    (`hf_hub_download`), every result's sha256 checked.
+# 3. The same cap, with the 4th GET crawling at 1 MiB/s (a straggler):
+#    ours vs ours without it.
 # Peak RSS of ours from /usr/bin/time. Best of RUNS for each.
 # Usage: scripts/bench-download.sh [size-MiB] [runs] [rate-MiB/s]
 set -euo pipefail
@@ -29,9 +31,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# serve NAME [rate]: starts a stand-in Hub, reads its endpoint/url/sha/ref.
+# serve NAME [rate [straggling GET]]: starts a stand-in Hub (stopping the
+# one before: each holds the file in memory), reads its endpoint/url/sha/ref.
 serve() {
-  "$BIN/hub-standin-serve" "$SIZE_MIB" ${2:-} >"$WORK/$1.out" &
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  "$BIN/hub-standin-serve" "$SIZE_MIB" ${2:-} ${3:-} >"$WORK/$1.out" &
   PIDS+=($!)
   for _ in $(seq 1 600); do
     grep -q '^ref=' "$WORK/$1.out" 2>/dev/null && return 0
@@ -45,6 +49,7 @@ since() { echo "$(now) - $1" | bc -l; }
 min() { if [[ -z $1 ]] || (( $(echo "$2 < $1" | bc -l) )); then echo "$2"; else echo "$1"; fi; }
 check() { [[ $1 == "$2" ]] || { echo "sha256 mismatch: $1 != $2" >&2; exit 1; }; }
 mbps() { echo "$SIZE_MIB * 1.048576 / $1" | bc -l; }
+ratio() { echo "$1 / $2" | bc -l; }
 
 # ours NAME: one run of our client; prints seconds.
 ours() {
@@ -79,8 +84,8 @@ for run in $(seq 1 "$RUNS"); do
 done
 printf 'unlimited best: ours %.3f s (%.0f MB/s), curl -o %.3f s (%.0f MB/s), curl|tee|sha256 %.3f s (%.0f MB/s), sha256 alone %.3f s\n' \
   "$b_ours" "$(mbps "$b_ours")" "$b_curl" "$(mbps "$b_curl")" "$b_tee" "$(mbps "$b_tee")" "$b_dgst"
-printf 'ratio ours/curl -o: %.3f, ours/(curl|tee|sha256): %.3f\n' \
-  "$(echo "$b_ours / $b_curl" | bc -l)" "$(echo "$b_ours / $b_tee" | bc -l)"
+printf 'ratio ours/sha256 alone: %.3f (goal <= 1.05), ours/curl -o: %.3f, ours/(curl|tee|sha256): %.3f\n' \
+  "$(ratio "$b_ours" "$b_dgst")" "$(ratio "$b_ours" "$b_curl")" "$(ratio "$b_ours" "$b_tee")"
 
 serve slow "$RATE"
 URL=$(get slow url)
@@ -101,5 +106,18 @@ for run in $(seq 1 "$RUNS"); do
 done
 printf 'capped best: ours %.3f s (%.0f MB/s), curl %.3f s (%.0f MB/s), hf_hub_download %.3f s (%.0f MB/s)\n' \
   "$b_ours" "$(mbps "$b_ours")" "$b_curl" "$(mbps "$b_curl")" "$b_py" "$(mbps "$b_py")"
+printf 'ratio curl/ours: %.2f (goal >= 6), hf_hub_download/ours: %.2f (goal >= 4)\n' \
+  "$(ratio "$b_curl" "$b_ours")" "$(ratio "$b_py" "$b_ours")"
+
+b_capped=$b_ours
+serve strag "$RATE" 4
+b_ours=""
+for run in $(seq 1 "$RUNS"); do
+  o=$(ours strag)
+  printf '%s MiB/s per connection, 4th GET at 1 MiB/s, run %d: ours %.3f s\n' "$RATE" "$run" "$o"
+  b_ours=$(min "$b_ours" "$o")
+done
+printf 'straggler best: ours %.3f s; ratio to the same download without it: %.2f (goal <= 1.5)\n' \
+  "$b_ours" "$(ratio "$b_ours" "$b_capped")"
 peak_kib=$(sort -n "$WORK/rss_kib" | tail -n 1)
 printf 'peak RSS ours: %.1f MiB (goal < 64 MiB)\n' "$(echo "${peak_kib:-0} / 1024" | bc -l)"

@@ -1,16 +1,20 @@
 //! Serves one generated LFS file from a stand-in Hub until killed, for
 //! benchmarks: `hub-standin-serve <size-MiB>` prints `endpoint=…`,
 //! `url=…` (the CDN URL of the file), `sha256=…` and `ref=…`, one per line.
-//! `hub-standin-serve <size-MiB> <MiB/s>` caps each connection at that rate.
+//! `hub-standin-serve <size-MiB> <MiB/s>` caps each connection at that rate;
+//! `hub-standin-serve <size-MiB> <MiB/s> <N>` also makes the Nth GET of the
+//! file crawl at 1 MiB/s (a straggling connection).
 
-use hub_standin::{FileSpec, Hub};
+use hub_standin::{Fault, FaultKind, FileSpec, Hub, Listener};
 use std::io::Write;
 
 fn main() {
     let mib: usize = match std::env::args().nth(1).map(|a| a.parse()) {
         Some(Ok(n)) => n,
         _ => {
-            eprintln!("usage: hub-standin-serve <size-MiB> [per-connection MiB/s]");
+            eprintln!(
+                "usage: hub-standin-serve <size-MiB> [per-connection MiB/s [straggling GET]]"
+            );
             std::process::exit(2);
         }
     };
@@ -18,6 +22,10 @@ fn main() {
         .nth(2)
         .and_then(|a| a.parse::<u64>().ok())
         .map(|mib_s| mib_s << 20);
+    let straggler: Option<u32> = std::env::args()
+        .nth(3)
+        .and_then(|a| a.parse::<u32>().ok())
+        .filter(|&n| n > 0);
     // Cheap, incompressible-looking content (xorshift), generated once.
     let mut data = vec![0u8; mib << 20];
     let mut x = 0x2545_f491_4f6c_dd1du64;
@@ -38,6 +46,14 @@ fn main() {
     };
     hub.commit("bench/model", "main", vec![("big.gguf", spec)]);
     hub.limit_connection_rate(rate);
+    if let Some(n) = straggler {
+        hub.inject(
+            Fault::new(FaultKind::Throttle(1 << 20))
+                .on(Listener::Cdn)
+                .method("GET")
+                .after(n - 1),
+        );
+    }
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "endpoint={}", hub.endpoint());
     let _ = writeln!(out, "url={}/lfs/{sha}", hub.cdn_endpoint());

@@ -34,7 +34,7 @@ use std::time::{Duration, Instant};
 /// How often the coordinator looks at the connections.
 const TICK: Duration = Duration::from_millis(100);
 /// A piece younger than this is not judged a straggler.
-const STRAGGLER_MIN_AGE: Duration = Duration::from_secs(1);
+const STRAGGLER_MIN_AGE: Duration = Duration::from_millis(500);
 /// A straggler runs at under this fraction of the others' median rate.
 const STRAGGLER_FACTOR: f64 = 4.0;
 /// Rests smaller than this are left to the connection that has them.
