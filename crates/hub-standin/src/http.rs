@@ -169,7 +169,11 @@ pub(crate) fn write_response(stream: &mut TcpStream, resp: &Response, count: &mu
         if !resp.per_chunk.is_zero() && sent < limit {
             std::thread::sleep(resp.per_chunk);
         }
-        if let Some(rate) = resp.rate {
+        // Nothing follows the last chunk: no pause after it, so the
+        // response counts as finished once its last byte is written.
+        if let Some(rate) = resp.rate
+            && sent < limit
+        {
             pace(started, sent as u64, rate);
         }
     }
