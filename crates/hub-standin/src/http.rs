@@ -169,11 +169,7 @@ pub(crate) fn write_response(stream: &mut TcpStream, resp: &Response, count: &mu
         if !resp.per_chunk.is_zero() && sent < limit {
             std::thread::sleep(resp.per_chunk);
         }
-        // Nothing follows the last chunk: no pause after it, so the
-        // response counts as finished once its last byte is written.
-        if let Some(rate) = resp.rate
-            && sent < limit
-        {
+        if let Some(rate) = resp.rate {
             pace(started, sent as u64, rate);
         }
     }

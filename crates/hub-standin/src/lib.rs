@@ -53,9 +53,11 @@ pub struct RequestRecord {
     pub body_bytes: u64,
     /// When the request had been read, before any answer was written.
     pub started: Instant,
-    /// When the answer's last byte had been written (or writing stopped);
-    /// `None` while it is still being written. With `started`, an interval
-    /// inside the client's connection, for "in flight at the same time".
+    /// When the last write of the answer's body began (no body: when the
+    /// head had been written); `None` until the answer is done. The client
+    /// reads that last write after this instant, so `started..finished`
+    /// lies inside the client's connection: two requests whose spans
+    /// overlap were in flight together.
     pub finished: Option<Instant>,
 }
 
@@ -307,13 +309,17 @@ fn serve_connection(mut stream: TcpStream, which: Listener, shared: &Shared) {
         log.push(record);
         log.len() - 1
     };
+    let mut last_write = None;
     http::write_response(&mut stream, &resp, &mut |n| {
+        if n > 0 {
+            last_write = Some(Instant::now());
+        }
         if let Some(r) = lock(&shared.log).get_mut(index) {
             r.body_bytes = r.body_bytes.saturating_add_signed(n);
         }
     });
     if let Some(r) = lock(&shared.log).get_mut(index) {
-        r.finished = Some(Instant::now());
+        r.finished = Some(last_write.unwrap_or_else(Instant::now));
     }
     let dropped = resp.drop_after.is_some_and(|n| n < resp.body_len());
     if !dropped {
