@@ -5,7 +5,7 @@
 //! connections).
 
 use crate::hf_support::{Env, data};
-use hub_standin::{FileSpec, Hub, Listener, RequestRecord};
+use hub_standin::{Fault, FaultKind, FileSpec, Hub, Listener, RequestRecord};
 use model_provisioner::hf::{HfFetcher, ParallelPolicy, RetryPolicy};
 use model_provisioner::{Digest, Fetched};
 use narration_core::CaptureAdapter;
@@ -57,6 +57,16 @@ impl Split {
     /// Every shard byte-identical, linked into the snapshot, the first
     /// returned with its digest, every byte counted once.
     fn assert_stored(&self, got: &Fetched) {
+        self.assert_linked(got);
+        let first = Digest::from_sha256_hex(&self.shards[0].sha256()).unwrap();
+        assert_eq!(got.digest, Some(first), "the first verified in flight");
+        let total: u64 = self.bytes.iter().map(|b| b.len() as u64).sum();
+        assert_eq!(got.bytes_transferred, total, "every shard moved once");
+    }
+
+    /// Every shard byte-identical and linked into the snapshot; the first
+    /// is returned.
+    fn assert_linked(&self, got: &Fetched) {
         let snapshot = self
             .env
             .cache
@@ -76,10 +86,6 @@ impl Split {
                 "{file} is byte-identical"
             );
         }
-        let first = Digest::from_sha256_hex(&self.shards[0].sha256()).unwrap();
-        assert_eq!(got.digest, Some(first), "the first verified in flight");
-        let total: u64 = self.bytes.iter().map(|b| b.len() as u64).sum();
-        assert_eq!(got.bytes_transferred, total, "every shard moved once");
     }
 
     /// The CDN GETs of each shard, once the stand-in has recorded them
@@ -225,4 +231,35 @@ fn large_shards_split_the_budget_and_the_first_pins_the_commit_alone() {
         most <= 4,
         "{most} connections at once, over the budget of 4"
     );
+}
+
+#[test]
+fn a_failed_shard_fails_the_set_and_the_others_stay_for_the_next_run() {
+    let split = Split::new(MIB);
+    split.env.hub.limit_connection_rate(Some(2 * MIB));
+    split.env.hub.inject(
+        Fault::new(FaultKind::WrongBytes)
+            .on(Listener::Cdn)
+            .path_contains(&Hub::cdn_path(&split.shards[1])),
+    );
+    let fetcher = split.fetcher(8, 64 * MIB);
+    let err = split
+        .env
+        .fetch_with(&fetcher, "hf:org/split:Q4_K_M", None)
+        .unwrap_err();
+    assert_eq!(err.error_kind(), "etag-mismatch", "{err}");
+
+    split.env.hub.clear_requests();
+    let got = split
+        .env
+        .fetch_with(&fetcher, "hf:org/split:Q4_K_M", None)
+        .unwrap();
+    split.assert_linked(&got);
+    let gets = split.cdn_gets();
+    assert_eq!(
+        (gets[0].len(), gets[1].len(), gets[2].len()),
+        (0, 1, 0),
+        "only the failed shard is fetched again: {gets:?}"
+    );
+    assert_eq!(got.bytes_transferred, MIB, "only its bytes move");
 }
