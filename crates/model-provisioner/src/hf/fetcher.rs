@@ -142,12 +142,12 @@ impl HfFetcher {
 
     /// Resolves and fetches what `want` names: a listing first when no
     /// path is given (it pins the commit), then the file or every shard of
-    /// a split GGUF at one commit. Without a listing the first shard goes
-    /// alone and pins the commit; the others are then fetched at once, up
-    /// to `parallel.connections` files together, each with its share of
-    /// those connections, so a set never opens more than one file would.
-    /// `expected` is the first file's digest; the first failure is
-    /// returned.
+    /// a split GGUF at one commit. When the commit is not pinned yet, the
+    /// first shard goes alone and its answer pins it. The shards are
+    /// fetched at once, up to `parallel.connections` files together, each
+    /// with its share of those connections, so a set never has more open
+    /// than that budget. `expected` is the first file's digest; the first
+    /// failure is returned (files already running finish and stay cached).
     fn online(
         &self,
         want: &Want<'_>,
