@@ -5,8 +5,9 @@
 //! origin playing the LFS CDN that LFS files redirect to. Repos hold
 //! commits, branches and tags; faults can be injected per request; every
 //! request is recorded (method, path, `Range`, `Authorization`, status, body
-//! bytes sent) so tests can assert "downloaded once" or "only the tail was
-//! sent again".
+//! bytes sent, when it started and finished) so tests can assert
+//! "downloaded once", "only the tail was sent again" or "these were in
+//! flight together".
 //!
 //! ```
 //! use hub_standin::{FileSpec, Hub};
@@ -31,6 +32,7 @@ use std::io;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
 
 /// One request as the stand-in saw and answered it.
 #[derive(Clone, Debug)]
@@ -49,6 +51,14 @@ pub struct RequestRecord {
     pub status: u16,
     /// Body bytes actually written to the socket.
     pub body_bytes: u64,
+    /// When the request had been read, before any answer was written.
+    pub started: Instant,
+    /// When the last write of the answer's body began (no body: when the
+    /// head had been written); `None` until the answer is done. The client
+    /// reads that last write after this instant, so `started..finished`
+    /// lies inside the client's connection: two requests whose spans
+    /// overlap were in flight together.
+    pub finished: Option<Instant>,
 }
 
 pub(crate) struct Shared {
@@ -289,6 +299,8 @@ fn serve_connection(mut stream: TcpStream, which: Listener, shared: &Shared) {
         authorization: req.header("authorization").map(str::to_string),
         status: resp.status,
         body_bytes: 0,
+        started: Instant::now(),
+        finished: None,
     };
     // Recorded before anything is written, so a client that has its answer
     // always finds the request in the log.
@@ -297,11 +309,18 @@ fn serve_connection(mut stream: TcpStream, which: Listener, shared: &Shared) {
         log.push(record);
         log.len() - 1
     };
+    let mut last_write = None;
     http::write_response(&mut stream, &resp, &mut |n| {
+        if n > 0 {
+            last_write = Some(Instant::now());
+        }
         if let Some(r) = lock(&shared.log).get_mut(index) {
             r.body_bytes = r.body_bytes.saturating_add_signed(n);
         }
     });
+    if let Some(r) = lock(&shared.log).get_mut(index) {
+        r.finished = Some(last_write.unwrap_or_else(Instant::now));
+    }
     let dropped = resp.drop_after.is_some_and(|n| n < resp.body_len());
     if !dropped {
         http::drain(&mut stream);

@@ -7,9 +7,10 @@ use crate::fetch::{FetchContext, Fetched, Fetcher};
 use crate::hf::cache::RepoCache;
 use crate::hf::config::HfConfig;
 use crate::hf::error::HfError;
-use crate::hf::file::{FileRequest, Present};
+use crate::hf::file::Present;
 use crate::hf::meta::{self, Subject};
 use crate::hf::select;
+use crate::hf::shards::SetRequest;
 use crate::model_ref::ModelRef;
 use crate::transfer_events::Narrator;
 use std::path::PathBuf;
@@ -139,6 +140,14 @@ impl HfFetcher {
         move |e| HfError::io(action, &self.config.cache_dir, e)
     }
 
+    /// Resolves and fetches what `want` names: a listing first when no
+    /// path is given (it pins the commit), then the file or every shard of
+    /// a split GGUF at one commit. When the commit is not pinned yet, the
+    /// first shard goes alone and its answer pins it. The shards are
+    /// fetched at once, up to `parallel.connections` files together, each
+    /// with its share of those connections, so a set never has more open
+    /// than that budget. `expected` is the first file's digest; the first
+    /// failure is returned (files already running finish and stay cached).
     fn online(
         &self,
         want: &Want<'_>,
@@ -170,30 +179,25 @@ impl HfFetcher {
         }
         // Shards are fetched at the commit the first answer pinned, so a
         // push in between cannot mix two versions of a set.
-        let mut at = pinned.unwrap_or_else(|| want.revision.to_string());
-        let mut first = None;
-        let mut transferred = 0;
-        for (i, file) in files.iter().enumerate() {
-            let present = self.ensure_file(&FileRequest {
-                cache: &cache,
-                repo: &want.repo,
-                revision: want.revision,
-                at: &at,
-                file,
-                expected: if i == 0 { expected } else { None },
-                n,
+        let at = pinned.unwrap_or_else(|| want.revision.to_string());
+        let set = SetRequest {
+            cache: &cache,
+            repo: &want.repo,
+            revision: want.revision,
+            n,
+        };
+        let present = self.ensure_shards(&set, at, &files, expected)?;
+        let transferred = present.iter().map(|p| p.transferred).sum();
+        let first = present
+            .into_iter()
+            .next()
+            .ok_or_else(|| HfError::NoFileChosen {
+                repo: want.repo.clone(),
+                files: Vec::new(),
             })?;
-            at.clone_from(&present.commit);
-            transferred += present.transferred;
-            first.get_or_insert(present);
-        }
-        let first = first.ok_or_else(|| HfError::NoFileChosen {
-            repo: want.repo.clone(),
-            files: Vec::new(),
-        })?;
         Ok(Resolved {
             files,
-            commit: at,
+            commit: first.commit.clone(),
             first,
             transferred,
         })

@@ -2,7 +2,7 @@
 //! already in the cache, or a download under the blob's lock.
 
 use crate::digest::Digest;
-use crate::download::{self, DownloadError, Request};
+use crate::download::{self, DownloadError, ParallelPolicy, Request};
 use crate::hf::HfFetcher;
 use crate::hf::cache::{RepoCache, is_commit_hash};
 use crate::hf::error::HfError;
@@ -24,6 +24,9 @@ pub(super) struct FileRequest<'a> {
     pub file: &'a str,
     /// The caller's digest for this file.
     pub expected: Option<&'a Digest>,
+    /// This file's share of the connection budget (files of a split
+    /// GGUF run at once and split it).
+    pub parallel: &'a ParallelPolicy,
     pub n: Narrator<'a>,
 }
 
@@ -108,7 +111,7 @@ impl HfFetcher {
                 expected_size: meta.size,
                 advertised,
                 expected: req.expected,
-                parallel: self.config.parallel.clone(),
+                parallel: req.parallel.clone(),
             },
             &|e| t.on(e),
         )?;

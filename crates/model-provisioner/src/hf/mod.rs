@@ -17,6 +17,7 @@ mod fetcher;
 mod file;
 mod meta;
 mod select;
+mod shards;
 
 pub use crate::download::{ParallelPolicy, RetryPolicy};
 pub use config::{DEFAULT_ENDPOINT, HfConfig};

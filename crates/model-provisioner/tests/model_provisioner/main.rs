@@ -16,6 +16,7 @@ mod hf_provisioner;
 mod hf_python;
 mod hf_resume;
 mod hf_select;
+mod hf_shards;
 mod hf_support;
 mod parallel;
 mod prune;
