@@ -212,9 +212,10 @@ mod tests {
             connections: 6,
             min_size: 5,
             chunk_size: 7,
+            stream_first: false,
         };
         for p in shares(&budget, 4) {
-            assert_eq!((p.min_size, p.chunk_size), (5, 7));
+            assert_eq!((p.min_size, p.chunk_size, p.stream_first), (5, 7, false));
         }
     }
 }

@@ -49,6 +49,8 @@ impl Split {
             connections,
             min_size,
             chunk_size: MIB,
+            // Pieces from the first byte: each GET is one counted connection.
+            stream_first: false,
         };
         let config = self.env.config().with_parallel(parallel);
         HfFetcher::new(config.with_retry(RetryPolicy::quick()))
