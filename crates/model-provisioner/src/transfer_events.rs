@@ -85,7 +85,8 @@ impl TransferNarration<'_> {
                 transferred,
                 elapsed,
                 resumed_from,
-            } => self.finished(transferred, elapsed, resumed_from),
+                connections,
+            } => self.finished(transferred, elapsed, resumed_from, connections),
         }
     }
 
@@ -163,16 +164,21 @@ impl TransferNarration<'_> {
         );
     }
 
-    fn finished(&self, transferred: u64, elapsed: Duration, resumed_from: u64) {
+    fn finished(&self, transferred: u64, elapsed: Duration, resumed_from: u64, connections: usize) {
         let resumed = if resumed_from > 0 {
             format!(", resumed after {}", human_bytes(resumed_from))
+        } else {
+            String::new()
+        };
+        let over = if connections > 1 {
+            format!(" over {connections} connections")
         } else {
             String::new()
         };
         self.n.emit(
             actions::DOWNLOADED,
             format!(
-                "Downloaded {} ({} in {:.1} s, {:.1} MB/s{resumed}), sha256 verified while streaming",
+                "Downloaded {} ({} in {:.1} s, {:.1} MB/s{over}{resumed}), sha256 verified while streaming",
                 self.label,
                 human_bytes(transferred),
                 elapsed.as_secs_f64(),

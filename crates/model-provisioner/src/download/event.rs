@@ -55,6 +55,8 @@ pub(crate) enum Event<'a> {
         elapsed: Duration,
         /// Bytes the partial held when the transfer began.
         resumed_from: u64,
+        /// The most connections that carried it at once.
+        connections: usize,
     },
 }
 

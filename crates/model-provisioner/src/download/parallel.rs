@@ -334,6 +334,7 @@ impl<'a, 'r> Run<'a, 'r> {
                 hasher,
                 total: Some(total),
                 transferred: sh.received.load(Ordering::Relaxed),
+                connections,
             }),
             (Ok(()), Ok(Err(e))) => Err(DownloadError::io("read", &self.req.partial, e)),
             (Ok(()), Err(_)) => Err(DownloadError::io(

@@ -63,6 +63,7 @@ impl Partial {
             have: self.have,
             total: self.total,
             transferred,
+            connections: 1,
         }
     }
 

@@ -60,6 +60,8 @@ pub(crate) struct Received {
     pub total: Option<u64>,
     /// Bytes received over the network.
     pub transferred: u64,
+    /// The most connections that carried them at once.
+    pub connections: usize,
 }
 
 /// Downloads `req`, resuming its partial file and retrying transient
@@ -89,7 +91,7 @@ pub(crate) fn download(
             return Err(e);
         }
     };
-    let transferred = received.transferred;
+    let (transferred, connections) = (received.transferred, received.connections);
     let digest = verify(req, received)?;
     parts::remove(&req.partial);
     // Read-only, with a past mtime, before anyone can see it: its
@@ -102,6 +104,7 @@ pub(crate) fn download(
         transferred,
         elapsed: started.elapsed(),
         resumed_from,
+        connections,
     });
     Ok(Done {
         digest,

@@ -325,8 +325,19 @@ fn a_stream_slower_than_the_hash_is_split_and_its_prefix_never_fetched_again() {
     // 2 MiB/s per connection: far below any sha256, so the stream splits
     // after its first look (about 100 ms).
     big.env.hub.limit_connection_rate(Some(2 * MIB));
+    let capture = CaptureAdapter::install();
     let got = big.fetch(&big.stream_first_fetcher(4, MIB)).unwrap();
     big.assert_stored(&got);
+    let downloaded = capture
+        .captured()
+        .into_iter()
+        .find(|n| n.action == actions::DOWNLOADED)
+        .expect("downloaded is narrated");
+    assert!(
+        downloaded.human.contains("over 4 connections"),
+        "{}",
+        downloaded.human
+    );
     let gets = big.cdn_gets();
     let (stream, pieces) = gets.split_first().expect("GETs reached the CDN");
     assert_eq!(
@@ -356,8 +367,14 @@ fn a_rest_under_two_chunks_stays_with_the_stream() {
     // never has them, however slow the stream.
     let big = Big::new(3 * MIB);
     big.env.hub.limit_connection_rate(Some(4 * MIB));
+    let capture = CaptureAdapter::install();
     let got = big.fetch(&big.stream_first_fetcher(4, 2 * MIB)).unwrap();
     big.assert_stored(&got);
+    let one_stream = capture
+        .captured()
+        .into_iter()
+        .any(|n| n.action == actions::DOWNLOADED && !n.human.contains("connections"));
+    assert!(one_stream, "downloaded names no connections for one stream");
     let gets = big.cdn_gets();
     assert_eq!(gets.len(), 1, "one stream: {gets:?}");
     assert_eq!(
