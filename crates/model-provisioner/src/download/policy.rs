@@ -74,11 +74,15 @@ impl ParallelPolicy {
         }
     }
 
-    /// True when a file of `size` (unknown: `None`) is worth splitting.
+    /// True when a file of `size` (unknown: `None`) may be split.
     pub(crate) fn applies(&self, size: Option<u64>) -> bool {
-        // An unknown size goes as one stream: its first answer tells the
-        // size, and a single stream resumes to the byte.
-        self.connections > 1 && size.is_some_and(|s| s >= self.min_size)
+        self.connections > 1
+            && match size {
+                Some(size) => size >= self.min_size,
+                // A stream learns the size from its first answer, and is
+                // split only if that size is large enough.
+                None => self.stream_first,
+            }
     }
 
     /// The chunk size, never zero.

@@ -289,8 +289,13 @@ impl Stream<'_> {
                 if let Some((_, len)) = cr {
                     partial.total = Some(len);
                 }
+                // A size learned only now may be too small to split.
+                if partial.total.is_none_or(|t| t < req.parallel.min_size) {
+                    split_rest = None;
+                }
             }
             200 => {
+                // Nothing to split: the server sends the whole file.
                 split_rest = None;
                 if partial.have > 0 {
                     // The server ignored Range: appending this body would corrupt the file.

@@ -222,3 +222,36 @@ fn a_resumed_download_has_the_size_from_content_range() {
     assert!(started.human.starts_with("Resuming"), "{}", started.human);
     assert_eq!(started.total_bytes, Some(SIZE as u64));
 }
+
+#[test]
+fn a_large_file_of_unknown_size_is_split_once_its_first_answer_tells_the_size() {
+    use model_provisioner::ParallelPolicy;
+    const MIB: u64 = 1 << 20;
+    let env = Env::new();
+    // Each connection crawls (2 MiB/s): the stream is far slower than the
+    // hash, and the size (no metadata over https) comes from its 206.
+    env.hub.limit_connection_rate(Some(2 * MIB));
+    let f = fetcher(HttpsConfig {
+        parallel: ParallelPolicy {
+            connections: 4,
+            min_size: SIZE as u64 / 2,
+            chunk_size: SIZE as u64 / 16,
+            stream_first: true,
+        },
+        ..HttpsConfig::default()
+    });
+    let digest = env.digest();
+    let got = fetch(&env, &f, &url(&env), Some(&digest)).unwrap();
+    assert_eq!(std::fs::read(&got.path).unwrap(), env.weights());
+    let gets: Vec<_> = env
+        .hub
+        .requests()
+        .into_iter()
+        .filter(|r| r.listener == Listener::Cdn && r.method == "GET")
+        .collect();
+    assert_eq!(gets[0].range.as_deref(), Some("bytes=0-"), "{gets:?}");
+    assert!(
+        gets.len() > 2 && gets[1..].iter().all(|r| r.status == 206),
+        "the rest came over ranged pieces: {gets:?}"
+    );
+}
