@@ -132,11 +132,7 @@ fn sigkill_mid_parallel_download_then_resume_fetches_only_unfinished_ranges() {
 
     let blob = cache.join("models--org--repo").join("blobs").join(&sha);
     let (digest, size) = hash_file(&blob).expect("blob readable");
-    assert_eq!(
-        (digest.hex(), size),
-        (sha.clone(), total),
-        "the served file"
-    );
+    assert_eq!((digest.hex(), size), (sha, total), "the served file");
     let leftovers = incomplete_files(&cache);
     assert!(leftovers.is_empty(), "partial files left: {leftovers:?}");
 
