@@ -1,5 +1,6 @@
 //! Command-line arguments (clap derive).
 
+use std::num::NonZeroUsize;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -123,6 +124,22 @@ pub struct ModelStore {
     pub offline: bool,
 }
 
+/// How models are downloaded: for the verbs that may download one.
+#[derive(Debug, Args)]
+pub struct Download {
+    /// Connections per file for large downloads (files of 64 MiB and more are fetched in ranged pieces); 1 fetches every file in one stream [default: PROVISION_DOWNLOAD_CONNECTIONS, else 8]
+    #[arg(long, value_name = "N", value_parser = parse_connections)]
+    pub connections: Option<NonZeroUsize>,
+}
+
+/// `--connections`: a whole number of at least 1.
+fn parse_connections(value: &str) -> Result<NonZeroUsize, String> {
+    value
+        .trim()
+        .parse()
+        .map_err(|_| "expected a whole number of at least 1 (1: one stream per file)".to_string())
+}
+
 /// `provision model`.
 #[derive(Debug, Args)]
 pub struct ModelArgs {
@@ -136,6 +153,9 @@ pub struct ModelArgs {
 
     #[command(flatten)]
     pub store: ModelStore,
+
+    #[command(flatten)]
+    pub download: Download,
 
     /// Hub revision (branch, tag or commit) for hf: refs
     #[arg(long, value_name = "REV")]
@@ -156,6 +176,10 @@ pub struct EngineArgs {
     /// Where the pool's model is cached and recorded.
     #[command(flatten)]
     pub store: ModelStore,
+
+    /// How the pool's model is downloaded.
+    #[command(flatten)]
+    pub download: Download,
 }
 
 /// `provision catalog`.

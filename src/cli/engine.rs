@@ -22,7 +22,7 @@ pub fn run(args: &EngineArgs, out: &Output) -> Result<(), CliError> {
     })?;
     // The pool's model goes through the same provisioner, cache and
     // catalog as `provision model` uses.
-    let provider = provider_for(&pool, Arc::new(provisioner(&args.store)?))?;
+    let provider = provider_for(&pool, Arc::new(provisioner(&args.store, &args.download)?))?;
     if args.plan {
         let plan = provider.plan(&pool)?;
         out.emit(&plan, |s| human_plan(s, &plan))

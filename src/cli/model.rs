@@ -3,9 +3,11 @@
 use std::fmt::Write as _;
 
 use model_provisioner::units::human_bytes;
-use model_provisioner::{Digest, Locations, ModelProvisioner, ModelRef, ResolvedModel};
+use model_provisioner::{
+    Digest, Locations, ModelProvisioner, ModelRef, ParallelPolicy, ResolvedModel,
+};
 
-use super::args::{ModelArgs, ModelStore};
+use super::args::{Download, ModelArgs, ModelStore};
 use super::error::CliError;
 use super::gguf::human_summary;
 use super::output::Output;
@@ -21,18 +23,25 @@ pub fn run(args: &ModelArgs, out: &Output) -> Result<(), CliError> {
         })
         .transpose()?;
     let input = with_revision(&args.model_ref, args.revision.as_deref())?;
-    let provisioner = provisioner(&args.store)?;
+    let provisioner = provisioner(&args.store, &args.download)?;
     let resolved = provisioner.ensure_present_str(&input, expected)?;
     out.emit(&resolved, |s| human_resolved(s, &resolved))
 }
 
-/// The model provisioner for these settings: downloads in `--cache-dir`,
-/// the catalog at `--catalog` with the provenance log beside it.
-pub fn provisioner(store: &ModelStore) -> Result<ModelProvisioner, CliError> {
+/// The model provisioner for these settings: downloads in `--cache-dir`
+/// over `--connections` per large file, the catalog at `--catalog` with
+/// the provenance log beside it.
+pub fn provisioner(store: &ModelStore, download: &Download) -> Result<ModelProvisioner, CliError> {
     let at = Locations::from_env()
         .with_cache_dir(&store.cache_dir)
         .with_catalog(&store.catalog.catalog);
-    Ok(ModelProvisioner::at(at).offline(store.offline).build()?)
+    let mut parallel = ParallelPolicy::from_env();
+    if let Some(n) = download.connections {
+        parallel.connections = n.get();
+    }
+    Ok(ModelProvisioner::at_with_parallel(at, parallel)
+        .offline(store.offline)
+        .build()?)
 }
 
 /// Apply `--revision` to an `hf:` ref (other refs have no revisions).

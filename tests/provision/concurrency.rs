@@ -1,9 +1,10 @@
 //! Many `provision model` processes at once: the same model is transferred
-//! once and shared; different models sharing one catalog all land in it.
+//! once and shared, also when it comes over parallel ranges; different
+//! models sharing one catalog all land in it.
 
-use crate::support::{Dirs, big_gguf, provision_model};
+use crate::support::{Dirs, big_gguf, cdn_gets, gguf_of_size, hub_with, provision_model};
 use hub_standin::{Fault, FaultKind, FileSpec, Hub, Listener};
-use model_provisioner::{CatalogStore, SqliteCatalog};
+use model_provisioner::{CatalogStore, ParallelPolicy, SqliteCatalog, hash_file};
 use std::process::Output;
 use std::time::Duration;
 
@@ -120,5 +121,71 @@ fn eight_processes_on_eight_models_share_one_catalog() {
     assert_eq!(rows.len(), PROCESSES, "one row per model: {rows:?}");
     println!(
         "concurrency (distinct models): {PROCESSES} processes exited 0, {PROCESSES} catalog rows"
+    );
+}
+
+#[test]
+fn two_processes_on_one_large_model_transfer_its_pieces_once() {
+    let size = ParallelPolicy::default().min_size;
+    let content = gguf_of_size(usize::try_from(size).expect("fits"), 22);
+    let total = content.len() as u64;
+    let (hub, sha) = hub_with("org/large", "large.gguf", content);
+    // Capped connections: the download lasts long enough to overlap.
+    hub.limit_connection_rate(Some(16 << 20));
+    let dirs = Dirs::new();
+    // The catalog exists before both start: this test is about the
+    // download. (Two processes creating a fresh catalog at the same
+    // instant can fail with "database is locked" while switching it to
+    // WAL, a race of catalog creation of its own.)
+    let created = std::process::Command::new(env!("CARGO_BIN_EXE_provision"))
+        .args(["catalog", "list", "--catalog"])
+        .arg(dirs.catalog())
+        .env("HOME", dirs.home())
+        .output()
+        .expect("provision runs");
+    assert!(created.status.success(), "{created:?}");
+
+    let children: Vec<_> = (0..2)
+        .map(|_| {
+            let mut cmd = provision_model(&dirs, &hub.endpoint(), "hf:org/large/large.gguf");
+            cmd.args(["--json", "--connections", "4"]);
+            cmd.spawn().expect("provision starts")
+        })
+        .collect();
+    let outputs: Vec<Output> = children
+        .into_iter()
+        .map(|c| c.wait_with_output().expect("provision runs"))
+        .collect();
+    for (i, out) in outputs.iter().enumerate() {
+        assert!(
+            out.status.success(),
+            "process {i} failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let result = json(out);
+        assert_eq!(result["digest"], format!("sha256:{sha}"), "process {i}");
+    }
+    let blob = dirs
+        .cache()
+        .join("models--org--large")
+        .join("blobs")
+        .join(&sha);
+    let (digest, size) = hash_file(&blob).expect("blob readable");
+    assert_eq!((digest.hex(), size), (sha, total), "the served file");
+
+    let gets = cdn_gets(&hub);
+    let served: u64 = gets.iter().map(|r| r.body_bytes).sum();
+    // A second transfer would double it; a few MiB over would be bytes a
+    // cut connection had in flight.
+    assert!(
+        (total..total + (4 << 20)).contains(&served),
+        "the CDN sent {served} bytes for a {total}-byte file: {:?}",
+        gets.iter()
+            .map(|r| (r.range.clone(), r.body_bytes))
+            .collect::<Vec<_>>()
+    );
+    println!(
+        "concurrency (large model): 2 processes exited 0, {} GETs, {served} bytes served for a {total}-byte file",
+        gets.len()
     );
 }

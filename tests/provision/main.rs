@@ -8,10 +8,12 @@ mod collector;
 mod concurrency;
 mod crash_resume;
 mod doctor;
+mod download_connections;
 #[path = "../../crates/engine-provisioner/tests/engine_provisioner/support.rs"]
 mod engine_support;
 mod fault_matrix;
 mod hostile_input;
+mod kill_parallel;
 mod narration_scenarios;
 mod secrets;
 mod support;

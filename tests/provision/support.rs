@@ -1,7 +1,7 @@
 //! Shared helpers for the workspace-level reliability tests: a stand-in Hub
 //! with a large model, and `provision` child processes pointed at it.
 
-use hub_standin::{FileSpec, Hub};
+use hub_standin::{FileSpec, Hub, Listener, RequestRecord};
 use model_provisioner::gguf;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -28,6 +28,20 @@ pub fn big_gguf(pad_bytes: usize, seed: u64) -> Vec<u8> {
     let mut out = Vec::new();
     writer.write_to(&mut out).expect("write gguf");
     out
+}
+
+/// [`big_gguf`] of exactly `size` bytes (the pad tensor takes the rest),
+/// for tests that need a file right at a size threshold.
+pub fn gguf_of_size(size: usize, seed: u64) -> Vec<u8> {
+    // The header and the tiny model around a 4-byte pad are fixed in size.
+    let overhead = big_gguf(4, seed).len() - 4;
+    let content = big_gguf(size - overhead, seed);
+    assert_eq!(
+        content.len(),
+        size,
+        "the GGUF pad did not land on {size} bytes"
+    );
+    content
 }
 
 /// A stand-in Hub serving `org/big` with `big.gguf` (LFS, so its etag is
@@ -132,4 +146,37 @@ impl Lcg {
     pub fn range(&mut self, lo: u64, hi: u64) -> u64 {
         lo + self.next() % (hi - lo).max(1)
     }
+}
+
+/// The CDN's GET requests (the blob transfers) since the log was last
+/// cleared, in order.
+pub fn cdn_gets(hub: &Hub) -> Vec<RequestRecord> {
+    hub.requests()
+        .into_iter()
+        .filter(|r| r.listener == Listener::Cdn && r.method == "GET")
+        .collect()
+}
+
+/// The bytes of the file a GET actually carried, `[start, end)`: from the
+/// start of its `Range` (0 without one), as many as the server wrote.
+pub fn sent_span(r: &RequestRecord) -> (u64, u64) {
+    let start = match r.range.as_deref() {
+        None => 0,
+        Some(range) => range
+            .strip_prefix("bytes=")
+            .and_then(|spec| spec.split('-').next())
+            .and_then(|first| first.parse().ok())
+            .unwrap_or_else(|| panic!("unexpected Range header {range:?}")),
+    };
+    (start, start + r.body_bytes)
+}
+
+/// True when the `Range` names both ends (`bytes=A-B`): a piece, not the
+/// rest of the file.
+pub fn is_bounded_range(r: &RequestRecord) -> bool {
+    r.range
+        .as_deref()
+        .and_then(|range| range.strip_prefix("bytes="))
+        .and_then(|spec| spec.split_once('-'))
+        .is_some_and(|(from, to)| from.parse::<u64>().is_ok() && to.parse::<u64>().is_ok())
 }

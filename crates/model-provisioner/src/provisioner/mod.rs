@@ -21,6 +21,7 @@ pub(crate) use step::Step;
 
 use crate::catalog::CatalogStore;
 use crate::digest::Digest;
+use crate::download::ParallelPolicy;
 use crate::error::ProvisionError;
 use crate::fetch::Fetcher;
 use crate::handoff::write_handoff;
@@ -90,12 +91,33 @@ impl ModelProvisioner {
     /// # Ok::<(), model_provisioner::ProvisionError>(())
     /// ```
     pub fn at(locations: Locations) -> ProvisionerBuilder {
-        let hf = crate::hf::HfConfig::from_env().with_cache_dir(&locations.cache_dir);
+        Self::at_with_parallel(locations, ParallelPolicy::from_env())
+    }
+
+    /// [`at`](Self::at), with both network fetchers splitting large files
+    /// as `parallel` says instead of as `PROVISION_DOWNLOAD_CONNECTIONS`
+    /// does: for callers with their own setting, such as the CLI's
+    /// `--connections`.
+    ///
+    /// ```no_run
+    /// use model_provisioner::{Locations, ModelProvisioner, ParallelPolicy};
+    /// let parallel = ParallelPolicy { connections: 4, ..ParallelPolicy::from_env() };
+    /// let models = ModelProvisioner::at_with_parallel(Locations::from_env(), parallel).build()?;
+    /// # Ok::<(), model_provisioner::ProvisionError>(())
+    /// ```
+    pub fn at_with_parallel(locations: Locations, parallel: ParallelPolicy) -> ProvisionerBuilder {
+        let hf = crate::hf::HfConfig::from_env()
+            .with_cache_dir(&locations.cache_dir)
+            .with_parallel(parallel.clone());
+        let https = crate::https::HttpsConfig {
+            parallel,
+            ..crate::https::HttpsConfig::default()
+        };
         Self::builder(&locations.cache_dir)
             .catalog_path(&locations.catalog)
             .provenance_path(&locations.provenance)
             .fetcher(Arc::new(crate::hf::HfFetcher::new(hf)))
-            .fetcher(Arc::new(crate::https::HttpsFetcher::default()))
+            .fetcher(Arc::new(crate::https::HttpsFetcher::new(https)))
     }
 
     /// The catalog this provisioner records models in.
