@@ -133,17 +133,6 @@ fn two_processes_on_one_large_model_transfer_its_pieces_once() {
     // Capped connections: the download lasts long enough to overlap.
     hub.limit_connection_rate(Some(16 << 20));
     let dirs = Dirs::new();
-    // The catalog exists before both start: this test is about the
-    // download. (Two processes creating a fresh catalog at the same
-    // instant can fail with "database is locked" while switching it to
-    // WAL, a race of catalog creation of its own.)
-    let created = std::process::Command::new(env!("CARGO_BIN_EXE_provision"))
-        .args(["catalog", "list", "--catalog"])
-        .arg(dirs.catalog())
-        .env("HOME", dirs.home())
-        .output()
-        .expect("provision runs");
-    assert!(created.status.success(), "{created:?}");
 
     let children: Vec<_> = (0..2)
         .map(|_| {

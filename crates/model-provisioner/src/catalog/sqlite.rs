@@ -90,8 +90,7 @@ impl SqliteCatalog {
         };
         let mut conn = Connection::open(&path).map_err(sql)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(sql)?;
-        conn.pragma_update_and_check(None, "journal_mode", "WAL", |_| Ok(()))
-            .map_err(sql)?;
+        enable_wal(&conn).map_err(sql)?;
         // In WAL mode NORMAL stays consistent after a crash; only the last
         // commits before a power loss can be lost.
         conn.pragma_update(None, "synchronous", "NORMAL")
@@ -173,6 +172,25 @@ fn current_version(conn: &Connection, path: &Path) -> Result<i64, CatalogError> 
 
 /// Apply missing migrations in one IMMEDIATE transaction, so two processes
 /// opening a fresh catalog at once apply each migration exactly once.
+/// Switches the file to WAL. Changing the journal mode needs the file to
+/// itself, and while another connection is switching a new file SQLite
+/// answers `SQLITE_BUSY` at once, without asking the busy handler; so
+/// this waits and retries, up to [`BUSY_TIMEOUT`].
+fn enable_wal(conn: &Connection) -> rusqlite::Result<()> {
+    let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
+    loop {
+        match conn.pragma_update_and_check(None, "journal_mode", "WAL", |_| Ok(())) {
+            Err(e)
+                if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy)
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            done => return done,
+        }
+    }
+}
+
 fn migrate(conn: &mut Connection, path: &Path) -> Result<(), CatalogError> {
     let sql = |source| CatalogError::Sqlite {
         path: path.to_path_buf(),

@@ -254,3 +254,28 @@ fn two_processes_writing_at_once_lose_nothing() {
             .ends_with(&format!("-{}", ROWS_PER_PROCESS - 1))
     );
 }
+
+#[test]
+fn many_connections_creating_one_catalog_at_once_all_open_it() {
+    // Separate connections lock the file as separate processes do.
+    for round in 0..10 {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("catalog.sqlite");
+        let start = std::sync::Barrier::new(8);
+        let results: Vec<Result<(), String>> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..8)
+                .map(|_| {
+                    s.spawn(|| {
+                        start.wait();
+                        SqliteCatalog::open(&path)
+                            .and_then(|c| c.list().map(drop))
+                            .map_err(|e| e.to_string())
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let failed: Vec<_> = results.into_iter().filter_map(Result::err).collect();
+        assert!(failed.is_empty(), "round {round}: {failed:?}");
+    }
+}
