@@ -5,7 +5,7 @@
 use crate::support::{Dirs, big_gguf, cdn_gets, gguf_of_size, hub_with, provision_model};
 use hub_standin::{Fault, FaultKind, FileSpec, Hub, Listener};
 use model_provisioner::{CatalogStore, ParallelPolicy, SqliteCatalog, hash_file};
-use std::process::Output;
+use std::process::{Command, Output};
 use std::time::Duration;
 
 const PROCESSES: usize = 8;
@@ -18,6 +18,28 @@ fn json(output: &Output) -> serde_json::Value {
             String::from_utf8_lossy(&output.stderr)
         )
     })
+}
+
+/// Starts every command at once, waits for all, and asserts each exited 0
+/// without meeting a locked catalog.
+fn run_together(commands: impl IntoIterator<Item = Command>) -> Vec<Output> {
+    let children: Vec<_> = commands
+        .into_iter()
+        .map(|mut cmd| cmd.spawn().expect("provision starts"))
+        .collect();
+    let outputs: Vec<Output> = children
+        .into_iter()
+        .map(|c| c.wait_with_output().expect("provision runs"))
+        .collect();
+    for (i, out) in outputs.iter().enumerate() {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "process {i} failed:\n{stderr}");
+        assert!(
+            !stderr.contains("database is locked"),
+            "process {i} saw a locked database:\n{stderr}"
+        );
+    }
+    outputs
 }
 
 fn slow_cdn(hub: &Hub) {
@@ -43,25 +65,11 @@ fn eight_processes_on_one_model_transfer_it_once() {
     slow_cdn(&hub);
     let dirs = Dirs::new();
 
-    let children: Vec<_> = (0..PROCESSES)
-        .map(|_| {
-            let mut cmd = provision_model(&dirs, &hub.endpoint(), "hf:org/shared/shared.gguf");
-            cmd.arg("--json");
-            cmd.spawn().expect("provision starts")
-        })
-        .collect();
-    let outputs: Vec<Output> = children
-        .into_iter()
-        .map(|c| c.wait_with_output().expect("provision runs"))
-        .collect();
-
-    for (i, out) in outputs.iter().enumerate() {
-        assert!(
-            out.status.success(),
-            "process {i} failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
+    let outputs = run_together((0..PROCESSES).map(|_| {
+        let mut cmd = provision_model(&dirs, &hub.endpoint(), "hf:org/shared/shared.gguf");
+        cmd.arg("--json");
+        cmd
+    }));
     let results: Vec<_> = outputs.iter().map(json).collect();
     for r in &results {
         assert_eq!(
@@ -101,22 +109,11 @@ fn eight_processes_on_eight_models_share_one_catalog() {
         hub.commit(&format!("org/m{i}"), "main", vec![("m.gguf", spec)]);
     }
     let dirs = Dirs::new();
-    let children: Vec<_> = (0..PROCESSES)
-        .map(|i| {
-            let mut cmd = provision_model(&dirs, &hub.endpoint(), &format!("hf:org/m{i}/m.gguf"));
-            cmd.arg("--json");
-            cmd.spawn().expect("provision starts")
-        })
-        .collect();
-    for (i, child) in children.into_iter().enumerate() {
-        let out = child.wait_with_output().expect("provision runs");
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(out.status.success(), "process {i} failed:\n{stderr}");
-        assert!(
-            !stderr.contains("database is locked"),
-            "process {i} saw a locked database:\n{stderr}"
-        );
-    }
+    run_together((0..PROCESSES).map(|i| {
+        let mut cmd = provision_model(&dirs, &hub.endpoint(), &format!("hf:org/m{i}/m.gguf"));
+        cmd.arg("--json");
+        cmd
+    }));
     let rows = SqliteCatalog::open(dirs.catalog()).unwrap().list().unwrap();
     assert_eq!(rows.len(), PROCESSES, "one row per model: {rows:?}");
     println!(
@@ -134,23 +131,12 @@ fn two_processes_on_one_large_model_transfer_its_pieces_once() {
     hub.limit_connection_rate(Some(16 << 20));
     let dirs = Dirs::new();
 
-    let children: Vec<_> = (0..2)
-        .map(|_| {
-            let mut cmd = provision_model(&dirs, &hub.endpoint(), "hf:org/large/large.gguf");
-            cmd.args(["--json", "--connections", "4"]);
-            cmd.spawn().expect("provision starts")
-        })
-        .collect();
-    let outputs: Vec<Output> = children
-        .into_iter()
-        .map(|c| c.wait_with_output().expect("provision runs"))
-        .collect();
+    let outputs = run_together((0..2).map(|_| {
+        let mut cmd = provision_model(&dirs, &hub.endpoint(), "hf:org/large/large.gguf");
+        cmd.args(["--json", "--connections", "4"]);
+        cmd
+    }));
     for (i, out) in outputs.iter().enumerate() {
-        assert!(
-            out.status.success(),
-            "process {i} failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
         let result = json(out);
         assert_eq!(result["digest"], format!("sha256:{sha}"), "process {i}");
     }
