@@ -14,6 +14,14 @@ pub const NARRATION_TARGET: &str = "narration";
 /// `target` would collide with tracing's own event target.
 pub const TARGET_FIELD: &str = "narration_target";
 
+/// The tracing event name of narrations that count for metrics (a
+/// failure, `downloaded`, a cache hit or miss): they get callsites of
+/// their own, so a layer that wants only them (the metrics layer) filters
+/// the others out by callsite, without reading a field.
+pub(crate) const COUNTED_EVENT: &str = "narration counted";
+/// The tracing event name of every other narration.
+pub(crate) const PLAIN_EVENT: &str = "narration";
+
 /// Default `emitted_by` for narrations that do not set one.
 pub(crate) const EMITTED_BY: &str = concat!("narration-core@", env!("CARGO_PKG_VERSION"));
 
@@ -96,13 +104,14 @@ fn now_ms() -> u64 {
         .unwrap_or(0)
 }
 
-/// One callsite per level and field list. `full` names every field;
+/// One callsite per name, level and field list. `full` names every field;
 /// `compact` and `minimal` only the ones most narrations set, because every
 /// named field costs each layer a visit even when it is empty. Adding a
 /// field to `NarrationFields` means adding it to `full` and to `shape`.
 macro_rules! emit_at {
-    (full, $level:expr, $f:expr, $emitted_by:expr, $emitted_at_ms:expr) => {
+    (full, $name:expr, $level:expr, $f:expr, $emitted_by:expr, $emitted_at_ms:expr) => {
         tracing::event!(
+            name: $name,
             target: "narration",
             $level,
             actor = $f.actor,
@@ -134,8 +143,9 @@ macro_rules! emit_at {
             source_location = $f.source_location.as_deref().map(redact).as_deref(),
         )
     };
-    (minimal, $level:expr, $f:expr, $emitted_by:expr, $emitted_at_ms:expr) => {
+    (minimal, $name:expr, $level:expr, $f:expr, $emitted_by:expr, $emitted_at_ms:expr) => {
         tracing::event!(
+            name: $name,
             target: "narration",
             $level,
             actor = $f.actor,
@@ -148,8 +158,9 @@ macro_rules! emit_at {
             emitted_at_ms = $emitted_at_ms(),
         )
     };
-    (compact, $level:expr, $f:expr, $emitted_by:expr, $emitted_at_ms:expr) => {
+    (compact, $name:expr, $level:expr, $f:expr, $emitted_by:expr, $emitted_at_ms:expr) => {
         tracing::event!(
+            name: $name,
             target: "narration",
             $level,
             actor = $f.actor,
@@ -208,28 +219,59 @@ fn shape(f: &NarrationFields) -> Shape {
     }
 }
 
+/// Emits on the counted callsites or the plain ones (see
+/// [`COUNTED_EVENT`]): a few string comparisons, so that layers wanting
+/// only the counted ones never see the rest.
+fn emit(f: &NarrationFields) {
+    let level = NarrationLevel::for_action(f.action);
+    let error = level == NarrationLevel::Error;
+    if crate::metrics::counts(error, f.actor, f.action, f.bytes.is_some()).is_some() {
+        emit_counted(f, level);
+    } else {
+        emit_plain(f, level);
+    }
+}
+
+/// A function that emits on one set of callsites, all named `$event`.
+///
 /// Field values are computed only when some subscriber takes the event
 /// (tracing evaluates them after its enabled check): that is where every
 /// string is redacted and the clock is read. Redaction borrows unless it
 /// removed something, and the provenance defaults are constants, so a
 /// narration without secrets allocates nothing here.
-fn emit(f: &NarrationFields) {
-    use NarrationLevel::{Error, Info, Warn};
-    use tracing::Level;
-    let by = || match &f.emitted_by {
-        Some(given) => redact(given),
-        None => Cow::Borrowed(EMITTED_BY),
+macro_rules! emitter {
+    ($(#[$doc:meta])* $name:ident, $event:expr) => {
+        $(#[$doc])*
+        fn $name(f: &NarrationFields, level: NarrationLevel) {
+            use NarrationLevel::{Error, Info, Warn};
+            use tracing::Level;
+            let by = || match &f.emitted_by {
+                Some(given) => redact(given),
+                None => Cow::Borrowed(EMITTED_BY),
+            };
+            let at = || f.emitted_at_ms.unwrap_or_else(now_ms);
+            match (level, shape(f)) {
+                (Info, Shape::Minimal) => emit_at!(minimal, $event, Level::INFO, f, by, at),
+                (Warn, Shape::Minimal) => emit_at!(minimal, $event, Level::WARN, f, by, at),
+                (Error, Shape::Minimal) => emit_at!(minimal, $event, Level::ERROR, f, by, at),
+                (Info, Shape::Compact) => emit_at!(compact, $event, Level::INFO, f, by, at),
+                (Warn, Shape::Compact) => emit_at!(compact, $event, Level::WARN, f, by, at),
+                (Error, Shape::Compact) => emit_at!(compact, $event, Level::ERROR, f, by, at),
+                (Info, Shape::Full) => emit_at!(full, $event, Level::INFO, f, by, at),
+                (Warn, Shape::Full) => emit_at!(full, $event, Level::WARN, f, by, at),
+                (Error, Shape::Full) => emit_at!(full, $event, Level::ERROR, f, by, at),
+            }
+        }
     };
-    let at = || f.emitted_at_ms.unwrap_or_else(now_ms);
-    match (NarrationLevel::for_action(f.action), shape(f)) {
-        (Info, Shape::Minimal) => emit_at!(minimal, Level::INFO, f, by, at),
-        (Warn, Shape::Minimal) => emit_at!(minimal, Level::WARN, f, by, at),
-        (Error, Shape::Minimal) => emit_at!(minimal, Level::ERROR, f, by, at),
-        (Info, Shape::Compact) => emit_at!(compact, Level::INFO, f, by, at),
-        (Warn, Shape::Compact) => emit_at!(compact, Level::WARN, f, by, at),
-        (Error, Shape::Compact) => emit_at!(compact, Level::ERROR, f, by, at),
-        (Info, Shape::Full) => emit_at!(full, Level::INFO, f, by, at),
-        (Warn, Shape::Full) => emit_at!(full, Level::WARN, f, by, at),
-        (Error, Shape::Full) => emit_at!(full, Level::ERROR, f, by, at),
-    }
 }
+
+emitter!(
+    /// Narrations that count for nothing in metrics (most of them).
+    emit_plain,
+    PLAIN_EVENT
+);
+emitter!(
+    /// Narrations that count for metrics: their own callsites.
+    emit_counted,
+    COUNTED_EVENT
+);

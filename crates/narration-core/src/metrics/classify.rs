@@ -101,7 +101,37 @@ fn source_kind(reference: &str) -> &'static str {
     }
 }
 
-/// The observations one narration event stands for (at most two: a
+/// What a narration counts for, told from what `narrate()` knows before
+/// it emits: its level, actor, action and whether it carries `bytes`.
+/// `narrate()` puts the narrations that count on their own callsites
+/// ([`COUNTED_EVENT`](crate::emit::COUNTED_EVENT)), so the metrics layer
+/// never sees the others.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Counts {
+    Failure,
+    Transfer,
+    CacheHit,
+    CacheMiss,
+}
+
+/// See [`Counts`]; `None`: the narration counts for nothing.
+pub(crate) fn counts(error: bool, actor: &str, action: &str, has_bytes: bool) -> Option<Counts> {
+    if error {
+        return Some(Counts::Failure);
+    }
+    match (actor, action) {
+        (model::ACTOR, model::DOWNLOADED) if has_bytes => Some(Counts::Transfer),
+        (model::ACTOR, model::CACHE_HIT) | (engine::ACTOR, engine::BUILD_CACHED) => {
+            Some(Counts::CacheHit)
+        }
+        // Only the `verify` that hashes carries the byte count it reads.
+        (model::ACTOR, model::VERIFY) if has_bytes => Some(Counts::CacheMiss),
+        (engine::ACTOR, engine::CMAKE_CONFIGURE) => Some(Counts::CacheMiss),
+        _ => None,
+    }
+}
+
+/// The observations one narration event stands for (at most one: a
 /// failure is never also a hit or a transfer).
 pub(crate) fn classify(event: &Event<'_>, observe: &mut dyn FnMut(&Observation<'_>)) {
     let error = NarrationLevel::from_tracing(event.metadata().level()) == NarrationLevel::Error;
@@ -112,39 +142,55 @@ pub(crate) fn classify(event: &Event<'_>, observe: &mut dyn FnMut(&Observation<'
     event.record(&mut visitor);
     let f = &visitor.fields;
     let actor = f.actor.as_str();
-    if error {
-        let error_kind = f.error_kind.as_deref().unwrap_or("unknown");
-        observe(&Observation::Failure { actor, error_kind });
-        return;
-    }
-    match (actor, f.action.as_str()) {
-        (model::ACTOR, model::DOWNLOADED) => {
-            if let Some(bytes) = f.bytes {
-                let source = f.source.unwrap_or("file");
-                observe(&Observation::Transfer {
-                    actor,
-                    source,
-                    bytes,
-                });
-            }
-        }
-        (model::ACTOR, model::CACHE_HIT) | (engine::ACTOR, engine::BUILD_CACHED) => {
-            observe(&Observation::Cache { actor, hit: true })
-        }
-        // Only the `verify` that hashes carries the byte count it reads.
-        (model::ACTOR, model::VERIFY) if f.bytes.is_some() => {
-            observe(&Observation::Cache { actor, hit: false })
-        }
-        (engine::ACTOR, engine::CMAKE_CONFIGURE) => {
-            observe(&Observation::Cache { actor, hit: false })
-        }
-        _ => {}
-    }
+    let observation = match counts(error, actor, f.action.as_str(), f.bytes.is_some()) {
+        None => return,
+        Some(Counts::Failure) => Observation::Failure {
+            actor,
+            error_kind: f.error_kind.as_deref().unwrap_or("unknown"),
+        },
+        Some(Counts::Transfer) => Observation::Transfer {
+            actor,
+            source: f.source.unwrap_or("file"),
+            bytes: f.bytes.unwrap_or(0),
+        },
+        Some(Counts::CacheHit) => Observation::Cache { actor, hit: true },
+        Some(Counts::CacheMiss) => Observation::Cache { actor, hit: false },
+    };
+    observe(&observation);
 }
 
 #[cfg(test)]
 mod tests {
-    use super::source_kind;
+    use super::{Counts, counts, source_kind};
+    use crate::catalog::{engine, model};
+
+    #[test]
+    fn what_counts_is_known_before_the_event_is_emitted() {
+        let m = model::ACTOR;
+        assert_eq!(
+            counts(true, m, "anything-failed", false),
+            Some(Counts::Failure)
+        );
+        assert_eq!(
+            counts(false, m, model::DOWNLOADED, true),
+            Some(Counts::Transfer)
+        );
+        assert_eq!(counts(false, m, model::DOWNLOADED, false), None);
+        assert_eq!(
+            counts(false, m, model::CACHE_HIT, false),
+            Some(Counts::CacheHit)
+        );
+        assert_eq!(
+            counts(false, m, model::VERIFY, true),
+            Some(Counts::CacheMiss)
+        );
+        assert_eq!(counts(false, m, model::VERIFY, false), None, "no hashing");
+        assert_eq!(
+            counts(false, engine::ACTOR, engine::BUILD_CACHED, false),
+            Some(Counts::CacheHit)
+        );
+        assert_eq!(counts(false, m, model::RESOLVE, false), None);
+    }
 
     #[test]
     fn source_kinds() {

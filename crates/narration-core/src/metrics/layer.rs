@@ -3,7 +3,7 @@
 
 use super::classify::classify;
 use super::observe::{Observation, Sinks};
-use crate::emit::NARRATION_TARGET;
+use crate::emit::{COUNTED_EVENT, NARRATION_TARGET};
 use crate::step::{ACTOR_FIELD, ERROR_KIND_FIELD, STEP_FIELD};
 use std::time::Instant;
 use tracing::field::{Field, Visit};
@@ -45,12 +45,14 @@ fn is_step_span(meta: &Metadata<'_>) -> bool {
 }
 
 fn wanted(meta: &Metadata<'_>) -> bool {
-    is_step_span(meta) || (meta.is_event() && meta.target() == NARRATION_TARGET)
+    is_step_span(meta)
+        || (meta.is_event() && meta.target() == NARRATION_TARGET && meta.name() == COUNTED_EVENT)
 }
 
-/// The layer's own filter: narration events and step spans, nothing else,
-/// so other callsites stay as cheap as without the layer. A per-layer
-/// filter, so it never hides anything from the other layers.
+/// The layer's own filter: step spans and the narrations that count for
+/// something, nothing else, so other callsites (most narrations among
+/// them) stay as cheap as without the layer. A per-layer filter, decided
+/// once per callsite, so it never hides anything from the other layers.
 pub(crate) fn filter() -> FilterFn<fn(&Metadata<'_>) -> bool> {
     FilterFn::new(wanted as fn(&Metadata<'_>) -> bool).with_max_level_hint(LevelFilter::INFO)
 }

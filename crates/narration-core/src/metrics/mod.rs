@@ -35,6 +35,7 @@
 //! ```
 
 mod classify;
+pub(crate) use classify::counts;
 mod layer;
 mod observe;
 #[cfg(feature = "otel")]
