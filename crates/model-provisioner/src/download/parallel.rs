@@ -39,6 +39,9 @@ const STRAGGLER_MIN_AGE: Duration = Duration::from_millis(500);
 const STRAGGLER_FACTOR: f64 = 4.0;
 /// Rests smaller than this are left to the connection that has them.
 const STRAGGLER_MIN_REST: u64 = 1 << 20;
+/// How often the state file is saved while pieces run (it is saved as
+/// each piece finishes too), so a kill loses little of a piece in flight.
+const SAVE_EVERY: Duration = Duration::from_secs(1);
 /// After a piece fails for good, how long the pieces in flight may take
 /// to finish (and be kept for the resume) before they are abandoned.
 const FAILURE_GRACE: Duration = Duration::from_secs(5);
@@ -360,6 +363,7 @@ impl<'a, 'r> Run<'a, 'r> {
         let io = |e| DownloadError::io("write", &self.req.partial, e);
         let mut failed: Option<(DownloadError, Instant)> = None;
         let mut last_check = Instant::now();
+        let mut last_save = Instant::now();
         loop {
             match &failed {
                 None if board.active.is_empty() => break,
@@ -395,6 +399,10 @@ impl<'a, 'r> Run<'a, 'r> {
             }
             if failed.is_none() {
                 self.tick(sh, board, hasher, events, &mut last_check);
+                if last_save.elapsed() >= SAVE_EVERY {
+                    last_save = Instant::now();
+                    board.save(self, sh).map_err(io)?;
+                }
             }
         }
         if let Some((e, _)) = failed {
@@ -440,11 +448,20 @@ impl<'a, 'r> Run<'a, 'r> {
 }
 
 impl Board {
-    /// Records the finished ranges beside the partial.
+    /// Records beside the partial the finished ranges and what the
+    /// pieces still running have written (a piece's bytes below its
+    /// position are in the file before the position moves).
     fn save(&self, run: &Run<'_, '_>, sh: &Shared<'_>) -> std::io::Result<()> {
+        let mut written = self.parts.clone();
+        for slot in self.active.values() {
+            let end = *slot.end();
+            written
+                .done
+                .add(slot.start, slot.pos.load(Ordering::Acquire).min(end));
+        }
         let hashed = sh.hashed.load(Ordering::Relaxed);
-        let hashed = hashed.min(self.parts.done.prefix_end());
-        parts::save(&run.req.partial, run.file, &self.parts, hashed)
+        let hashed = hashed.min(written.done.prefix_end());
+        parts::save(&run.req.partial, run.file, &written, hashed)
     }
 
     fn add(&mut self, start: u64, end: u64) -> Arc<Slot> {

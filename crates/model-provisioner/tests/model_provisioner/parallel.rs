@@ -382,3 +382,50 @@ fn a_rest_under_two_chunks_stays_with_the_stream() {
         (Some("bytes=0-"), 206, 3 * MIB)
     );
 }
+
+#[test]
+fn a_resume_keeps_what_pieces_cut_short_had_written() {
+    let big = Big::new(4 * MIB);
+    // Every GET is cut after 300,000 bytes and not retried: no piece
+    // finishes; those that started got that far.
+    big.env.hub.inject(
+        Fault::new(FaultKind::DropAfter(300_000))
+            .on(Listener::Cdn)
+            .method("GET")
+            .times(u32::MAX),
+    );
+    let give_up = RetryPolicy {
+        max_attempts: 1,
+        ..RetryPolicy::quick()
+    };
+    let err = big.fetch(&big.fetcher(4, MIB, give_up)).unwrap_err();
+    assert_eq!(err.error_kind(), "retries-exhausted", "{err}");
+    // What the first run received: the start of each piece it began.
+    let first: Vec<(u64, u64)> = big
+        .cdn_gets()
+        .iter()
+        .map(|r| (range_of(r).0, range_of(r).0 + r.body_bytes))
+        .collect();
+    assert!(
+        first.iter().any(|&(s, e)| e - s == 300_000),
+        "a piece was cut mid-way: {first:?}"
+    );
+
+    big.env.hub.clear_faults();
+    big.env.hub.clear_requests();
+    let got = big
+        .fetch(&big.fetcher(4, MIB, RetryPolicy::quick()))
+        .unwrap();
+    big.assert_stored(&got);
+    let gets = big.cdn_gets();
+    for r in &gets {
+        let (s, e) = range_of(r);
+        assert!(
+            first.iter().all(|&(fs, fe)| e <= fs || s >= fe),
+            "{s}..{e} was received before: {first:?}"
+        );
+    }
+    let received: u64 = first.iter().map(|(s, e)| e - s).sum();
+    let sent: u64 = gets.iter().map(|r| r.body_bytes).sum();
+    assert_eq!(sent, 4 * MIB - received, "only the missing bytes: {gets:?}");
+}
