@@ -102,9 +102,7 @@ pub(super) fn transfer(
         total,
         done: resume.done,
     };
-    // The state first: a partial of full length never exists without it.
-    parts::save_as(&req.partial, &file, &parts, 0, total).map_err(io("write"))?;
-    file.set_len(total).map_err(io("extend"))?;
+    extend(req, &file, &parts, 0)?;
     let run = Run::new(client, req, &file);
     let received = run.pieces(parts, Some(body), Sha256Stream::new(), 0, events)?;
     Ok((received, resumed_from))
@@ -118,7 +116,6 @@ fn from_prefix(
     prefix: Prefix,
     events: Events<'_>,
 ) -> Result<Received, DownloadError> {
-    let io = |action| move |e| DownloadError::io(action, &req.partial, e);
     let Prefix {
         partial,
         total,
@@ -128,11 +125,18 @@ fn from_prefix(
         total,
         done: RangeSet::prefix(partial.have),
     };
-    parts::save_as(&req.partial, &partial.file, &parts, partial.have, total)
-        .map_err(io("write"))?;
-    partial.file.set_len(total).map_err(io("extend"))?;
+    extend(req, &partial.file, &parts, partial.have)?;
     let run = Run::new(client, req, &partial.file);
     run.pieces(parts, None, partial.hasher, transferred, events)
+}
+
+/// Saves the state, then extends the partial to the file's size: a
+/// partial of full length never exists without its state. `hashed`:
+/// bytes from 0 the digest already covers.
+fn extend(req: &Request<'_>, file: &File, parts: &Parts, hashed: u64) -> Result<(), DownloadError> {
+    let io = |action| move |e| DownloadError::io(action, &req.partial, e);
+    parts::save_as(&req.partial, file, parts, hashed, parts.total).map_err(io("write"))?;
+    file.set_len(parts.total).map_err(io("extend"))
 }
 
 /// What the partial holds, as far as can be trusted.

@@ -190,9 +190,7 @@ impl<R: Read> BodyReader<'_, '_, R> {
             });
         }
     }
-}
 
-impl<R> BodyReader<'_, '_, R> {
     /// Asks the watch, when there is one, whether to stop here.
     fn split_now(&mut self) -> bool {
         let rest = self.total.map_or(0, |t| t.saturating_sub(self.have));

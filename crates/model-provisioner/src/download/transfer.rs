@@ -193,12 +193,15 @@ pub(super) fn stream(
                 client.request("GET", &req.url, range, Follow::All)?
             }
         };
-        let stream = Stream {
-            partial: &mut partial,
-            transferred: &mut transferred,
+        attempt(
+            req,
+            answer,
+            &mut partial,
+            &mut transferred,
             split_rest,
-        };
-        stream.attempt(req, answer, &start, events)
+            &start,
+            events,
+        )
     })?;
     let end = match (streamed, partial.total) {
         (Streamed::Split, Some(total)) => StreamEnd::Split(Prefix {
@@ -255,74 +258,59 @@ fn keep_finished_prefix(req: &Request<'_>) -> Result<(), DownloadError> {
     Ok(())
 }
 
-/// One stream's state across its attempts.
-struct Stream<'p> {
-    partial: &'p mut Partial,
-    transferred: &'p mut u64,
-    split_rest: Option<u64>,
-}
-
-impl Stream<'_> {
-    /// Validates one GET's answer against the partial, then streams its
-    /// body (which may be split only when the answer is ranged).
-    fn attempt(
-        self,
-        req: &Request<'_>,
-        answer: Answer,
-        start: &Start,
-        events: Events<'_>,
-    ) -> Result<Streamed, Failure> {
-        let partial = self.partial;
-        let mut split_rest = self.split_rest;
-        match answer.status() {
-            206 => {
-                let cr = answer.header("content-range").and_then(parse_content_range);
-                let continues = cr.is_some_and(|(start, len)| {
-                    start == partial.have && partial.total.is_none_or(|t| t == len)
-                });
-                if !continues {
-                    partial.restart()?;
-                    return Err(transient(
-                        "the server's Content-Range does not continue the partial file; restarting",
-                    ));
-                }
-                if let Some((_, len)) = cr {
-                    partial.total = Some(len);
-                }
-                // A size learned only now may be too small to split.
-                if partial.total.is_none_or(|t| t < req.parallel.min_size) {
-                    split_rest = None;
-                }
-            }
-            200 => {
-                // Nothing to split: the server sends the whole file.
-                split_rest = None;
-                if partial.have > 0 {
-                    // The server ignored Range: appending this body would corrupt the file.
-                    partial.restart()?;
-                }
-                if let Some(len) = answer.header("content-length").and_then(|v| v.parse().ok()) {
-                    partial.total.get_or_insert(len);
-                }
-            }
-            416 if partial.total == Some(partial.have) => return Ok(Streamed::Ended),
-            416 => {
+/// Validates one GET's answer against the partial, then streams its body
+/// into it (counting into `transferred`); only a ranged answer's body may
+/// be split.
+fn attempt(
+    req: &Request<'_>,
+    answer: Answer,
+    partial: &mut Partial,
+    transferred: &mut u64,
+    mut split_rest: Option<u64>,
+    start: &Start,
+    events: Events<'_>,
+) -> Result<Streamed, Failure> {
+    match answer.status() {
+        206 => {
+            let cr = answer.header("content-range").and_then(parse_content_range);
+            let continues = cr.is_some_and(|(start, len)| {
+                start == partial.have && partial.total.is_none_or(|t| t == len)
+            });
+            if !continues {
                 partial.restart()?;
-                return Err(transient("range not satisfiable; restarting"));
+                return Err(transient(
+                    "the server's Content-Range does not continue the partial file; restarting",
+                ));
             }
-            status => return Err(Failure::Fatal(status_error(&answer.url, status))),
+            if let Some((_, len)) = cr {
+                partial.total = Some(len);
+            }
+            // A size learned only now may be too small to split.
+            if partial.total.is_none_or(|t| t < req.parallel.min_size) {
+                split_rest = None;
+            }
         }
-        start.tell(partial.total, events);
-        let body = answer.response.into_body().into_reader();
-        stream_body(
-            body,
-            &req.label,
-            partial,
-            self.transferred,
-            split_rest,
-            events,
-        )
+        200 => {
+            // Nothing to split: the server sends the whole file.
+            split_rest = None;
+            if partial.have > 0 {
+                // The server ignored Range: appending this body would corrupt the file.
+                partial.restart()?;
+            }
+            if let Some(len) = answer.header("content-length").and_then(|v| v.parse().ok()) {
+                partial.total.get_or_insert(len);
+            }
+        }
+        416 if partial.total == Some(partial.have) => return Ok(Streamed::Ended),
+        416 => {
+            partial.restart()?;
+            return Err(transient("range not satisfiable; restarting"));
+        }
+        status => return Err(Failure::Fatal(status_error(&answer.url, status))),
     }
+    start.tell(partial.total, events);
+    let body = answer.response.into_body().into_reader();
+    stream_body(body, &req.label, partial, transferred, split_rest, events)
 }
 
 /// `bytes S-E/L` → (S, L).

@@ -45,24 +45,14 @@ impl Big {
     /// Splits files of 1 MiB and up into `chunk` pieces over `connections`
     /// from the first byte.
     fn fetcher(&self, connections: usize, chunk: u64, retry: RetryPolicy) -> HfFetcher {
-        let parallel = ParallelPolicy {
-            connections,
-            min_size: MIB,
-            chunk_size: chunk,
-            stream_first: false,
-        };
+        let parallel = policy(connections, chunk, false);
         HfFetcher::new(self.env.config().with_parallel(parallel).with_retry(retry))
     }
 
     /// As [`fetcher`](Self::fetcher), starting with one stream that is
     /// split only when it runs slower than the hash (the default).
     fn stream_first_fetcher(&self, connections: usize, chunk: u64) -> HfFetcher {
-        let parallel = ParallelPolicy {
-            connections,
-            min_size: MIB,
-            chunk_size: chunk,
-            stream_first: true,
-        };
+        let parallel = policy(connections, chunk, true);
         HfFetcher::new(self.env.config().with_parallel(parallel))
     }
 
@@ -119,6 +109,16 @@ impl Big {
                     .next()
                     .is_none()
         );
+    }
+}
+
+/// Files of 1 MiB and up split into `chunk` pieces over `connections`.
+fn policy(connections: usize, chunk: u64, stream_first: bool) -> ParallelPolicy {
+    ParallelPolicy {
+        connections,
+        min_size: MIB,
+        chunk_size: chunk,
+        stream_first,
     }
 }
 

@@ -1,6 +1,7 @@
 //! Which narrations count for what: a `downloaded` narration's bytes,
-//! cache hits and misses, failures. One visit over the event's fields,
-//! without allocating for the narrations that count for nothing.
+//! cache hits and misses, failures. `narrate()` asks [`counts`] before it
+//! emits, so only narrations that count reach [`classify`]: one visit over
+//! their fields.
 
 use super::observe::Observation;
 use crate::catalog::{engine, model};
@@ -50,16 +51,8 @@ struct Fields {
     source: Option<&'static str>,
 }
 
-impl Fields {
-    /// Whether `action` counts for something, so its text fields are kept.
-    fn counts(&self, level_is_error: bool) -> bool {
-        level_is_error || matches!(self.action.as_str(), model::DOWNLOADED)
-    }
-}
-
 struct Visitor {
     fields: Fields,
-    error: bool,
 }
 
 impl Visit for Visitor {
@@ -67,15 +60,11 @@ impl Visit for Visitor {
         match field.name() {
             "actor" => self.fields.actor.set(value),
             "action" => self.fields.action.set(value),
-            "error_kind" if self.fields.counts(self.error) => {
-                self.fields.error_kind = Some(value.to_string())
-            }
-            "model_ref" if self.fields.counts(false) => {
-                self.fields.source = Some(source_kind(value))
-            }
-            crate::emit::TARGET_FIELD
-                if self.fields.source.is_none() && self.fields.counts(false) =>
-            {
+            "error_kind" => self.fields.error_kind = Some(value.to_string()),
+            // The model ref, when set, says where the bytes came from
+            // better than the target (it comes later in the event).
+            "model_ref" => self.fields.source = Some(source_kind(value)),
+            crate::emit::TARGET_FIELD if self.fields.source.is_none() => {
                 self.fields.source = Some(source_kind(value))
             }
             _ => {}
@@ -137,7 +126,6 @@ pub(crate) fn classify(event: &Event<'_>, observe: &mut dyn FnMut(&Observation<'
     let error = NarrationLevel::from_tracing(event.metadata().level()) == NarrationLevel::Error;
     let mut visitor = Visitor {
         fields: Fields::default(),
-        error,
     };
     event.record(&mut visitor);
     let f = &visitor.fields;
