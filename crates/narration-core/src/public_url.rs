@@ -42,7 +42,9 @@ pub fn public_url(url: &str) -> String {
     if public_query.is_some() {
         parsed.set_query(public_query.as_deref());
     }
-    parsed.into()
+    // The rest goes through the text redaction too, as a URL without
+    // userinfo does: the public form of a public form is itself.
+    redact(parsed.as_str()).into_owned()
 }
 
 /// The query with the values of secret-named parameters replaced.
@@ -118,6 +120,15 @@ mod tests {
             public_url("http://127.0.0.1:8080/a/b.gguf"),
             "http://127.0.0.1:8080/a/b.gguf"
         );
+    }
+
+    #[test]
+    fn the_public_form_of_a_public_form_is_itself() {
+        // Found by the model_ref fuzz target: userinfo, and a path that
+        // reads like a URL with credentials.
+        let once = public_url("https://m@0.0.0.2/m.gutps://m@f");
+        assert_eq!(once, "https://0.0.0.2/m.gutps://[REDACTED]@f");
+        assert_eq!(public_url(&once), once);
     }
 
     #[test]
