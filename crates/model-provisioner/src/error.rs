@@ -3,6 +3,7 @@
 //! `error_kind` narrated with it.
 
 use crate::digest::{Digest, DigestError};
+use crate::error_kind::ErrorKind;
 use crate::model_ref::RefError;
 use crate::provisioner::Step;
 use narration_core::catalog::model as act;
@@ -131,6 +132,16 @@ pub enum ProvisionError {
         #[source]
         source: BoxError,
     },
+    /// The caller cancelled the ensure through its
+    /// [`Cancel`](crate::Cancel) token. The partial download and its state
+    /// file are kept: the next ensure resumes them.
+    #[error("provisioning {model} was cancelled during {step}; the next ensure resumes it")]
+    Cancelled {
+        /// The model reference, in its public form.
+        model: String,
+        /// The step it stopped in (`download`, `verify`, `lock-wait`, …).
+        step: &'static str,
+    },
     /// A file of ours (provenance log, handoff, a removal) could not be
     /// written or deleted.
     #[error("cannot write {what} {path} ({source}): check the directory exists and is writable")]
@@ -159,6 +170,29 @@ impl ProvisionError {
         }
     }
 
+    /// The kind a caller matches on, whichever layer failed.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Self::InvalidRef(_)
+            | Self::InvalidDigest(_)
+            | Self::NotAFile { .. }
+            | Self::NotGguf { .. }
+            | Self::NoFetcher { .. } => ErrorKind::InvalidInput,
+            Self::MissingFile { .. } => ErrorKind::NotFound,
+            Self::UnreadableFile { .. }
+            | Self::ChangedWhileHashing { .. }
+            | Self::Catalog(_)
+            | Self::Write { .. } => ErrorKind::Io,
+            Self::DigestMismatch { .. } => ErrorKind::DigestMismatch,
+            Self::Retired { .. } => ErrorKind::Retired,
+            Self::Offline { .. } => ErrorKind::OfflineMiss,
+            Self::Hub { source, .. } => source.class(),
+            Self::Download { source, .. } => source.class(),
+            Self::Fetch { .. } => ErrorKind::Other,
+            Self::Cancelled { .. } => ErrorKind::Cancelled,
+        }
+    }
+
     /// The kebab-case `error_kind` narrated with this error.
     pub fn error_kind(&self) -> &'static str {
         match self {
@@ -177,6 +211,7 @@ impl ProvisionError {
             Self::Hub { source, .. } => source.kind(),
             Self::Download { source, .. } => source.kind(),
             Self::Fetch { kind, .. } => kind,
+            Self::Cancelled { .. } => "cancelled",
             Self::Write { .. } => "write",
         }
     }
@@ -207,6 +242,7 @@ impl ProvisionError {
             // no download started.
             Self::Hub { source, .. } if source.download().is_none() => act::ENSURE_FAILED,
             Self::Hub { .. } | Self::Download { .. } | Self::Fetch { .. } => act::DOWNLOAD_FAILED,
+            Self::Cancelled { .. } => act::CANCELLED,
             Self::UnreadableFile { .. } | Self::Catalog(_) | Self::Write { .. } => {
                 step.failed_action()
             }

@@ -44,9 +44,11 @@
 //! - **Threads.** Fetchers are `Send + Sync` and may be called from several
 //!   threads and processes at once; cross-process exclusion is theirs.
 
+use crate::cancel::Cancel;
 use crate::digest::Digest;
 use crate::error::ProvisionError;
 use crate::model_ref::ModelRef;
+use crate::progress::ProgressReporter;
 use narration_core::NarrationFields;
 use narration_core::catalog::model as actions;
 use std::path::PathBuf;
@@ -82,7 +84,7 @@ pub struct Fetched {
 }
 
 /// What a fetch call needs to know about the surrounding `ensure_present`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default)]
 pub struct FetchContext {
     /// Correlation id of this ensure, carried on every narration.
     pub correlation_id: Option<String>,
@@ -92,6 +94,12 @@ pub struct FetchContext {
     pub offline: bool,
     /// Directory where network fetchers may keep downloads.
     pub cache_dir: PathBuf,
+    /// The ensure's cancellation token: every wait checks it, and a
+    /// cancelled fetch returns [`ProvisionError::Cancelled`] keeping its
+    /// partial download.
+    pub cancel: Cancel,
+    /// Where typed progress goes (nowhere without an observer).
+    pub progress: ProgressReporter,
 }
 
 impl FetchContext {

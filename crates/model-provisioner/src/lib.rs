@@ -6,10 +6,12 @@
 //! [`cache_scan`] tells what the model cache holds.
 
 pub mod cache_scan;
+mod cancel;
 pub mod catalog;
 mod digest;
 mod download;
 mod error;
+mod error_kind;
 mod fetch;
 pub mod file_lock;
 mod fingerprint;
@@ -19,17 +21,20 @@ pub mod hf;
 pub mod https;
 pub mod locations;
 mod model_ref;
+mod progress;
 mod provisioner;
 mod resolved;
 mod transfer_events;
 pub mod units;
 
+pub use cancel::{Cancel, Cancelled};
 pub use catalog::{CatalogEntry, CatalogStore, Lifecycle, Origin, SqliteCatalog, VerifyOutcome};
 pub use digest::{
     Digest, DigestError, HASH_BUFFER_BYTES, Sha256Stream, hash_file, hash_reader, sha256_bytes,
 };
 pub use download::{CONNECTIONS_ENV, DownloadError, ParallelPolicy, RetryPolicy};
 pub use error::{BoxError, CatalogError, ProvisionError};
+pub use error_kind::ErrorKind;
 pub use fetch::{FetchContext, Fetched, Fetcher, FileFetcher};
 pub use fingerprint::{Fingerprint, RACY_WINDOW_NS, settle};
 pub use handoff::{
@@ -39,6 +44,9 @@ pub use handoff::{
 pub use locations::Locations;
 pub use model_ref::{ModelRef, RefError};
 pub use narration_core::public_url;
+pub use progress::{
+    PROGRESS_INTERVAL, Progress, ProgressObserver, ProgressReporter, ProgressStep, ProgressUnit,
+};
 pub use provisioner::{
     KeptFile, ModelProvisioner, ProvisionerBuilder, PrunePolicy, PruneReport, Pruned, Removal,
 };

@@ -1,9 +1,12 @@
 //! What an ensure hands back, and what a caller may pass to it.
 
+use crate::cancel::Cancel;
 use crate::digest::Digest;
 use crate::gguf::GgufSummary;
+use crate::progress::ProgressObserver;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// How a model's digest was established in this ensure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -51,10 +54,27 @@ pub struct ResolvedModel {
 
 /// Per-call context for
 /// [`ModelProvisioner::ensure_present_with`](crate::ModelProvisioner::ensure_present_with).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Default)]
 pub struct EnsureOptions {
     /// Correlation id carried on every narration; generated when `None`.
     pub correlation_id: Option<String>,
     /// The pool the model is for, carried on every narration.
     pub pool_id: Option<String>,
+    /// Cancels the ensure: it then returns
+    /// [`ProvisionError::Cancelled`](crate::ProvisionError::Cancelled)
+    /// promptly, keeping its partial download for the next ensure.
+    pub cancel: Cancel,
+    /// Receives typed [`Progress`](crate::Progress) reports.
+    pub progress: Option<Arc<dyn ProgressObserver>>,
+}
+
+impl std::fmt::Debug for EnsureOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EnsureOptions")
+            .field("correlation_id", &self.correlation_id)
+            .field("pool_id", &self.pool_id)
+            .field("cancel", &self.cancel)
+            .field("progress", &self.progress.is_some())
+            .finish()
+    }
 }

@@ -58,6 +58,9 @@ pub mod model {
     pub const PRUNE: &str = "prune";
     /// Cache pruning could not remove a file; the entry is kept.
     pub const PRUNE_FAILED: &str = "prune-failed";
+    /// The caller cancelled the ensure (`error_kind` `cancelled`, the step
+    /// it stopped in); the partial download is kept for the next ensure.
+    pub const CANCELLED: &str = "cancelled";
 
     /// Every action, in lifecycle order.
     pub const ALL: &[&str] = &[
@@ -85,6 +88,7 @@ pub mod model {
         HANDOFF_FAILED,
         PRUNE,
         PRUNE_FAILED,
+        CANCELLED,
     ];
 }
 
@@ -147,6 +151,9 @@ pub mod engine {
     pub const MODEL_FAILED: &str = "model-failed";
     /// No free port could be found.
     pub const PORT_FAILED: &str = "port-failed";
+    /// The caller cancelled the ensure (`error_kind` `cancelled`, the step
+    /// it stopped in); child processes were killed, the build dir kept.
+    pub const CANCELLED: &str = "cancelled";
 
     /// Every action, in lifecycle order.
     pub const ALL: &[&str] = &[
@@ -171,6 +178,7 @@ pub mod engine {
         CACHE_FAILED,
         MODEL_FAILED,
         PORT_FAILED,
+        CANCELLED,
         COMPLETE,
     ];
 }

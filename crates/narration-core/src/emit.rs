@@ -38,8 +38,8 @@ pub enum NarrationLevel {
 }
 
 impl NarrationLevel {
-    /// `*-failed` is an error; `*-retry`, `*-fallback` and `*-warning`
-    /// are warnings; everything else is info.
+    /// `*-failed` is an error; `*-retry`, `*-fallback`, `*-warning` and
+    /// `cancelled` are warnings; everything else is info.
     pub fn for_action(action: &str) -> Self {
         if action.ends_with("-failed") || action == "failed" {
             Self::Error
@@ -47,6 +47,7 @@ impl NarrationLevel {
             || action == "retry"
             || action.ends_with("-fallback")
             || action.ends_with("-warning")
+            || action == "cancelled"
         {
             Self::Warn
         } else {

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 pub(crate) fn run(plan: &Plan, models: &ModelProvisioner) -> Result<PathBuf> {
     let options = EnsureOptions {
         pool_id: Some(plan.pool_id.clone()),
-        correlation_id: None,
+        ..EnsureOptions::default()
     };
     models
         .ensure_present_with(&plan.model_ref, plan.model_digest, &options)

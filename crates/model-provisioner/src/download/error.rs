@@ -3,6 +3,7 @@
 //! do; no header value or token is ever part of one.
 
 use crate::digest::Digest;
+use crate::error_kind::ErrorKind;
 use std::path::PathBuf;
 
 /// Why an HTTP request or a transfer failed.
@@ -137,6 +138,9 @@ pub enum DownloadError {
         /// What is wrong with it.
         reason: &'static str,
     },
+    /// The caller cancelled; the partial file and its state are kept.
+    #[error("the transfer was cancelled; the partial download is kept and resumes")]
+    Cancelled,
 }
 
 impl DownloadError {
@@ -157,6 +161,27 @@ impl DownloadError {
             Self::InsecureUrl { .. } => "insecure-url",
             Self::DigestRequired { .. } => "digest-required",
             Self::BadUrl { .. } => "bad-url",
+            Self::Cancelled => "cancelled",
+        }
+    }
+
+    /// The kind a caller matches on.
+    pub(crate) fn class(&self) -> ErrorKind {
+        match self {
+            Self::Unauthorized { .. } | Self::Forbidden { .. } => ErrorKind::Denied,
+            Self::Status { status: 404, .. } => ErrorKind::NotFound,
+            Self::TooManyRedirects { .. }
+            | Self::Status { .. }
+            | Self::RetriesExhausted { .. }
+            | Self::Network { .. } => ErrorKind::Network,
+            Self::SizeMismatch { .. } | Self::EtagMismatch { .. } => ErrorKind::CorruptTransfer,
+            Self::DigestMismatch { .. } => ErrorKind::DigestMismatch,
+            Self::Io { .. } => ErrorKind::Io,
+            Self::LockTimeout(_) => ErrorKind::Locked,
+            Self::InsecureUrl { .. } | Self::DigestRequired { .. } | Self::BadUrl { .. } => {
+                ErrorKind::InvalidInput
+            }
+            Self::Cancelled => ErrorKind::Cancelled,
         }
     }
 

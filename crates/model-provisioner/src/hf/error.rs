@@ -4,6 +4,7 @@
 //! by [`HfError::Transport`].
 
 use crate::download::DownloadError;
+use crate::error_kind::ErrorKind;
 use std::path::PathBuf;
 
 /// Why a Hub fetch failed.
@@ -161,6 +162,24 @@ impl HfError {
             Self::BadListing { .. } => "bad-listing",
             Self::MissingShard { .. } => "missing-shard",
             Self::Transport(e) => e.kind(),
+        }
+    }
+
+    /// The kind a caller matches on.
+    pub(crate) fn class(&self) -> ErrorKind {
+        match self {
+            Self::RepoNotFound { .. }
+            | Self::RevisionNotFound { .. }
+            | Self::EntryNotFound { .. }
+            | Self::QuantNotFound { .. }
+            | Self::MissingShard { .. } => ErrorKind::NotFound,
+            Self::GatedNoToken { .. } | Self::GatedDenied { .. } => ErrorKind::Denied,
+            Self::NotAHub { .. } | Self::QuantAmbiguous { .. } | Self::NoFileChosen { .. } => {
+                ErrorKind::InvalidInput
+            }
+            Self::MissingEtag { .. } | Self::BadListing { .. } => ErrorKind::Network,
+            Self::Io { .. } => ErrorKind::Io,
+            Self::Transport(e) => e.class(),
         }
     }
 

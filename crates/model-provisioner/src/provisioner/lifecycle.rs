@@ -10,6 +10,7 @@ use crate::fetch::{FetchContext, Fetched};
 use crate::fingerprint::{Fingerprint, now_ns};
 use crate::gguf::{GgmlType, GgufHeader, GgufSummary, GgufTensorInfo, read_header_file};
 use crate::model_ref::ModelRef;
+use crate::progress::ProgressReporter;
 use crate::resolved::{EnsureOptions, ResolvedModel};
 use narration_core::catalog::model as act;
 use narration_core::{NarrationFields, narrate, public_url};
@@ -104,6 +105,10 @@ fn run(
     ctx: FetchContext,
     started: Instant,
 ) -> Result<ResolvedModel, ProvisionError> {
+    let ctx = FetchContext {
+        progress: ctx.progress.for_target(model.id()),
+        ..ctx
+    };
     let e = Ensure::new(model.id(), ctx, Some(model));
     e.say(act::ENSURE, format!("Ensuring model present: {}", e.target));
     let m = Some(model);
@@ -276,15 +281,23 @@ pub(super) fn unreadable(path: &Path, source: std::io::Error) -> ProvisionError 
 /// The fetch context of one ensure: a correlation id (the caller's or a
 /// new one), the pool, offline mode and the cache dir.
 pub(super) fn context(p: &ModelProvisioner, opts: &EnsureOptions) -> FetchContext {
+    let correlation_id = Some(
+        opts.correlation_id
+            .clone()
+            .unwrap_or_else(new_correlation_id),
+    );
     FetchContext {
-        correlation_id: Some(
-            opts.correlation_id
-                .clone()
-                .unwrap_or_else(new_correlation_id),
+        progress: ProgressReporter::new(
+            opts.progress.clone(),
+            correlation_id.clone(),
+            opts.pool_id.clone(),
+            String::new(),
         ),
+        correlation_id,
         pool_id: opts.pool_id.clone(),
         offline: p.offline,
         cache_dir: p.cache_dir.clone(),
+        cancel: opts.cancel.clone(),
     }
 }
 

@@ -427,6 +427,7 @@ fn ensure_present_with_a_parsed_ref_and_pool_id_carries_them() {
     let opts = model_provisioner::EnsureOptions {
         correlation_id: Some("corr-1".into()),
         pool_id: Some("pool-a".into()),
+        ..Default::default()
     };
     p.ensure_present_with(&model, None, &opts).unwrap();
     let captured = capture.captured();
