@@ -170,6 +170,15 @@ pub enum ProvisionError {
         #[source]
         source: Box<model_provisioner::ProvisionError>,
     },
+    /// The caller cancelled the ensure; child processes were killed and the
+    /// build dir kept, so the next ensure carries on.
+    #[error("provisioning pool {pool_id} was cancelled during {step}; the next ensure carries on")]
+    Cancelled {
+        /// The pool.
+        pool_id: String,
+        /// The step it stopped in (`lock-wait`, `git-clone`, `cmake-build`, …).
+        step: &'static str,
+    },
     /// Not even an ephemeral port could be bound on loopback.
     #[error("no free port on 127.0.0.1 for pool {pool_id}: {source}")]
     Port {
@@ -195,6 +204,7 @@ impl ProvisionError {
             Io { .. } | LockTimeout(_) => ev::CACHE_FAILED,
             Model { .. } => ev::MODEL_FAILED,
             Port { .. } => ev::PORT_FAILED,
+            Cancelled { .. } => ev::CANCELLED,
         }
     }
 
@@ -216,6 +226,7 @@ impl ProvisionError {
             LockTimeout(_) => "lock-timeout",
             Model { source, .. } => source.error_kind(),
             Port { .. } => "port",
+            Cancelled { .. } => "cancelled",
         }
     }
 }

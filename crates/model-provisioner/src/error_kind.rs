@@ -40,6 +40,13 @@ pub enum ErrorKind {
     InvalidInput,
     /// A local file or disk operation failed (permissions, space).
     Io,
+    /// A tool the work needs is missing or unusable (git, cmake, a
+    /// compiler, nvcc, an engine binary that does not run).
+    Toolchain,
+    /// Building or installing the engine failed.
+    Build,
+    /// The engine or provisioning mode is not supported.
+    Unsupported,
     /// A third-party fetcher's own failure.
     Other,
 }

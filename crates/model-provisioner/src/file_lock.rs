@@ -8,6 +8,7 @@
 //! The model provisioner's blob locks and the engine provisioner's build
 //! lock both wait here.
 
+use crate::cancel::Cancel;
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
@@ -68,6 +69,12 @@ pub enum LockError {
         /// The holder's pid, when known.
         holder_pid: Option<u32>,
     },
+    /// The caller cancelled the wait.
+    #[error("stopped waiting for {path}: cancelled")]
+    Cancelled {
+        /// The lock file.
+        path: PathBuf,
+    },
 }
 
 /// Held while alive; the OS releases it on drop or exit.
@@ -93,6 +100,18 @@ pub fn acquire(
     policy: LockWait,
     on_wait: &mut dyn FnMut(Waiting<'_>),
 ) -> Result<FileLock, LockError> {
+    acquire_until(path, policy, &Cancel::new(), on_wait)
+}
+
+/// [`acquire`], giving up with [`LockError::Cancelled`] as soon as
+/// `cancel` is cancelled (checked at every poll, and the wait between
+/// polls ends at once).
+pub fn acquire_until(
+    path: &Path,
+    policy: LockWait,
+    cancel: &Cancel,
+    on_wait: &mut dyn FnMut(Waiting<'_>),
+) -> Result<FileLock, LockError> {
     let io = |source| LockError::Io {
         path: path.to_path_buf(),
         source,
@@ -109,7 +128,11 @@ pub fn acquire(
         .map_err(io)?;
     let started = Instant::now();
     let mut told = false;
+    let cancelled = || LockError::Cancelled {
+        path: path.to_path_buf(),
+    };
     loop {
+        cancel.check().map_err(|_| cancelled())?;
         match file.try_lock() {
             Ok(()) => {
                 write_pid(&mut file);
@@ -133,7 +156,9 @@ pub fn acquire(
                 holder_pid: holder_pid(&mut file),
             });
         }
-        std::thread::sleep(POLL.min(policy.timeout.saturating_sub(waited)));
+        cancel
+            .sleep(POLL.min(policy.timeout.saturating_sub(waited)))
+            .map_err(|_| cancelled())?;
     }
 }
 
@@ -182,6 +207,25 @@ mod tests {
         }
         held.release();
         acquire(&path, policy, &mut |_| panic!("free: no wait")).unwrap();
+    }
+
+    #[test]
+    fn a_cancelled_waiter_stops_waiting() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.lock");
+        let _held = acquire(&path, LockWait::default(), &mut |_| {}).unwrap();
+        let cancel = Cancel::new();
+        let canceller = cancel.clone();
+        let p = path.clone();
+        let t = std::thread::spawn(move || {
+            acquire_until(&p, LockWait::default(), &canceller, &mut |_| {})
+        });
+        std::thread::sleep(Duration::from_millis(100));
+        cancel.cancel();
+        match t.join().unwrap() {
+            Err(LockError::Cancelled { path: p }) => assert_eq!(p, path),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

@@ -85,6 +85,10 @@ impl BuildLock {
                 source,
             },
             timeout @ LockError::Timeout { .. } => ProvisionError::LockTimeout(timeout),
+            LockError::Cancelled { .. } => ProvisionError::Cancelled {
+                pool_id: say.pool_id.to_string(),
+                step: ev::LOCK_WAIT,
+            },
         })?;
         Ok(Self { lock })
     }

@@ -20,5 +20,6 @@ pub(crate) fn lock(
     file_lock::acquire(path, policy, &mut told).map_err(|e| match e {
         LockError::Io { path, source } => DownloadError::io("lock", path, source),
         timeout @ LockError::Timeout { .. } => DownloadError::LockTimeout(timeout),
+        LockError::Cancelled { .. } => DownloadError::Cancelled,
     })
 }
