@@ -47,6 +47,7 @@
 use crate::cancel::Cancel;
 use crate::digest::Digest;
 use crate::error::ProvisionError;
+use crate::fingerprint::Fingerprint;
 use crate::model_ref::ModelRef;
 use crate::progress::ProgressReporter;
 use narration_core::NarrationFields;
@@ -100,6 +101,31 @@ pub struct FetchContext {
     pub cancel: Cancel,
     /// Where typed progress goes (nowhere without an observer).
     pub progress: ProgressReporter,
+    /// The file the catalog verified for this ref, as it was then: a
+    /// fetcher may serve that file without hashing it again while its
+    /// fingerprint is unchanged, and must check any other file it did not
+    /// write in this call before serving it.
+    pub vouched: Option<Vouched>,
+}
+
+/// A file the catalog verified: its path, its fingerprint at the time and
+/// the digest established then.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Vouched {
+    /// The file (for the Hub, the snapshot link).
+    pub path: PathBuf,
+    /// Its fingerprint when it was verified.
+    pub fingerprint: Fingerprint,
+    /// Its sha256.
+    pub digest: Digest,
+}
+
+impl Vouched {
+    /// Whether `path` is the vouched file and the file at `blob` (the same
+    /// bytes, behind any link) still has the vouched fingerprint.
+    pub fn covers(&self, path: &std::path::Path, blob: &std::path::Path) -> bool {
+        self.path == path && Fingerprint::of(blob).is_ok_and(|f| f == self.fingerprint)
+    }
 }
 
 impl FetchContext {

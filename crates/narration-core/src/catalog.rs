@@ -33,6 +33,9 @@ pub mod model {
     /// The digest does not match, or the file could not be hashed or changed
     /// while hashed.
     pub const VERIFY_FAILED: &str = "verify-failed";
+    /// A cached blob is not what the Hub's etag promises: moved aside
+    /// (`.corrupt`) and downloaded again; the run goes on.
+    pub const VERIFY_WARNING: &str = "verify-warning";
     /// The model is ready (`duration_ms`, `bytes` = model size).
     pub const COMPLETE: &str = "complete";
     /// The model reference could not be parsed.
@@ -79,6 +82,7 @@ pub mod model {
         CACHE_HIT,
         VERIFIED,
         VERIFY_FAILED,
+        VERIFY_WARNING,
         INSPECT_FAILED,
         INSPECT_WARNING,
         REGISTER,

@@ -131,6 +131,18 @@ pub enum HfError {
         /// The shard that is not there.
         missing: String,
     },
+    /// A cached blob is not what its etag (its file name) promises.
+    #[error(
+        "{path}: the cached bytes hash to {found}, not to {etag} as the Hub's etag (the blob's name) promises; the cache was changed outside this tool: run online to download it again"
+    )]
+    BlobMismatch {
+        /// The snapshot link.
+        path: PathBuf,
+        /// The etag: the sha256 or git blob id promised.
+        etag: String,
+        /// The same hash of the bytes found.
+        found: String,
+    },
     /// A request or transfer failed: network, HTTP status, bytes that did
     /// not verify, the blob lock.
     #[error(transparent)]
@@ -161,6 +173,7 @@ impl HfError {
             Self::NoFileChosen { .. } => "no-file-chosen",
             Self::BadListing { .. } => "bad-listing",
             Self::MissingShard { .. } => "missing-shard",
+            Self::BlobMismatch { .. } => "digest-mismatch",
             Self::Transport(e) => e.kind(),
         }
     }
@@ -179,6 +192,7 @@ impl HfError {
             }
             Self::MissingEtag { .. } | Self::BadListing { .. } => ErrorKind::Network,
             Self::Io { .. } => ErrorKind::Io,
+            Self::BlobMismatch { .. } => ErrorKind::DigestMismatch,
             Self::Transport(e) => e.class(),
         }
     }
@@ -194,6 +208,16 @@ impl HfError {
                 | Self::NoFileChosen { .. }
                 | Self::MissingShard { .. }
         )
+    }
+
+    /// True when bytes did not verify: a cached blob against its etag, or
+    /// a transfer against its digest or size.
+    pub fn is_verification(&self) -> bool {
+        match self {
+            Self::BlobMismatch { .. } => true,
+            Self::Transport(e) => e.is_verification(),
+            _ => false,
+        }
     }
 
     /// The download layer's error, when a request or transfer failed.

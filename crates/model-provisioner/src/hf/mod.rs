@@ -10,6 +10,7 @@
 //! [`HfFetcher`] plugs into the provisioner as a [`Fetcher`](crate::Fetcher)
 //! for the `hf` scheme.
 
+mod blob_check;
 mod cache;
 mod config;
 mod error;
@@ -21,5 +22,6 @@ mod shards;
 
 pub use crate::download::{ParallelPolicy, RetryPolicy};
 pub use config::{DEFAULT_ENDPOINT, HfConfig};
+pub(crate) use cache::is_commit_hash;
 pub use error::HfError;
 pub use fetcher::HfFetcher;

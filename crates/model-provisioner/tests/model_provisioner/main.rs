@@ -18,6 +18,7 @@ mod hf_resume;
 mod hf_select;
 mod hf_shards;
 mod hf_support;
+mod hf_trust;
 mod parallel;
 mod prune;
 mod removal;
