@@ -61,6 +61,9 @@ pub mod model {
     pub const PRUNE: &str = "prune";
     /// Cache pruning could not remove a file; the entry is kept.
     pub const PRUNE_FAILED: &str = "prune-failed";
+    /// Removing or pruning a model: a link points outside the repo's own
+    /// `blobs/` folder; the link was deleted, the file it names kept.
+    pub const DELETE_WARNING: &str = "delete-warning";
     /// The caller cancelled the ensure (`error_kind` `cancelled`, the step
     /// it stopped in); the partial download is kept for the next ensure.
     pub const CANCELLED: &str = "cancelled";
@@ -92,6 +95,7 @@ pub mod model {
         HANDOFF_FAILED,
         PRUNE,
         PRUNE_FAILED,
+        DELETE_WARNING,
         CANCELLED,
     ];
 }
