@@ -14,6 +14,7 @@ mod hf_download;
 mod hf_faults;
 mod hf_https;
 mod hf_provisioner;
+mod hf_refusals;
 mod hf_python;
 mod hf_resume;
 mod hf_select;
