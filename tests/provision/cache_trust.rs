@@ -37,7 +37,11 @@ fn a_flipped_cached_blob_is_downloaded_again_online_and_refused_offline() {
     let dirs = Dirs::new();
     let blob = dirs.cache().join("models--org--tiny/blobs").join(&sha);
     let first = run(provision_model(&dirs, &hub.endpoint(), REF));
-    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
 
     flip_a_byte(&blob);
     assert!(!catalog_verify(&dirs).status.success(), "verify sees it");
@@ -50,9 +54,16 @@ fn a_flipped_cached_blob_is_downloaded_again_online_and_refused_offline() {
     assert_eq!(json["digest"], format!("sha256:{sha}"));
     assert_eq!(std::fs::read(&blob).expect("blob"), content);
     assert!(stderr.contains("verify-warning"), "{stderr}");
-    assert!(!stderr.contains("\"ERROR\""), "no ERROR line before success: {stderr}");
+    assert!(
+        !stderr.contains("\"ERROR\""),
+        "no ERROR line before success: {stderr}"
+    );
     let verify = catalog_verify(&dirs);
-    assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stdout));
+    assert!(
+        verify.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verify.stdout)
+    );
 
     flip_a_byte(&blob);
     let mut offline = provision_model(&dirs, &hub.endpoint(), REF);

@@ -15,7 +15,11 @@ const WRONG: &str = "sha256:0000000000000000000000000000000000000000000000000000
 fn a_failed_download_does_not_remove_the_folder_a_waiter_needs() {
     let content = gguf_of_size(1 << 20, 31);
     let hub = Hub::start().expect("hub starts");
-    hub.commit("org/plain", "main", vec![("plain.gguf", FileSpec::plain(content.clone()))]);
+    hub.commit(
+        "org/plain",
+        "main",
+        vec![("plain.gguf", FileSpec::plain(content.clone()))],
+    );
     let mut failures = Vec::new();
     for run in 0..RUNS {
         // Sixteen 64 KiB chunks, 40 ms apart: B holds the lock long

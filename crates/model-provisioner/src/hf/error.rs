@@ -110,7 +110,10 @@ pub enum HfError {
         available: Vec<String>,
     },
     /// Several GGUF files carry the quantization.
-    #[error("repository {repo}: quantization {quant:?} matches several files ({}); name the file instead: hf:{repo}/<file>", summary(candidates))]
+    #[error(
+        "repository {repo}: quantization {quant:?} matches several files ({}); name the file instead: hf:{repo}/<file>",
+        summary(candidates)
+    )]
     QuantAmbiguous {
         /// `org/repo`.
         repo: String,
@@ -239,9 +242,7 @@ impl HfError {
             Self::NotAHub { .. }
             | Self::BadCommit { .. }
             | Self::QuantAmbiguous { .. }
-            | Self::NoFileChosen { .. } => {
-                ErrorKind::InvalidInput
-            }
+            | Self::NoFileChosen { .. } => ErrorKind::InvalidInput,
             Self::MissingEtag { .. } | Self::BadListing { .. } => ErrorKind::Network,
             Self::Io { .. } => ErrorKind::Io,
             Self::BlobMismatch { .. } => ErrorKind::DigestMismatch,

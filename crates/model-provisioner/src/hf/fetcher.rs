@@ -3,12 +3,12 @@
 use crate::digest::Digest;
 use crate::download::{Client, ClientSettings, DownloadError};
 use crate::error::ProvisionError;
+use crate::fetch::Vouched;
 use crate::fetch::{FetchContext, Fetched, Fetcher};
+use crate::hf::blob_check::Promise;
 use crate::hf::cache::RepoCache;
 use crate::hf::config::HfConfig;
 use crate::hf::error::HfError;
-use crate::fetch::Vouched;
-use crate::hf::blob_check::Promise;
 use crate::hf::file::{Present, serve_cached};
 use crate::hf::meta::{self, Subject};
 use crate::hf::select;

@@ -3,9 +3,9 @@
 
 use crate::digest::Digest;
 use crate::download::{self, DownloadError, ParallelPolicy, Request};
-use crate::hf::HfFetcher;
 use crate::fetch::Vouched;
 use crate::fingerprint::Fingerprint;
+use crate::hf::HfFetcher;
 use crate::hf::blob_check::{self, Checked, Promise};
 use crate::hf::cache::{RepoCache, is_commit_hash};
 use crate::hf::error::HfError;
@@ -246,7 +246,13 @@ impl HfFetcher {
         let path = req
             .cache
             .link(&meta.commit, req.file, &meta.etag)
-            .map_err(|e| HfError::io("link snapshot", req.cache.snapshot(&meta.commit, req.file), e))?;
+            .map_err(|e| {
+                HfError::io(
+                    "link snapshot",
+                    req.cache.snapshot(&meta.commit, req.file),
+                    e,
+                )
+            })?;
         Ok(Present {
             path,
             digest,

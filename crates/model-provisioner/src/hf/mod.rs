@@ -21,7 +21,7 @@ mod select;
 mod shards;
 
 pub use crate::download::{ParallelPolicy, RetryPolicy};
-pub use config::{DEFAULT_ENDPOINT, HfConfig};
 pub(crate) use cache::is_commit_hash;
+pub use config::{DEFAULT_ENDPOINT, HfConfig};
 pub use error::HfError;
 pub use fetcher::HfFetcher;

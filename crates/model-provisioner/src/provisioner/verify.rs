@@ -45,7 +45,13 @@ impl ModelProvisioner {
             .as_ref()
             .filter(|row| same_pinned_source(row, fetched))
             .map(|row| row.digest);
-        let verified = self.establish(e, fetched, fingerprint, recorded, expected.or(pinned.as_ref()))?;
+        let verified = self.establish(
+            e,
+            fetched,
+            fingerprint,
+            recorded,
+            expected.or(pinned.as_ref()),
+        )?;
         match pinned {
             Some(recorded) if recorded != verified.digest => Err(ProvisionError::DigestMismatch {
                 model: e.target.clone(),

@@ -81,9 +81,10 @@ impl Planted {
 }
 
 fn warned(capture: &CaptureAdapter, file: &Path) -> bool {
-    capture.captured().iter().any(|n| {
-        n.action == act::DELETE_WARNING && n.human.contains(&file.display().to_string())
-    })
+    capture
+        .captured()
+        .iter()
+        .any(|n| n.action == act::DELETE_WARNING && n.human.contains(&file.display().to_string()))
 }
 
 #[test]
@@ -109,7 +110,10 @@ fn remove_deletes_a_blob_that_is_a_link_as_the_link() {
     symlink(format!("../../blobs/{name}"), &p.snapshot).unwrap();
     p.record();
     let removal = p.models.remove("hf:o/r/a.gguf", true).unwrap();
-    assert_eq!(removal.deleted_files, vec![p.snapshot.clone(), p.blob.clone()]);
+    assert_eq!(
+        removal.deleted_files,
+        vec![p.snapshot.clone(), p.blob.clone()]
+    );
     assert!(p.blob.symlink_metadata().is_err(), "the link is gone");
     p.victim_survives();
 }

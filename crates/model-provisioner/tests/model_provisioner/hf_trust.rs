@@ -34,7 +34,8 @@ fn tiny(lfs: bool) -> Tiny {
         FileSpec::plain(bytes.clone())
     };
     let digest = model_provisioner::sha256_bytes(&bytes);
-    env.hub.commit("org/tiny", "main", vec![("tiny.gguf", spec)]);
+    env.hub
+        .commit("org/tiny", "main", vec![("tiny.gguf", spec)]);
     let etag = if lfs {
         digest.hex()
     } else {
