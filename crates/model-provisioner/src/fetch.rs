@@ -20,7 +20,10 @@
 //!   never reach a final path; the provisioner compares it again itself
 //!   and does not hash again. On a cache hit (no transfer), return
 //!   `digest: None`: the provisioner verifies through the catalog
-//!   fingerprint or by hashing.
+//!   fingerprint or by hashing; or, when this call hashed the cached file
+//!   now (the Hub fetcher checks a blob against its etag unless
+//!   [`FetchContext::vouched`] covers it), that sha256 with
+//!   `bytes_transferred: 0`, which the provisioner records as hashed now.
 //! - **Narration.** A fetcher that transfers bytes narrates its own
 //!   transfer: `download` (start), optionally `download-progress` /
 //!   `download-retry`, then `downloaded` (with `bytes` and `duration_ms`).
@@ -74,8 +77,9 @@ pub trait Fetcher: Send + Sync {
 pub struct Fetched {
     /// The complete local file.
     pub path: PathBuf,
-    /// sha256 computed while this call wrote the bytes (already compared
-    /// with `expected`); `None` when nothing was transferred.
+    /// sha256 computed by this call over the bytes at `path`, while
+    /// writing them or (with `bytes_transferred` 0) by hashing a cached
+    /// file now; `None` when this call did not hash them.
     pub digest: Option<Digest>,
     /// Bytes moved over the network by this call (0 on a cache hit).
     pub bytes_transferred: u64,

@@ -136,7 +136,7 @@ impl HfFetcher {
                 url: meta.location.clone(),
                 label: label(req),
                 partial: req.cache.incomplete(&meta.etag),
-                dest: blob,
+                dest: blob.clone(),
                 expected_size: meta.size,
                 advertised,
                 expected: req.expected,
@@ -144,7 +144,35 @@ impl HfFetcher {
             },
             &|e| t.on(e),
         )?;
+        self.check_git_blob(req, &meta, &blob)?;
         self.linked(req, &meta, Some(done.digest), done.transferred)
+    }
+
+    /// A plain git file's etag is its git blob id, which the download
+    /// layer (hashing sha256 only) cannot check while streaming: the
+    /// downloaded blob is read once more, still under its lock, and moved
+    /// aside when it is not what the etag promises.
+    fn check_git_blob(
+        &self,
+        req: &FileRequest<'_>,
+        meta: &FileMeta,
+        blob: &Path,
+    ) -> Result<(), FetchFailure> {
+        let Some(promise @ Promise::GitBlob(_)) = Promise::of(&meta.etag) else {
+            return Ok(());
+        };
+        let found = blob_check::check(blob, promise).map_err(|e| HfError::io("hash", blob, e))?;
+        if found.kept {
+            return Ok(());
+        }
+        req.cache
+            .quarantine(&meta.etag)
+            .map_err(|e| HfError::io("move aside", blob, e))?;
+        Err(FetchFailure::BadBlob {
+            path: req.cache.snapshot(&meta.commit, req.file),
+            etag: meta.etag.clone(),
+            found: found.found(),
+        })
     }
 
     /// The snapshot pinned by the commit `req.at`, when it exists and its

@@ -218,3 +218,27 @@ fn a_recorded_digest_for_the_same_commit_is_never_rewritten() {
     assert_eq!(err.kind(), ErrorKind::DigestMismatch, "{err}");
     assert_eq!(p.catalog().get(REF).unwrap().unwrap().digest, other);
 }
+
+/// A plain file's download is checked against its git blob id too (the
+/// sha256 the transfer computes promises nothing for it): wrong bytes of
+/// the right size are refused, moved aside, and the next run gets them
+/// right.
+#[test]
+fn a_plain_file_downloaded_with_wrong_bytes_is_refused_by_its_git_blob_id() {
+    use hub_standin::{Fault, FaultKind, Listener};
+    let t = tiny(false);
+    t.env.hub.inject(
+        Fault::new(FaultKind::WrongBytes)
+            .on(Listener::Hub)
+            .method("GET"),
+    );
+    let p = t.provisioner("prov", false);
+    let capture = CaptureAdapter::install();
+    let err = p.ensure_present_str(REF, None).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::DigestMismatch, "{err}");
+    assert!(actions(&capture).contains(&act::VERIFY_FAILED));
+    assert!(!t.blob().exists(), "never left at the blob's name");
+    assert!(p.catalog().get(REF).unwrap().is_none(), "nothing recorded");
+    let again = p.ensure_present_str(REF, None).unwrap();
+    assert_eq!(std::fs::read(&again.local_path).unwrap(), t.bytes);
+}
