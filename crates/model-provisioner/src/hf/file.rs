@@ -94,7 +94,7 @@ impl HfFetcher {
                 .write_ref(req.revision, &meta.commit)
                 .map_err(|e| HfError::io("write ref", req.cache.ref_path(req.revision), e))?;
         }
-        let advertised = sha256_etag(&meta.etag);
+        let advertised = Promise::of(&meta.etag).and_then(Promise::sha256);
         // The Hub already says what the bytes hash to: refuse before moving any.
         if let (Some(advertised), Some(&want)) = (advertised, req.expected)
             && advertised != want
@@ -293,13 +293,6 @@ impl HfFetcher {
 /// `org/repo/file` for narrations and errors.
 fn label(req: &FileRequest<'_>) -> String {
     format!("{}/{}", req.repo, req.file)
-}
-
-/// A 64-hex etag is the file's sha256 (LFS); a git sha1 is not.
-fn sha256_etag(etag: &str) -> Option<Digest> {
-    (etag.len() == 64)
-        .then(|| Digest::from_sha256_hex(&etag.to_ascii_lowercase()).ok())
-        .flatten()
 }
 
 /// The etag a snapshot link names: the file name of its target.
