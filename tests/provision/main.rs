@@ -3,6 +3,8 @@
 //! concurrency, faults), hostile input, secrets, telemetry, and the
 //! narration sequences `specs/narration-events.md` lists by scenario.
 
+mod cache_trust;
+mod cleanup_race;
 mod cli;
 mod collector;
 mod concurrency;

@@ -32,6 +32,8 @@ const RUNNERS: &[(&str, Runner)] = &[
     ("hf resume after a kill", hf::resume_after_kill),
     ("hf offline hit", hf::offline_hit),
     ("hf offline miss", hf::offline_miss),
+    ("hf tampered blob", hf::tampered_blob),
+    ("hf tampered blob offline", hf::tampered_blob_offline),
     ("hf 503 then success", hf::status_503_then_success),
     (
         "hf 503 on the Hub's HEAD then success",

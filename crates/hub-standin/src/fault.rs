@@ -44,6 +44,9 @@ pub enum FaultKind {
     RedirectLoop,
     /// Leave `X-Repo-Commit` out of a resolve answer (not a Hub).
     NoRepoCommit,
+    /// Send this `X-Repo-Commit` on a resolve answer instead of the
+    /// commit (a hostile or broken Hub).
+    RepoCommit(String),
     /// Send the body at most this many bytes per second (one slow
     /// connection among fast ones: a straggler).
     Throttle(u64),

@@ -101,6 +101,8 @@ fn hub(shared: &Shared, req: &Request, fault: Option<&FaultKind>) -> Response {
     let with_commit = |r: Response| {
         if fault == Some(&FaultKind::NoRepoCommit) {
             r
+        } else if let Some(FaultKind::RepoCommit(sent)) = fault {
+            r.header("X-Repo-Commit", sent.clone())
         } else {
             r.header("X-Repo-Commit", commit.clone())
         }

@@ -234,9 +234,7 @@ impl ProvisionError {
             | Self::Offline { .. }
             | Self::Retired { .. } => act::ENSURE_FAILED,
             Self::Download { source, .. } if source.is_verification() => act::VERIFY_FAILED,
-            Self::Hub { source, .. } if source.download().is_some_and(|d| d.is_verification()) => {
-                act::VERIFY_FAILED
-            }
+            Self::Hub { source, .. } if source.is_verification() => act::VERIFY_FAILED,
             // The Hub answered, but the model is not there for us (no
             // repo, revision or file, gated, not a Hub, nothing selected):
             // no download started.

@@ -20,7 +20,10 @@
 //!   never reach a final path; the provisioner compares it again itself
 //!   and does not hash again. On a cache hit (no transfer), return
 //!   `digest: None`: the provisioner verifies through the catalog
-//!   fingerprint or by hashing.
+//!   fingerprint or by hashing; or, when this call hashed the cached file
+//!   now (the Hub fetcher checks a blob against its etag unless
+//!   [`FetchContext::vouched`] covers it), that sha256 with
+//!   `bytes_transferred: 0`, which the provisioner records as hashed now.
 //! - **Narration.** A fetcher that transfers bytes narrates its own
 //!   transfer: `download` (start), optionally `download-progress` /
 //!   `download-retry`, then `downloaded` (with `bytes` and `duration_ms`).
@@ -47,6 +50,7 @@
 use crate::cancel::Cancel;
 use crate::digest::Digest;
 use crate::error::ProvisionError;
+use crate::fingerprint::Fingerprint;
 use crate::model_ref::ModelRef;
 use crate::progress::ProgressReporter;
 use narration_core::NarrationFields;
@@ -73,8 +77,9 @@ pub trait Fetcher: Send + Sync {
 pub struct Fetched {
     /// The complete local file.
     pub path: PathBuf,
-    /// sha256 computed while this call wrote the bytes (already compared
-    /// with `expected`); `None` when nothing was transferred.
+    /// sha256 computed by this call over the bytes at `path`, while
+    /// writing them or (with `bytes_transferred` 0) by hashing a cached
+    /// file now; `None` when this call did not hash them.
     pub digest: Option<Digest>,
     /// Bytes moved over the network by this call (0 on a cache hit).
     pub bytes_transferred: u64,
@@ -100,6 +105,31 @@ pub struct FetchContext {
     pub cancel: Cancel,
     /// Where typed progress goes (nowhere without an observer).
     pub progress: ProgressReporter,
+    /// The file the catalog verified for this ref, as it was then: a
+    /// fetcher may serve that file without hashing it again while its
+    /// fingerprint is unchanged, and must check any other file it did not
+    /// write in this call before serving it.
+    pub vouched: Option<Vouched>,
+}
+
+/// A file the catalog verified: its path, its fingerprint at the time and
+/// the digest established then.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Vouched {
+    /// The file (for the Hub, the snapshot link).
+    pub path: PathBuf,
+    /// Its fingerprint when it was verified.
+    pub fingerprint: Fingerprint,
+    /// Its sha256.
+    pub digest: Digest,
+}
+
+impl Vouched {
+    /// Whether `path` is the vouched file and the file at `blob` (the same
+    /// bytes, behind any link) still has the vouched fingerprint.
+    pub fn covers(&self, path: &std::path::Path, blob: &std::path::Path) -> bool {
+        self.path == path && Fingerprint::of(blob).is_ok_and(|f| f == self.fingerprint)
+    }
 }
 
 impl FetchContext {

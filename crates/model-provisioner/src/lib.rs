@@ -35,7 +35,7 @@ pub use digest::{
 pub use download::{CONNECTIONS_ENV, DownloadError, ParallelPolicy, RetryPolicy};
 pub use error::{BoxError, CatalogError, ProvisionError};
 pub use error_kind::ErrorKind;
-pub use fetch::{FetchContext, Fetched, Fetcher, FileFetcher};
+pub use fetch::{FetchContext, Fetched, Fetcher, FileFetcher, Vouched};
 pub use fingerprint::{Fingerprint, RACY_WINDOW_NS, settle};
 pub use handoff::{
     HANDOFF_VERSION, Handoff, ProvenanceRecord, append_provenance, read_handoff, read_provenance,

@@ -46,6 +46,26 @@ impl<'a> Narrator<'a> {
         );
     }
 
+    /// A cached blob was not what its etag promises: moved aside and
+    /// downloaded again. A warning, since the run goes on.
+    pub fn blob_quarantined(
+        self,
+        blob: &std::path::Path,
+        etag: &str,
+        found: &str,
+        aside: &std::path::Path,
+    ) {
+        self.emit(
+            actions::VERIFY_WARNING,
+            format!(
+                "Cached blob {} hashes to {found}, not to its etag {etag}: moved aside to {} and downloading it again",
+                blob.display(),
+                aside.display()
+            ),
+            |f| f.error_kind = Some("digest-mismatch".to_string()),
+        );
+    }
+
     fn emit(self, action: &'static str, human: String, extra: impl FnOnce(&mut NarrationFields)) {
         let mut fields = self.ctx.fields(action, self.model, human);
         extra(&mut fields);

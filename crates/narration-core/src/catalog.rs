@@ -33,6 +33,9 @@ pub mod model {
     /// The digest does not match, or the file could not be hashed or changed
     /// while hashed.
     pub const VERIFY_FAILED: &str = "verify-failed";
+    /// A cached blob is not what the Hub's etag promises: moved aside
+    /// (`.corrupt`) and downloaded again; the run goes on.
+    pub const VERIFY_WARNING: &str = "verify-warning";
     /// The model is ready (`duration_ms`, `bytes` = model size).
     pub const COMPLETE: &str = "complete";
     /// The model reference could not be parsed.
@@ -58,6 +61,9 @@ pub mod model {
     pub const PRUNE: &str = "prune";
     /// Cache pruning could not remove a file; the entry is kept.
     pub const PRUNE_FAILED: &str = "prune-failed";
+    /// Removing or pruning a model: a link points outside the repo's own
+    /// `blobs/` folder; the link was deleted, the file it names kept.
+    pub const DELETE_WARNING: &str = "delete-warning";
     /// The caller cancelled the ensure (`error_kind` `cancelled`, the step
     /// it stopped in); the partial download is kept for the next ensure.
     pub const CANCELLED: &str = "cancelled";
@@ -79,6 +85,7 @@ pub mod model {
         CACHE_HIT,
         VERIFIED,
         VERIFY_FAILED,
+        VERIFY_WARNING,
         INSPECT_FAILED,
         INSPECT_WARNING,
         REGISTER,
@@ -88,6 +95,7 @@ pub mod model {
         HANDOFF_FAILED,
         PRUNE,
         PRUNE_FAILED,
+        DELETE_WARNING,
         CANCELLED,
     ];
 }

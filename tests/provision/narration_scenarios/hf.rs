@@ -131,6 +131,30 @@ pub fn offline_hit() -> Captured {
     s.ensure_with(s.config(), true, REF)
 }
 
+/// Flips one byte of the cached blob behind the provisioner's back.
+fn tamper(s: &HubSetup) {
+    let sha = FileSpec::lfs(s.content.clone()).sha256();
+    let blob = s.cache().join("models--org--model/blobs").join(sha);
+    let mut bytes = std::fs::read(&blob).expect("cached blob read");
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x55;
+    std::fs::write(&blob, bytes).expect("cached blob written");
+}
+
+pub fn tampered_blob() -> Captured {
+    let s = HubSetup::new();
+    s.ensure_once();
+    tamper(&s);
+    s.ensure()
+}
+
+pub fn tampered_blob_offline() -> Captured {
+    let s = HubSetup::new();
+    s.ensure_once();
+    tamper(&s);
+    s.ensure_with(s.config(), true, REF)
+}
+
 pub fn offline_miss() -> Captured {
     let s = HubSetup::new();
     s.ensure_with(s.config(), true, REF)

@@ -38,7 +38,52 @@ impl RepoCache {
     }
 
     pub fn blob(&self, etag: &str) -> PathBuf {
-        self.repo_dir().join("blobs").join(etag)
+        self.blob_dir().join(etag)
+    }
+
+    /// The repo's `blobs/` folder.
+    pub fn blob_dir(&self) -> PathBuf {
+        self.repo_dir().join("blobs")
+    }
+
+    /// Where `refs/{revision}` lives.
+    pub fn ref_path(&self, revision: &str) -> PathBuf {
+        self.repo_dir().join("refs").join(revision)
+    }
+
+    /// Moves the blob `etag`, whose bytes are not what its name promises,
+    /// to `blobs/{etag}.corrupt` (replacing an older one): kept as
+    /// evidence, never served, reported by the cache scan as a file no
+    /// snapshot uses. A blob that is a link is moved as the link, so the
+    /// file it points to is untouched. Called under the blob's lock.
+    pub fn quarantine(&self, etag: &str) -> io::Result<PathBuf> {
+        let aside = self.blob_dir().join(format!("{etag}.corrupt"));
+        std::fs::rename(self.blob(etag), &aside)?;
+        Ok(aside)
+    }
+
+    /// The repo's use lock (see [`use_shared`](Self::use_shared)).
+    pub fn use_lock_path(&self) -> PathBuf {
+        self.root.join(".locks").join(&self.folder).join(REPO_LOCK)
+    }
+
+    /// Takes the repo's use lock shared: held by every fetch working in
+    /// the repo folder, so that no cleanup removes a folder under it.
+    pub fn use_shared(&self) -> io::Result<RepoUse> {
+        let path = self.use_lock_path();
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)?;
+        file.lock_shared()?;
+        Ok(RepoUse {
+            file,
+            cache: self.clone(),
+        })
     }
 
     pub fn incomplete(&self, etag: &str) -> PathBuf {
@@ -75,7 +120,8 @@ impl RepoCache {
     /// Remove the repo folder when nothing was stored in it (its `blobs`,
     /// `snapshots`, `refs` and `.no_exist` folders all empty), so that a
     /// failed first download leaves no trace another tool could misread.
-    pub fn remove_if_empty(&self) {
+    /// Only through [`RepoUse::tidy`]: never while another fetch works here.
+    fn remove_if_empty(&self) {
         let repo = self.repo_dir();
         for sub in ["blobs", "snapshots", "refs", ".no_exist"] {
             // Fails, harmlessly, when the folder holds anything.
@@ -167,6 +213,29 @@ impl RepoCache {
     }
 }
 
+/// The use lock's file name under `.locks/models--{org}--{repo}/` (the
+/// reference client's blob locks are named `{etag}.lock`; this name can
+/// never be an etag's).
+const REPO_LOCK: &str = ".repo-use.lock";
+
+/// A fetch's shared hold on its repo folder; see [`RepoCache::use_shared`].
+#[derive(Debug)]
+pub(crate) struct RepoUse {
+    file: std::fs::File,
+    cache: RepoCache,
+}
+
+impl RepoUse {
+    /// After a failed fetch: removes the repo's empty folders, but only
+    /// when no other fetch holds the repo (the lock is taken exclusively
+    /// without waiting; when another holds it, the folders stay for it).
+    pub fn tidy(self) {
+        if self.file.try_lock().is_ok() {
+            self.cache.remove_if_empty();
+        }
+    }
+}
+
 #[cfg(unix)]
 fn make_link(target: &Path, at: &Path, _blob: &Path) -> io::Result<()> {
     std::os::unix::fs::symlink(target, at)
@@ -178,9 +247,10 @@ fn make_link(_target: &Path, at: &Path, blob: &Path) -> io::Result<()> {
     std::fs::copy(blob, at).map(|_| ())
 }
 
-/// True for a full 40-hex git commit id.
+/// True for a full git commit id: 40 lowercase hex digits, as git and the
+/// Hub write them (and as `refs/` and `snapshots/` name them).
 pub(crate) fn is_commit_hash(s: &str) -> bool {
-    s.len() == 40 && s.bytes().all(|b| b.is_ascii_hexdigit())
+    s.len() == 40 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 /// Writes through a temporary file and a rename: readers never see half.

@@ -63,6 +63,18 @@ pub enum HfError {
         /// The URL that answered, public form.
         url: String,
     },
+    /// The endpoint named a commit that is not 40 lowercase hex digits
+    /// (in `X-Repo-Commit` or a listing's `sha`): refused where received,
+    /// so it never names a ref or a snapshot folder.
+    #[error(
+        "{url} named the commit {received} (not 40 lowercase hex digits): check HF_ENDPOINT points at a Hugging Face Hub"
+    )]
+    BadCommit {
+        /// The URL that answered, public form.
+        url: String,
+        /// What it sent, escaped and cut to a few dozen characters.
+        received: String,
+    },
     /// The endpoint answered without an etag to name the blob by.
     #[error(
         "{url} gave no ETag for the file: check HF_ENDPOINT points at a Hub or mirror that sends one"
@@ -98,7 +110,10 @@ pub enum HfError {
         available: Vec<String>,
     },
     /// Several GGUF files carry the quantization.
-    #[error("repository {repo}: quantization {quant:?} matches several files ({}); name the file instead: hf:{repo}/<file>", candidates.join(", "))]
+    #[error(
+        "repository {repo}: quantization {quant:?} matches several files ({}); name the file instead: hf:{repo}/<file>",
+        summary(candidates)
+    )]
     QuantAmbiguous {
         /// `org/repo`.
         repo: String,
@@ -108,7 +123,7 @@ pub enum HfError {
         candidates: Vec<String>,
     },
     /// No file and no quantization named, and not exactly one GGUF there.
-    #[error("repository {repo} holds several GGUF files ({}); pick one with hf:{repo}:<QUANT> or hf:{repo}/<file>", files.join(", "))]
+    #[error("{}", no_file_chosen(repo, files))]
     NoFileChosen {
         /// `org/repo`.
         repo: String,
@@ -131,6 +146,18 @@ pub enum HfError {
         /// The shard that is not there.
         missing: String,
     },
+    /// A cached blob is not what its etag (its file name) promises.
+    #[error(
+        "{path}: the cached bytes hash to {found}, not to {etag} as the Hub's etag (the blob's name) promises; the cache was changed outside this tool: run online to download it again"
+    )]
+    BlobMismatch {
+        /// The snapshot link.
+        path: PathBuf,
+        /// The etag: the sha256 or git blob id promised.
+        etag: String,
+        /// The same hash of the bytes found.
+        found: String,
+    },
     /// A request or transfer failed: network, HTTP status, bytes that did
     /// not verify, the blob lock.
     #[error(transparent)]
@@ -141,7 +168,43 @@ fn list(items: &[String]) -> String {
     if items.is_empty() {
         "none (the repository has no .gguf files)".to_string()
     } else {
-        items.join(", ")
+        summary(items)
+    }
+}
+
+/// How many names an error line lists before it summarises the rest.
+const LISTED: usize = 8;
+
+/// The first few names and "… and N more": an error line stays one
+/// readable line however many files a repository lists.
+pub(crate) fn summary(items: &[String]) -> String {
+    let shown: Vec<String> = items.iter().take(LISTED).map(|i| bounded(i)).collect();
+    match items.len().saturating_sub(LISTED) {
+        0 => shown.join(", "),
+        more => format!("{}, … and {more} more", shown.join(", ")),
+    }
+}
+
+/// A value received from outside, for an error line: control characters
+/// escaped, cut at 64 characters.
+pub(crate) fn bounded(text: &str) -> String {
+    let escaped: String = text.chars().flat_map(char::escape_debug).collect();
+    match escaped.char_indices().nth(64) {
+        Some((cut, _)) => format!("{}…", &escaped[..cut]),
+        None => escaped,
+    }
+}
+
+fn no_file_chosen(repo: &str, files: &[String]) -> String {
+    if files.is_empty() {
+        format!(
+            "repository {repo} holds no GGUF file: check the repository, or name a file with hf:{repo}/<file>"
+        )
+    } else {
+        format!(
+            "repository {repo} holds several GGUF files ({}); pick one with hf:{repo}:<QUANT> or hf:{repo}/<file>",
+            summary(files)
+        )
     }
 }
 
@@ -154,6 +217,7 @@ impl HfError {
             Self::EntryNotFound { .. } => "entry-not-found",
             Self::GatedNoToken { .. } | Self::GatedDenied { .. } => "gated-repo",
             Self::NotAHub { .. } => "not-a-hub",
+            Self::BadCommit { .. } => "bad-commit",
             Self::MissingEtag { .. } => "missing-etag",
             Self::Io { .. } => "io",
             Self::QuantNotFound { .. } => "quant-not-found",
@@ -161,6 +225,7 @@ impl HfError {
             Self::NoFileChosen { .. } => "no-file-chosen",
             Self::BadListing { .. } => "bad-listing",
             Self::MissingShard { .. } => "missing-shard",
+            Self::BlobMismatch { .. } => "digest-mismatch",
             Self::Transport(e) => e.kind(),
         }
     }
@@ -174,11 +239,13 @@ impl HfError {
             | Self::QuantNotFound { .. }
             | Self::MissingShard { .. } => ErrorKind::NotFound,
             Self::GatedNoToken { .. } | Self::GatedDenied { .. } => ErrorKind::Denied,
-            Self::NotAHub { .. } | Self::QuantAmbiguous { .. } | Self::NoFileChosen { .. } => {
-                ErrorKind::InvalidInput
-            }
+            Self::NotAHub { .. }
+            | Self::BadCommit { .. }
+            | Self::QuantAmbiguous { .. }
+            | Self::NoFileChosen { .. } => ErrorKind::InvalidInput,
             Self::MissingEtag { .. } | Self::BadListing { .. } => ErrorKind::Network,
             Self::Io { .. } => ErrorKind::Io,
+            Self::BlobMismatch { .. } => ErrorKind::DigestMismatch,
             Self::Transport(e) => e.class(),
         }
     }
@@ -194,6 +261,16 @@ impl HfError {
                 | Self::NoFileChosen { .. }
                 | Self::MissingShard { .. }
         )
+    }
+
+    /// True when bytes did not verify: a cached blob against its etag, or
+    /// a transfer against its digest or size.
+    pub fn is_verification(&self) -> bool {
+        match self {
+            Self::BlobMismatch { .. } => true,
+            Self::Transport(e) => e.is_verification(),
+            _ => false,
+        }
     }
 
     /// The download layer's error, when a request or transfer failed.

@@ -3,11 +3,13 @@
 use crate::digest::Digest;
 use crate::download::{Client, ClientSettings, DownloadError};
 use crate::error::ProvisionError;
+use crate::fetch::Vouched;
 use crate::fetch::{FetchContext, Fetched, Fetcher};
+use crate::hf::blob_check::Promise;
 use crate::hf::cache::RepoCache;
 use crate::hf::config::HfConfig;
 use crate::hf::error::HfError;
-use crate::hf::file::Present;
+use crate::hf::file::{Present, serve_cached};
 use crate::hf::meta::{self, Subject};
 use crate::hf::select;
 use crate::hf::shards::SetRequest;
@@ -65,6 +67,16 @@ pub(super) enum FetchFailure {
     },
     /// Offline and not in the cache.
     Offline,
+    /// A cached blob served without the Hub is not what its etag (its
+    /// file name) promises.
+    BadBlob {
+        /// The snapshot link.
+        path: PathBuf,
+        /// The etag: the sha256 or git blob id promised.
+        etag: String,
+        /// The same hash of the bytes found.
+        found: String,
+    },
 }
 
 impl From<HfError> for FetchFailure {
@@ -108,6 +120,22 @@ impl FetchFailure {
                 actual,
             },
             FetchFailure::Offline => ProvisionError::Offline { model: model.id() },
+            FetchFailure::BadBlob { path, etag, found } => {
+                match (Promise::of(&etag), Promise::of(&found)) {
+                    (Some(Promise::Sha256(expected)), Some(Promise::Sha256(actual))) => {
+                        ProvisionError::DigestMismatch {
+                            model: model.id(),
+                            path,
+                            expected,
+                            actual,
+                        }
+                    }
+                    _ => ProvisionError::Hub {
+                        model: model.id(),
+                        source: HfError::BlobMismatch { path, etag, found },
+                    },
+                }
+            }
         }
     }
 }
@@ -136,10 +164,6 @@ impl HfFetcher {
         &self.config
     }
 
-    fn cache_io(&self, action: &'static str) -> impl Fn(std::io::Error) -> HfError + '_ {
-        move |e| HfError::io(action, &self.config.cache_dir, e)
-    }
-
     /// Resolves and fetches what `want` names: a listing first when no
     /// path is given (it pins the commit), then the file or every shard of
     /// a split GGUF at one commit. When the commit is not pinned yet, the
@@ -152,10 +176,13 @@ impl HfFetcher {
         &self,
         want: &Want<'_>,
         expected: Option<&Digest>,
+        vouched: Option<&Vouched>,
         n: Narrator<'_>,
     ) -> Result<Resolved, FetchFailure> {
         let cache = RepoCache::new(&self.config.cache_dir, &want.repo);
-        cache.prepare().map_err(self.cache_io("create"))?;
+        cache
+            .prepare()
+            .map_err(|e| HfError::io("create", cache.blob_dir(), e))?;
         let (files, pinned) = match want.path {
             Some(p) => (select::shards_of(p), None),
             None => {
@@ -175,7 +202,7 @@ impl HfFetcher {
         if let Some(commit) = &pinned {
             cache
                 .write_ref(want.revision, commit)
-                .map_err(self.cache_io("write ref"))?;
+                .map_err(|e| HfError::io("write ref", cache.ref_path(want.revision), e))?;
         }
         // Shards are fetched at the commit the first answer pinned, so a
         // push in between cannot mix two versions of a set.
@@ -184,6 +211,7 @@ impl HfFetcher {
             cache: &cache,
             repo: &want.repo,
             revision: want.revision,
+            vouched,
             n,
         };
         let present = self.ensure_shards(&set, at, &files, expected)?;
@@ -203,7 +231,14 @@ impl HfFetcher {
         })
     }
 
-    fn offline(&self, want: &Want<'_>) -> Result<Resolved, FetchFailure> {
+    /// Serves the cached snapshot, every file's blob known good first
+    /// (vouched for by the catalog, or hashed against its etag): offline,
+    /// a bad blob fails the fetch, since no good copy can be fetched.
+    fn offline(
+        &self,
+        want: &Want<'_>,
+        vouched: Option<&Vouched>,
+    ) -> Result<Resolved, FetchFailure> {
         let cache = RepoCache::new(&self.config.cache_dir, &want.repo);
         let commit = cache
             .resolve_offline(want.revision)
@@ -215,7 +250,14 @@ impl HfFetcher {
         if files.iter().any(|f| !cache.snapshot(&commit, f).is_file()) {
             return Err(FetchFailure::Offline);
         }
-        let first = Present::hit(cache.snapshot(&commit, &files[0]), &commit);
+        let mut digests = files
+            .iter()
+            .map(|f| serve_cached(&cache, vouched, &cache.snapshot(&commit, f)))
+            .collect::<Result<Vec<_>, _>>()?;
+        let first = Present {
+            digest: digests.swap_remove(0),
+            ..Present::hit(cache.snapshot(&commit, &files[0]), &commit)
+        };
         Ok(Resolved {
             files,
             commit,
@@ -255,17 +297,25 @@ impl Fetcher for HfFetcher {
             path: path.as_deref(),
             quant: quant.as_deref(),
         };
+        let vouched = ctx.vouched.as_ref();
         let result = if self.config.offline || ctx.offline {
-            self.offline(&want)
+            self.offline(&want, vouched)
         } else {
-            self.online(&want, expected, Narrator::new(ctx, model))
+            let cache = RepoCache::new(&self.config.cache_dir, &want.repo);
+            let held = cache
+                .use_shared()
+                .map_err(|e| HfError::io("lock", cache.use_lock_path(), e))
+                .map_err(|e| FetchFailure::from(e).into_provision(model))?;
+            let result = self.online(&want, expected, vouched, Narrator::new(ctx, model));
+            if result.is_err() {
+                // A repo that does not exist, or a first download that
+                // failed, must not leave an empty repo folder: other HF
+                // tools read one without snapshots as a corrupted cache.
+                // Not while another fetch works there (see RepoUse).
+                held.tidy();
+            }
+            result
         };
-        if result.is_err() {
-            // A repo that does not exist, or a first download that failed,
-            // must not leave an empty repo folder: other HF tools read one
-            // without snapshots as a corrupted cache.
-            RepoCache::new(&self.config.cache_dir, &want.repo).remove_if_empty();
-        }
         let got = result.map_err(|f| f.into_provision(model))?;
         Ok(Fetched {
             source: format!("hf:{}@{}/{}", want.repo, got.commit, got.files[0]),

@@ -3,7 +3,8 @@
 
 use crate::download::{Answer, Client, Events, Failure, Follow, parse_url, redirect_target};
 use crate::download::{retrying, status_error, transient};
-use crate::hf::error::HfError;
+use crate::hf::cache::is_commit_hash;
+use crate::hf::error::{HfError, bounded};
 use narration_core::public_url;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use std::io::Read;
@@ -69,7 +70,7 @@ pub(crate) fn file_meta(
             .request("HEAD", &url, None, Follow::SameOrigin)
             .map_err(Failure::lift)?;
         if answer.status() >= 400 {
-            if let Some(c) = answer.header("x-repo-commit").filter(|c| is_safe_name(c)) {
+            if let Some(c) = answer.header("x-repo-commit").filter(|c| is_commit_hash(c)) {
                 missing_at_commit = Some(c.to_string());
             }
             return Err(Failure::Fatal(hub_error(&answer, client, at, file)));
@@ -97,8 +98,13 @@ fn parse_meta(answer: &Answer) -> Result<FileMeta, HfError> {
     let url = public_url(answer.url.as_str());
     let commit = answer
         .header("x-repo-commit")
-        .filter(|c| is_safe_name(c))
         .ok_or_else(|| HfError::NotAHub { url: url.clone() })?;
+    if !is_commit_hash(commit) {
+        return Err(HfError::BadCommit {
+            url,
+            received: bounded(commit),
+        });
+    }
     let etag = answer
         .header("x-linked-etag")
         .or_else(|| answer.header("etag"))
@@ -217,11 +223,14 @@ fn parse_listing(repo: &str, body: &str) -> Result<Listing, HfError> {
         reason: reason.to_string(),
     };
     let v: serde_json::Value = serde_json::from_str(body).map_err(|_| bad("not JSON"))?;
-    let commit = v["sha"]
-        .as_str()
-        .filter(|c| is_safe_name(c))
-        .ok_or_else(|| bad("no commit sha"))?
-        .to_string();
+    let commit = v["sha"].as_str().ok_or_else(|| bad("no commit sha"))?;
+    if !is_commit_hash(commit) {
+        return Err(bad(&format!(
+            "its commit sha {} is not 40 lowercase hex digits",
+            bounded(commit)
+        )));
+    }
+    let commit = commit.to_string();
     let siblings = v["siblings"].as_array().ok_or_else(|| bad("no siblings"))?;
     let files = siblings
         .iter()

@@ -10,6 +10,7 @@
 //! [`HfFetcher`] plugs into the provisioner as a [`Fetcher`](crate::Fetcher)
 //! for the `hf` scheme.
 
+mod blob_check;
 mod cache;
 mod config;
 mod error;
@@ -20,6 +21,7 @@ mod select;
 mod shards;
 
 pub use crate::download::{ParallelPolicy, RetryPolicy};
+pub(crate) use cache::is_commit_hash;
 pub use config::{DEFAULT_ENDPOINT, HfConfig};
 pub use error::HfError;
 pub use fetcher::HfFetcher;

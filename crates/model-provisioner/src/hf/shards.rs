@@ -3,6 +3,7 @@
 
 use crate::digest::Digest;
 use crate::download::ParallelPolicy;
+use crate::fetch::Vouched;
 use crate::hf::HfFetcher;
 use crate::hf::cache::{RepoCache, is_commit_hash};
 use crate::hf::fetcher::FetchFailure;
@@ -18,6 +19,8 @@ pub(super) struct SetRequest<'a> {
     pub repo: &'a str,
     /// The revision the ref asked for (a branch, tag or commit).
     pub revision: &'a str,
+    /// The file the catalog vouches for, if any.
+    pub vouched: Option<&'a Vouched>,
     pub n: Narrator<'a>,
 }
 
@@ -36,6 +39,7 @@ impl<'a> SetRequest<'a> {
             at,
             file,
             expected,
+            vouched: self.vouched,
             parallel,
             n: self.n,
         }

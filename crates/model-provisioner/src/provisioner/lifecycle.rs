@@ -115,7 +115,8 @@ fn run(
     let steps = || -> Result<ResolvedModel, Failed> {
         let (recorded, fetched) = Step::Fetch.run(m, || {
             let recorded = p.recorded(&e.target).during(Step::Fetch)?;
-            let fetched = fetch(p, &e, model, expected.as_ref()).during(Step::Fetch)?;
+            let fetched =
+                fetch(p, &e, model, expected.as_ref(), recorded.as_ref()).during(Step::Fetch)?;
             Ok((recorded, fetched))
         })?;
         let (fingerprint, gguf) = Step::Inspect.run(m, || {
@@ -194,12 +195,14 @@ impl ModelProvisioner {
     }
 }
 
-/// Hand the ref to the first fetcher for its scheme.
+/// Hand the ref to the first fetcher for its scheme, telling it which
+/// file the catalog vouches for (it may serve that one without hashing).
 fn fetch(
     p: &ModelProvisioner,
     e: &Ensure<'_>,
     model: &ModelRef,
     expected: Option<&Digest>,
+    recorded: Option<&CatalogEntry>,
 ) -> Result<Fetched, ProvisionError> {
     let scheme = model.scheme();
     let fetcher = p
@@ -210,7 +213,17 @@ fn fetch(
             model: model.id(),
             scheme: scheme.to_string(),
         })?;
-    fetcher.fetch(model, expected, &e.ctx)
+    let ctx = FetchContext {
+        vouched: recorded.and_then(|row| {
+            Some(crate::fetch::Vouched {
+                path: row.local_path.clone(),
+                fingerprint: row.fingerprint?,
+                digest: row.digest,
+            })
+        }),
+        ..e.ctx.clone()
+    };
+    fetcher.fetch(model, expected, &ctx)
 }
 
 /// Read the GGUF summary before hashing, so a file that is not a model is
@@ -298,6 +311,7 @@ pub(super) fn context(p: &ModelProvisioner, opts: &EnsureOptions) -> FetchContex
         offline: p.offline,
         cache_dir: p.cache_dir.clone(),
         cancel: opts.cancel.clone(),
+        vouched: None,
     }
 }
 

@@ -5,7 +5,7 @@
 //! catalog does not know follow the same rule.
 
 use super::ModelProvisioner;
-use super::remove::{KeptFile, other_snapshot_link};
+use super::remove::{KeptFile, OwnBlob, kept_outside, other_snapshot_link, own_blob};
 use crate::cache_scan::{self, CacheScan};
 use crate::catalog::CatalogEntry;
 use crate::error::ProvisionError;
@@ -272,13 +272,16 @@ fn plan(
 /// Delete a file the catalog does not know: the link, then its blob when
 /// no other snapshot links to it.
 fn delete_unknown(path: &Path, item: &mut Pruned) -> Result<(), ProvisionError> {
-    let is_link = path
-        .symlink_metadata()
-        .is_ok_and(|m| m.file_type().is_symlink());
-    let blob = path.canonicalize().ok().filter(|_| is_link);
+    let blob = own_blob(path);
     remove_file(path, item)?;
-    let Some(blob) = blob else {
-        return Ok(());
+    let blob = match blob {
+        OwnBlob::NotALink => return Ok(()),
+        OwnBlob::Outside(file) => {
+            let shown = path.display().to_string();
+            item.kept_files.push(kept_outside(&shown, path, &file));
+            return Ok(());
+        }
+        OwnBlob::Inside(blob) => blob,
     };
     match other_snapshot_link(path, &blob) {
         Some(link) => item.kept_files.push(KeptFile {

@@ -6,6 +6,8 @@
 use super::ModelProvisioner;
 use crate::catalog::{CatalogEntry, Origin};
 use crate::error::{CatalogError, ProvisionError};
+use narration_core::catalog::model as act;
+use narration_core::{NarrationFields, narrate};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
@@ -84,12 +86,15 @@ impl ModelProvisioner {
                 .push(kept(path, &format!("catalog entry {other} uses it too")));
             return Ok(());
         }
-        let is_link = path
-            .symlink_metadata()
-            .is_ok_and(|m| m.file_type().is_symlink());
+        let blob = own_blob(path);
         delete(path, out)?;
-        let Some(blob) = target.filter(|_| is_link) else {
-            return Ok(());
+        let blob = match blob {
+            OwnBlob::NotALink => return Ok(()),
+            OwnBlob::Outside(file) => {
+                out.kept_files.push(kept_outside(&entry.id, path, &file));
+                return Ok(());
+            }
+            OwnBlob::Inside(blob) => blob,
         };
         match other_snapshot_link(path, &blob) {
             Some(link) => out.kept_files.push(kept(
@@ -120,6 +125,75 @@ impl ModelProvisioner {
     }
 }
 
+/// Where a link to be deleted points.
+pub(super) enum OwnBlob {
+    /// Not a link: deleting it deletes the file, nothing else.
+    NotALink,
+    /// A file in the repo's own `blobs/` folder (itself maybe a link, to
+    /// the shared blob store: deleted as the link).
+    Inside(PathBuf),
+    /// Anywhere else (or unreadable): never deleted through this link.
+    Outside(PathBuf),
+}
+
+/// Where the link `path` (a snapshot file of a cached repo) points, one
+/// step, resolved by hand: a deletion follows a link only into the repo's
+/// own `blobs/` folder (a real folder, not a link), so a link planted to a
+/// file outside the cache never gets that file deleted.
+pub(super) fn own_blob(path: &Path) -> OwnBlob {
+    let Ok(target) = std::fs::read_link(path) else {
+        return OwnBlob::NotALink;
+    };
+    let joined = normalize(&path.parent().unwrap_or(Path::new("")).join(&target));
+    let blobs = path
+        .ancestors()
+        .find(|p| p.file_name() == Some("snapshots".as_ref()))
+        .and_then(Path::parent)
+        .map(|repo| repo.join("blobs"));
+    let inside = blobs.as_deref().is_some_and(|blobs| {
+        joined.parent() == Some(blobs)
+            && blobs.symlink_metadata().is_ok_and(|m| m.is_dir())
+            && joined.symlink_metadata().is_ok_and(|m| !m.is_dir())
+    });
+    if inside {
+        OwnBlob::Inside(joined)
+    } else {
+        OwnBlob::Outside(joined)
+    }
+}
+
+/// `a/b/../c` → `a/c`, without touching the file system.
+fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::CurDir => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// `file`, named by the link `link` of `id`, is outside the repo's blobs:
+/// kept, and said at WARN.
+pub(super) fn kept_outside(id: &str, link: &Path, file: &Path) -> KeptFile {
+    let reason = format!(
+        "link {} points outside the cache's blobs folder; the link was deleted, the file kept",
+        link.display()
+    );
+    narrate(NarrationFields {
+        actor: act::ACTOR,
+        action: act::DELETE_WARNING,
+        target: id.to_string(),
+        human: format!("Kept {}: {reason}", file.display()),
+        ..Default::default()
+    });
+    kept(file, &reason)
+}
+
 fn kept(path: &Path, reason: &str) -> KeptFile {
     KeptFile {
         path: path.to_path_buf(),
@@ -142,7 +216,7 @@ pub(super) fn other_snapshot_link(link: &Path, blob: &Path) -> Option<PathBuf> {
                 pending.push(path);
             } else if kind.is_symlink()
                 && path != link
-                && path.canonicalize().ok().as_deref() == Some(blob)
+                && matches!(own_blob(&path), OwnBlob::Inside(b) if b == blob)
             {
                 return Some(path);
             }

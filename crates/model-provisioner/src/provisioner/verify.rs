@@ -38,7 +38,47 @@ impl ModelProvisioner {
         recorded: Option<CatalogEntry>,
         expected: Option<&Digest>,
     ) -> Result<Verified, ProvisionError> {
+        // A commit pins the bytes: the digest the catalog recorded for
+        // the same commit and file is the one they have, and a different
+        // one is a mismatch, never an update.
+        let pinned = recorded
+            .as_ref()
+            .filter(|row| same_pinned_source(row, fetched))
+            .map(|row| row.digest);
+        let verified = self.establish(
+            e,
+            fetched,
+            fingerprint,
+            recorded,
+            expected.or(pinned.as_ref()),
+        )?;
+        match pinned {
+            Some(recorded) if recorded != verified.digest => Err(ProvisionError::DigestMismatch {
+                model: e.target.clone(),
+                path: fetched.path.clone(),
+                expected: recorded,
+                actual: verified.digest,
+            }),
+            _ => Ok(verified),
+        }
+    }
+
+    /// Establish the digest (see the module documentation) and compare it
+    /// with `expected`.
+    fn establish(
+        &self,
+        e: &Ensure<'_>,
+        fetched: &Fetched,
+        fingerprint: Fingerprint,
+        recorded: Option<CatalogEntry>,
+        expected: Option<&Digest>,
+    ) -> Result<Verified, ProvisionError> {
         if let Some(digest) = fetched.digest {
+            if fetched.bytes_transferred == 0 {
+                // The fetcher hashed a cached file now (against the Hub's
+                // etag); the fingerprint vouches when it was already old.
+                return verified_by_fetcher(e, &fetched.path, digest, fingerprint, self, expected);
+            }
             let settled = fingerprint.settled_at(now_ns(), self.racy_window_ns);
             return verified_in_flight(e, &fetched.path, digest, fingerprint, settled, expected);
         }
@@ -122,6 +162,54 @@ impl Why {
             }
         }
     }
+}
+
+/// Whether `row` was recorded from the same Hub commit and file as
+/// `fetched` came from: `hf:org/repo@<commit>/file`, a commit pinning the
+/// bytes.
+fn same_pinned_source(row: &CatalogEntry, fetched: &Fetched) -> bool {
+    row.source == fetched.source
+        && fetched.source.starts_with("hf:")
+        && fetched
+            .source
+            .split_once('@')
+            .and_then(|(_, rest)| rest.split_once('/'))
+            .is_some_and(|(commit, _)| crate::hf::is_commit_hash(commit))
+}
+
+/// The fetcher hashed a cached file now, against what its source
+/// promises: compare, and keep the fingerprint only when the file was
+/// already old enough for it to be trusted.
+fn verified_by_fetcher(
+    e: &Ensure<'_>,
+    path: &Path,
+    digest: Digest,
+    fingerprint: Fingerprint,
+    p: &ModelProvisioner,
+    expected: Option<&Digest>,
+) -> Result<Verified, ProvisionError> {
+    narrate(NarrationFields {
+        bytes: Some(fingerprint.size),
+        ..e.fields(
+            act::VERIFY,
+            format!(
+                "Verifying {}: hashed now against the digest its source promises",
+                path.display()
+            ),
+        )
+    });
+    check_expected(e, path, digest, expected)?;
+    e.say(act::VERIFIED, format!("Digest verified: {digest}"));
+    Ok(Verified {
+        digest,
+        size: fingerprint.size,
+        fingerprint: fingerprint
+            .trustworthy_within(now_ns(), p.racy_window_ns)
+            .then_some(fingerprint),
+        verification: Verification::Hashed,
+        bytes_hashed: fingerprint.size,
+        entry: None,
+    })
 }
 
 /// The fetcher hashed the bytes as it wrote them: compare. A fetcher that
