@@ -3,6 +3,7 @@
 //! concurrency, faults), hostile input, secrets, telemetry, and the
 //! narration sequences `specs/narration-events.md` lists by scenario.
 
+mod catalog_lock;
 mod cli;
 mod collector;
 mod concurrency;
