@@ -418,7 +418,10 @@ fn model_verbs_at_trace_level_keep_the_canaries_out_of_output_and_files() {
     for (i, body) in collector.bodies().iter().enumerate() {
         CANARIES.assert_absent(&format!("OTLP export #{i}"), body);
     }
-    println!("secrets (RUST_LOG=trace): {} runs, {files} files, 0 leaks", x.runs);
+    println!(
+        "secrets (RUST_LOG=trace): {} runs, {files} files, 0 leaks",
+        x.runs
+    );
 }
 
 #[test]
