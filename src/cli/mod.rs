@@ -58,7 +58,9 @@ fn run(command: Command, out: &Output) -> Result<(), CliError> {
     }
 }
 
+/// The error line: always human, so made inert (it quotes refs, server
+/// messages and file snippets).
 fn report(e: &CliError) -> ExitCode {
-    eprintln!("provision: error: {}", e.message());
+    eprintln!("provision: error: {}", narration_core::inert(e.message()));
     ExitCode::from(EXIT_FAILURE)
 }

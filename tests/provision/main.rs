@@ -14,6 +14,7 @@ mod download_connections;
 mod engine_support;
 mod fault_matrix;
 mod hostile_input;
+mod inert_output;
 mod kill_parallel;
 mod narration_scenarios;
 mod secrets;

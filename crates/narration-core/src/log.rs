@@ -24,6 +24,8 @@
 //! ```
 
 use crate::decode::{Narration, decode_in_context, remember_span_context, update_span_context};
+use crate::inert::inert;
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::fmt;
 use std::io::{self, Write};
@@ -116,20 +118,21 @@ impl<W> LogLayer<W> {
 }
 
 /// `[actor] action: human`, with line breaks in the human text turned into
-/// spaces so that one narration is always one line.
+/// spaces so that one narration is always one line, and every other
+/// control character or bidi override escaped ([`inert`]): the human text
+/// quotes refs, file metadata and server messages.
 fn write_human(n: &Narration, out: &mut Vec<u8>) {
     out.push(b'[');
     out.extend_from_slice(n.actor.as_bytes());
     out.extend_from_slice(b"] ");
     out.extend_from_slice(n.action.as_bytes());
     out.extend_from_slice(b": ");
-    let start = out.len();
-    out.extend_from_slice(n.human.as_bytes());
-    for b in &mut out[start..] {
-        if *b == b'\n' || *b == b'\r' {
-            *b = b' ';
-        }
-    }
+    let human = if n.human.contains(['\n', '\r']) {
+        Cow::Owned(n.human.replace(['\n', '\r'], " "))
+    } else {
+        Cow::Borrowed(n.human.as_str())
+    };
+    out.extend_from_slice(inert(&human).as_bytes());
 }
 
 struct BytesWriter<'a>(&'a mut Vec<u8>);
