@@ -17,6 +17,7 @@ mod hostile_input;
 mod inert_output;
 mod kill_parallel;
 mod narration_scenarios;
+mod progress_output;
 mod secrets;
 mod support;
 mod telemetry;

@@ -58,6 +58,7 @@ pub struct LogLayer<W = fn() -> io::Stderr> {
     format: LogFormat,
     timestamps: bool,
     make_writer: W,
+    shown_elsewhere: Vec<(&'static str, &'static str)>,
 }
 
 impl LogLayer {
@@ -68,6 +69,7 @@ impl LogLayer {
             format,
             timestamps: false,
             make_writer: io::stderr,
+            shown_elsewhere: Vec::new(),
         }
     }
 }
@@ -78,6 +80,14 @@ impl<W> LogLayer<W> {
     /// always carry `emitted_at_ms` and are not changed by this.
     pub fn with_timestamps(mut self, timestamps: bool) -> Self {
         self.timestamps = timestamps;
+        self
+    }
+
+    /// Write no human line for these (actor, action) pairs: a display
+    /// shows them instead (a progress bar draws `download-progress`).
+    /// JSON lines are written as always.
+    pub fn without_human_lines_for(mut self, pairs: &[(&'static str, &'static str)]) -> Self {
+        self.shown_elsewhere.extend_from_slice(pairs);
         self
     }
 
@@ -92,6 +102,7 @@ impl<W> LogLayer<W> {
             format: self.format,
             timestamps: self.timestamps,
             make_writer,
+            shown_elsewhere: self.shown_elsewhere,
         }
     }
 
@@ -165,6 +176,14 @@ where
         let Some(narration) = decode_in_context(event, &ctx) else {
             return;
         };
+        if self.format == LogFormat::Human
+            && self
+                .shown_elsewhere
+                .iter()
+                .any(|&(actor, action)| narration.actor == actor && narration.action == action)
+        {
+            return;
+        }
         let write = |line: &mut Vec<u8>| {
             line.clear();
             self.format_line(&narration, line);
