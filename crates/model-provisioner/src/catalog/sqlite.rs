@@ -164,7 +164,7 @@ impl SqliteCatalog {
     ) -> Result<T, CatalogError> {
         let mut conn = self.conn();
         let first = self.lock_timeout.min(WAIT_NOTICE);
-        match op(&mut *conn) {
+        match op(&mut conn) {
             Err(e) if is_busy(&e) && self.lock_timeout > first => {}
             Err(e) if is_busy(&e) => return Err(self.locked(first)),
             done => return done,
@@ -182,7 +182,7 @@ impl SqliteCatalog {
         });
         let rest = self.lock_timeout - first;
         conn.busy_timeout(rest).map_err(|e| self.sql(e))?;
-        let again = op(&mut *conn);
+        let again = op(&mut conn);
         // Later writes wait the short first stretch again.
         let _ = conn.busy_timeout(first);
         match again {
