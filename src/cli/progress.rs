@@ -8,7 +8,6 @@
 //! so the two never garble.
 
 use std::io::{self, Write};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -153,9 +152,9 @@ struct Current {
 pub struct ProgressDisplay {
     bars: MultiProgress,
     current: Mutex<Option<Current>>,
-    /// True once the provisioner reported typed progress: narrations then
-    /// no longer move the bar (they come later and carry less).
-    typed: AtomicBool,
+    /// The steps the provisioner reported typed progress for: narrations
+    /// no longer move their bars (they come later and carry less).
+    typed: Mutex<Vec<ProgressStep>>,
 }
 
 impl ProgressDisplay {
@@ -168,7 +167,7 @@ impl ProgressDisplay {
         Self {
             bars,
             current: Mutex::new(None),
-            typed: AtomicBool::new(false),
+            typed: Mutex::new(Vec::new()),
         }
     }
 
@@ -233,6 +232,14 @@ impl ProgressDisplay {
         }
     }
 
+    /// True when `step` is reported as typed progress.
+    fn is_typed(&self, step: ProgressStep) -> bool {
+        self.typed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(&step)
+    }
+
     fn remove(&self, bar: ProgressBar) {
         bar.finish_and_clear();
         self.bars.remove(&bar);
@@ -254,7 +261,12 @@ impl ProgressDisplay {
 
 impl ProgressObserver for ProgressDisplay {
     fn progress(&self, progress: &Progress) {
-        self.typed.store(true, Ordering::Relaxed);
+        {
+            let mut typed = self.typed.lock().unwrap_or_else(|p| p.into_inner());
+            if !typed.contains(&progress.step) {
+                typed.push(progress.step);
+            }
+        }
         self.show(bar_state(progress));
     }
 }
@@ -280,7 +292,7 @@ impl ProgressLayer {
 
     /// A download's bytes, from its narration, while nothing typed came.
     fn download(&self, target: &str, bytes: u64, total: Option<u64>) {
-        if self.display.typed.load(Ordering::Relaxed) {
+        if self.display.is_typed(ProgressStep::Download) {
             return;
         }
         let mut p = Progress::new(ProgressStep::Download, target);
@@ -290,7 +302,7 @@ impl ProgressLayer {
     }
 
     fn working(&self, step: ProgressStep, target: &str, message: String) {
-        if !self.display.typed.load(Ordering::Relaxed) {
+        if !self.display.is_typed(step) {
             self.display.working(step, target, message);
         }
     }
@@ -315,10 +327,9 @@ impl<S: Subscriber> Layer<S> for ProgressLayer {
             ),
             (engine::ACTOR, engine::GIT_CLONE) => {
                 let message = format!("cloning {}", inert(target));
-                self.display
-                    .working(ProgressStep::Checkout, target, message)
+                self.working(ProgressStep::Checkout, target, message)
             }
-            (engine::ACTOR, engine::CMAKE_BUILD) => self.display.working(
+            (engine::ACTOR, engine::CMAKE_BUILD) => self.working(
                 ProgressStep::Build,
                 target,
                 "building llama-server".to_string(),
@@ -444,6 +455,12 @@ mod tests {
             display.on_screen().map(|s| s.2),
             Some(50),
             "a late narration does not move the bar back"
+        );
+        layer.working(ProgressStep::Hash, "hf:org/repo/m.gguf", "hashing".into());
+        assert_eq!(
+            display.on_screen().map(|s| (s.0, s.1)),
+            Some((ProgressStep::Hash, BarShape::Working)),
+            "a step without typed progress still gets its spinner"
         );
     }
 }
