@@ -6,13 +6,18 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 
 use engine_provisioner::{ConfigError, Plan, PoolConfig, PreparedEngine, provider_for};
+use model_provisioner::ProgressObserver;
 
 use super::args::EngineArgs;
 use super::error::CliError;
 use super::model::provisioner;
 use super::output::Output;
 
-pub fn run(args: &EngineArgs, out: &Output) -> Result<(), CliError> {
+pub fn run(
+    args: &EngineArgs,
+    out: &Output,
+    progress: Option<Arc<dyn ProgressObserver>>,
+) -> Result<(), CliError> {
     let pool = PoolConfig::from_path(&args.pool).map_err(|e| match e {
         ConfigError::Read { .. } => CliError::new(e),
         other => CliError::new(format!(
@@ -27,9 +32,22 @@ pub fn run(args: &EngineArgs, out: &Output) -> Result<(), CliError> {
         let plan = provider.plan(&pool)?;
         out.emit(&plan, |s| human_plan(s, &plan))
     } else {
-        let engine = provider.ensure(&pool)?;
+        let engine = ensure(provider.as_ref(), &pool, progress)?;
         out.emit(&engine, |s| human_engine(s, &engine))
     }
+}
+
+/// ENGINE PROGRESS: the one place the engine verb would hand the terminal's
+/// progress display to the engine provisioner. The provider takes no
+/// observer yet (`EngineOptions { progress, .. }` with `ensure_with` is to
+/// come); until then its bars are fed by its narrations (clone and build
+/// spinners) and the model download inside it by the download narrations.
+fn ensure(
+    provider: &dyn engine_provisioner::EngineProvisioner,
+    pool: &PoolConfig,
+    _progress: Option<Arc<dyn ProgressObserver>>,
+) -> Result<PreparedEngine, CliError> {
+    Ok(provider.ensure(pool)?)
 }
 
 fn human_plan(s: &mut String, p: &Plan) {

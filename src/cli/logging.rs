@@ -2,15 +2,24 @@
 //! `narration_core::InitOptions`, with a progress bar on a terminal.
 
 use std::io::IsTerminal;
+use std::sync::Arc;
 
 use narration_core::{BoxMakeWriter, InitError, InitGuard, InitOptions, LogFormat, Verbosity};
 
 use super::args::{Global, LogFormatArg};
-use super::progress::{BarWriter, ProgressLayer};
+use super::progress::{BarWriter, ProgressDisplay, ProgressLayer, SHOWN_AS_BARS};
 
 /// Keeps narration output (and OTLP export) alive until dropped.
 pub struct Logging {
     _guard: InitGuard,
+    display: Option<Arc<ProgressDisplay>>,
+}
+
+impl Logging {
+    /// The progress display on the terminal, when there is one.
+    pub fn display(&self) -> Option<&Arc<ProgressDisplay>> {
+        self.display.as_ref()
+    }
 }
 
 /// Install the global subscriber for this process.
@@ -20,15 +29,24 @@ pub struct Logging {
 /// set, chooses what is printed instead of `-q`/`-v`.
 pub fn install(global: &Global) -> Result<Logging, InitError> {
     let terminal = std::io::stderr().is_terminal();
-    let mut options = options(global, terminal, env_url("OTEL_EXPORTER_OTLP_ENDPOINT"));
+    let (mut options, display) = options(global, terminal, env_url("OTEL_EXPORTER_OTLP_ENDPOINT"));
     options.otel_metrics_endpoint = env_url("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT");
     let guard = narration_core::init(options)?;
-    Ok(Logging { _guard: guard })
+    Ok(Logging {
+        _guard: guard,
+        display,
+    })
 }
 
 /// The options for `global`'s flags; progress bars when stderr is a
-/// `terminal` and plain narration lines are all that is printed.
-fn options(global: &Global, terminal: bool, otel_endpoint: Option<String>) -> InitOptions {
+/// `terminal` and plain narration lines are all that is printed. Without
+/// `-v`, what the bar shows (`download-progress`) is not printed as lines
+/// too.
+fn options(
+    global: &Global,
+    terminal: bool,
+    otel_endpoint: Option<String>,
+) -> (InitOptions, Option<Arc<ProgressDisplay>>) {
     let format = match global.log_format {
         LogFormatArg::Human => LogFormat::Human,
         LogFormatArg::Json => LogFormat::Json,
@@ -46,15 +64,21 @@ fn options(global: &Global, terminal: bool, otel_endpoint: Option<String>) -> In
         metrics_file: global.metrics_file.clone(),
         ..InitOptions::default()
     };
+    let mut display = None;
     if terminal && format == LogFormat::Human && verbosity == Verbosity::Normal {
         // Lines are written above the bars, so the two never garble.
         let writer = BarWriter::new();
+        let shown = Arc::new(ProgressDisplay::new(&writer));
         options
             .layers
-            .push(Box::new(ProgressLayer::new(writer.clone())));
+            .push(Box::new(ProgressLayer::new(Arc::clone(&shown))));
         options.writer = Some(BoxMakeWriter::new(writer));
+        if global.verbose == 0 {
+            options.shown_elsewhere = SHOWN_AS_BARS.to_vec();
+        }
+        display = Some(shown);
     }
-    options
+    (options, display)
 }
 
 /// An OTLP collector URL from the environment variable `name`, when this
@@ -64,5 +88,37 @@ fn env_url(name: &str) -> Option<String> {
         std::env::var(name).ok().filter(|v| !v.trim().is_empty())
     } else {
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::args::Cli;
+    use clap::Parser;
+    use narration_core::catalog::model;
+
+    /// (a display, download-progress lines left out) for these flags.
+    fn bars(flags: &[&str], terminal: bool) -> (bool, bool) {
+        let args = ["provision"]
+            .iter()
+            .chain(flags)
+            .chain(&["catalog", "list"]);
+        let cli = Cli::try_parse_from(args).unwrap();
+        let (options, display) = options(&cli.global, terminal, None);
+        let hidden = options
+            .shown_elsewhere
+            .contains(&(model::ACTOR, model::DOWNLOAD_PROGRESS));
+        (display.is_some(), hidden)
+    }
+
+    #[test]
+    fn a_bar_replaces_progress_lines_only_on_a_terminal_in_plain_human_output() {
+        assert_eq!(bars(&[], true), (true, true));
+        assert_eq!(bars(&[], false), (false, false), "not a terminal");
+        assert_eq!(bars(&["-q"], true), (false, false));
+        assert_eq!(bars(&["--log-format", "json"], true), (false, false));
+        assert_eq!(bars(&["-v"], true), (true, false), "-v keeps the lines");
+        assert_eq!(bars(&["-vv"], true), (false, false));
     }
 }

@@ -14,6 +14,9 @@ mod progress;
 mod tensors;
 
 use std::process::ExitCode;
+use std::sync::Arc;
+
+use model_provisioner::ProgressObserver;
 
 use clap::Parser;
 
@@ -37,7 +40,8 @@ pub fn main() -> ExitCode {
     // caller's TRACEPARENT makes it the caller's.
     let root = tracing::info_span!("provision", command = cli.command.name());
     narration_core::continue_trace_from_env(&root);
-    let result = root.in_scope(|| run(cli.command, &out));
+    let display = progress::observer(logging.display());
+    let result = root.in_scope(|| run(cli.command, &out, display));
     // Closed before the guard flushes, so that it is exported.
     drop(root);
     drop(logging);
@@ -47,18 +51,25 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn run(command: Command, out: &Output) -> Result<(), CliError> {
+/// Run the verb; `progress` draws the bars on a terminal.
+fn run(
+    command: Command,
+    out: &Output,
+    progress: Option<Arc<dyn ProgressObserver>>,
+) -> Result<(), CliError> {
     match command {
         Command::Gguf(args) => gguf::run(&args, out),
         Command::Catalog(args) => catalog::run(args, out),
         Command::Cache(args) => cache::run(args, out),
         Command::Doctor(args) => doctor::run(&args, out),
-        Command::Model(args) => model::run(&args, out),
-        Command::Engine(args) => engine::run(&args, out),
+        Command::Model(args) => model::run(&args, out, progress),
+        Command::Engine(args) => engine::run(&args, out, progress),
     }
 }
 
+/// The error line: always human, so made inert (it quotes refs, server
+/// messages and file snippets).
 fn report(e: &CliError) -> ExitCode {
-    eprintln!("provision: error: {}", e.message());
+    eprintln!("provision: error: {}", narration_core::inert(e.message()));
     ExitCode::from(EXIT_FAILURE)
 }

@@ -1,10 +1,12 @@
 //! `provision model REF`: make a model present, verified and catalogued.
 
 use std::fmt::Write as _;
+use std::sync::Arc;
 
 use model_provisioner::units::human_bytes;
 use model_provisioner::{
-    Digest, Locations, ModelProvisioner, ModelRef, ParallelPolicy, ResolvedModel,
+    Digest, EnsureOptions, Locations, ModelProvisioner, ModelRef, ParallelPolicy, ProgressObserver,
+    ResolvedModel,
 };
 
 use super::args::{Download, ModelArgs, ModelStore};
@@ -12,7 +14,11 @@ use super::error::CliError;
 use super::gguf::human_summary;
 use super::output::Output;
 
-pub fn run(args: &ModelArgs, out: &Output) -> Result<(), CliError> {
+pub fn run(
+    args: &ModelArgs,
+    out: &Output,
+    progress: Option<Arc<dyn ProgressObserver>>,
+) -> Result<(), CliError> {
     let expected = args
         .digest
         .as_deref()
@@ -24,7 +30,11 @@ pub fn run(args: &ModelArgs, out: &Output) -> Result<(), CliError> {
         .transpose()?;
     let input = with_revision(&args.model_ref, args.revision.as_deref())?;
     let provisioner = provisioner(&args.store, &args.download)?;
-    let resolved = provisioner.ensure_present_str(&input, expected)?;
+    let opts = EnsureOptions {
+        progress,
+        ..EnsureOptions::default()
+    };
+    let resolved = provisioner.ensure_present_str_with(&input, expected, &opts)?;
     out.emit(&resolved, |s| human_resolved(s, &resolved))
 }
 

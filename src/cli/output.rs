@@ -1,5 +1,8 @@
 //! Results on stdout: one JSON document with `--json`, short human lines
-//! otherwise. Nothing else is ever written to stdout.
+//! otherwise. Nothing else is ever written to stdout. Human lines quote
+//! model metadata, refs and paths, so they are made inert (control
+//! characters and bidi overrides escaped) on the way out; JSON keeps the
+//! exact strings.
 
 use std::io::{self, Write};
 
@@ -31,6 +34,7 @@ impl Output {
             text.push('\n');
         } else {
             human(&mut text);
+            text = narration_core::inert_lines(&text).into_owned();
         }
         write_stdout(text.as_bytes())
     }

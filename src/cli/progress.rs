@@ -1,16 +1,26 @@
-//! Progress bars on a terminal, driven by narrations: a transfer shows
-//! bytes and speed, hashing and builds show a spinner with elapsed time.
-//! Log lines are written through the bars so the two never garble.
+//! Progress bars on a terminal. The provisioner reports typed progress
+//! ([`Progress`]) to a [`ProgressDisplay`], its [`ProgressObserver`]: a
+//! download or a hash of known size is a bar with percent, bytes of total,
+//! rate and ETA; a build is a bar of `[n/N]` steps. Steps that report no
+//! typed progress (a clone, a build without step counts, a download from a
+//! provisioner that does not report yet) show a spinner started by their
+//! narrations ([`ProgressLayer`]). Log lines are written through the bars
+//! so the two never garble.
 
 use std::io::{self, Write};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use model_provisioner::{Progress, ProgressObserver, ProgressStep, ProgressUnit};
 use narration_core::catalog::{engine, model};
+use narration_core::inert;
 use tracing::{Event, Subscriber};
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::{Context, Layer};
+
+/// The narrations a bar shows instead of a line on a terminal.
+pub const SHOWN_AS_BARS: &[(&str, &str)] = &[(model::ACTOR, model::DOWNLOAD_PROGRESS)];
 
 /// Writes log lines above the bars (suspending them while a line prints).
 #[derive(Clone)]
@@ -63,54 +73,240 @@ impl<'a> MakeWriter<'a> for BarWriter {
     }
 }
 
-/// Starts, advances and clears one bar from the narration stream.
-pub struct ProgressLayer {
-    bars: MultiProgress,
-    current: Arc<Mutex<Option<ProgressBar>>>,
+/// The kind of bar a report is drawn as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BarShape {
+    /// Bytes of a known total: percent, bytes of total, rate, ETA.
+    Bytes { total: u64 },
+    /// Bytes of an unknown total: bytes and rate.
+    OpenBytes,
+    /// Build steps of a known total: `[n/N]`.
+    Steps { total: u64 },
+    /// Nothing to count: the step and the time spent.
+    Working,
 }
 
-impl ProgressLayer {
-    /// Draw into `writer`'s bars.
-    pub fn new(writer: BarWriter) -> Self {
+/// What the bar shows for one report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BarState {
+    /// The step and target the bar is for; a new key starts a new bar.
+    pub key: (ProgressStep, String),
+    pub shape: BarShape,
+    /// The words before the bar (the target made inert).
+    pub message: String,
+    pub position: u64,
+    /// The step is over: the bar goes.
+    pub finished: bool,
+}
+
+/// The bar for `p`.
+pub fn bar_state(p: &Progress) -> BarState {
+    let total = p.total.filter(|&t| t > 0);
+    let shape = match (p.step, p.unit, total) {
+        (ProgressStep::Download | ProgressStep::Hash, ProgressUnit::Bytes, Some(total)) => {
+            BarShape::Bytes { total }
+        }
+        (ProgressStep::Download | ProgressStep::Hash, ProgressUnit::Bytes, None) => {
+            BarShape::OpenBytes
+        }
+        (_, ProgressUnit::Steps, Some(total)) => BarShape::Steps { total },
+        _ => BarShape::Working,
+    };
+    let verb = match p.step {
+        ProgressStep::Download => "downloading",
+        ProgressStep::Hash => "hashing",
+        ProgressStep::LockWait => "waiting for",
+        ProgressStep::Build => "building",
+        other => other.as_str(),
+    };
+    BarState {
+        key: (p.step, p.target.clone()),
+        shape,
+        message: format!("{verb} {}", inert(&p.target)),
+        position: p.done,
+        finished: p.finished,
+    }
+}
+
+fn style(shape: BarShape) -> &'static str {
+    match shape {
+        BarShape::Bytes { .. } => {
+            "{spinner} {msg} [{bar:30}] {percent:>3}% {binary_bytes}/{binary_total_bytes} \
+             ({binary_bytes_per_sec}, ETA {eta})"
+        }
+        BarShape::OpenBytes => "{spinner} {msg} {binary_bytes} ({binary_bytes_per_sec}, {elapsed})",
+        BarShape::Steps { .. } => "{spinner} {msg} [{bar:30}] [{pos}/{len}] ({elapsed})",
+        BarShape::Working => "{spinner} {msg} ({elapsed})",
+    }
+}
+
+/// The bar on screen.
+struct Current {
+    key: (ProgressStep, String),
+    shape: BarShape,
+    bar: ProgressBar,
+}
+
+/// The terminal's progress display: one bar at a time, for the step in
+/// progress.
+pub struct ProgressDisplay {
+    bars: MultiProgress,
+    current: Mutex<Option<Current>>,
+    /// The steps the provisioner reported typed progress for: narrations
+    /// no longer move their bars (they come later and carry less).
+    typed: Mutex<Vec<ProgressStep>>,
+}
+
+impl ProgressDisplay {
+    /// Draw among `writer`'s bars.
+    pub fn new(writer: &BarWriter) -> Self {
+        Self::in_bars(writer.bars.clone())
+    }
+
+    fn in_bars(bars: MultiProgress) -> Self {
         Self {
-            bars: writer.bars,
-            current: Arc::new(Mutex::new(None)),
+            bars,
+            current: Mutex::new(None),
+            typed: Mutex::new(Vec::new()),
         }
     }
 
-    fn start(&self, style: &str, message: String) {
-        let bar = self.bars.add(ProgressBar::new_spinner());
-        if let Ok(style) = ProgressStyle::with_template(style) {
-            bar.set_style(style);
+    /// Show `state`: a new bar when the step, target or shape changed,
+    /// else the same bar moved on; the bar goes when the step finished.
+    pub fn show(&self, state: BarState) {
+        let mut slot = self.slot();
+        let same = slot
+            .as_ref()
+            .is_some_and(|c| c.key == state.key && c.shape == state.shape);
+        if !same {
+            if let Some(old) = slot.take() {
+                self.remove(old.bar);
+            }
+            if state.finished {
+                return;
+            }
+            let bar = match state.shape {
+                BarShape::Bytes { total } | BarShape::Steps { total } => ProgressBar::new(total),
+                BarShape::OpenBytes | BarShape::Working => ProgressBar::new_spinner(),
+            };
+            let bar = self.bars.add(bar);
+            if let Ok(style) = ProgressStyle::with_template(style(state.shape)) {
+                bar.set_style(style.progress_chars("=> "));
+            }
+            bar.set_message(state.message.clone());
+            bar.set_position(state.position);
+            // A resumed download starts part way: the rate counts from here.
+            bar.reset_eta();
+            bar.enable_steady_tick(Duration::from_millis(120));
+            *slot = Some(Current {
+                key: state.key,
+                shape: state.shape,
+                bar,
+            });
+            return;
         }
-        bar.set_message(message);
-        bar.enable_steady_tick(Duration::from_millis(120));
-        if let Some(old) = self.slot().replace(bar) {
-            old.finish_and_clear();
+        if let Some(current) = slot.as_ref() {
+            current.bar.set_position(state.position);
+        }
+        if state.finished
+            && let Some(done) = slot.take()
+        {
+            self.remove(done.bar);
         }
     }
 
-    fn advance(&self, bytes: u64) {
-        if let Some(bar) = self.slot().as_ref() {
-            bar.set_position(bytes);
+    /// A spinner for a step that reports no typed progress.
+    fn working(&self, step: ProgressStep, target: &str, message: String) {
+        let mut p = Progress::new(step, target);
+        p.total = None;
+        let mut state = bar_state(&p);
+        state.shape = BarShape::Working;
+        state.message = message;
+        self.show(state);
+    }
+
+    /// Take the bar away (the lifecycle moved past it or failed).
+    pub fn clear(&self) {
+        if let Some(old) = self.slot().take() {
+            self.remove(old.bar);
         }
     }
 
-    fn clear(&self) {
-        if let Some(bar) = self.slot().take() {
-            bar.finish_and_clear();
-            self.bars.remove(&bar);
-        }
+    /// True when `step` is reported as typed progress.
+    fn is_typed(&self, step: ProgressStep) -> bool {
+        self.typed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(&step)
     }
 
-    fn slot(&self) -> std::sync::MutexGuard<'_, Option<ProgressBar>> {
+    fn remove(&self, bar: ProgressBar) {
+        bar.finish_and_clear();
+        self.bars.remove(&bar);
+    }
+
+    fn slot(&self) -> MutexGuard<'_, Option<Current>> {
         // A poisoned lock only means a bar update panicked; keep drawing.
         self.current.lock().unwrap_or_else(|p| p.into_inner())
     }
+
+    /// The bar on screen: its step and target, shape, position and length.
+    #[cfg(test)]
+    fn on_screen(&self) -> Option<(ProgressStep, BarShape, u64, Option<u64>)> {
+        self.slot()
+            .as_ref()
+            .map(|c| (c.key.0, c.shape, c.bar.position(), c.bar.length()))
+    }
 }
 
-const TRANSFER: &str = "{spinner} {msg} {bytes} ({binary_bytes_per_sec}, {elapsed})";
-const WORKING: &str = "{spinner} {msg} ({elapsed})";
+impl ProgressObserver for ProgressDisplay {
+    fn progress(&self, progress: &Progress) {
+        {
+            let mut typed = self.typed.lock().unwrap_or_else(|p| p.into_inner());
+            if !typed.contains(&progress.step) {
+                typed.push(progress.step);
+            }
+        }
+        self.show(bar_state(progress));
+    }
+}
+
+/// The observer to hand a provisioner: the display, when there is one.
+pub fn observer(display: Option<&Arc<ProgressDisplay>>) -> Option<Arc<dyn ProgressObserver>> {
+    display.map(|d| Arc::clone(d) as Arc<dyn ProgressObserver>)
+}
+
+/// Drives the display from the narration stream for what typed progress
+/// does not cover: spinners for steps without numbers, a download's bar
+/// while no typed report came, and clearing the bar when a lifecycle moves
+/// on or fails.
+pub struct ProgressLayer {
+    display: Arc<ProgressDisplay>,
+}
+
+impl ProgressLayer {
+    /// Feed `display`.
+    pub fn new(display: Arc<ProgressDisplay>) -> Self {
+        Self { display }
+    }
+
+    /// A download's bytes, from its narration, while nothing typed came.
+    fn download(&self, target: &str, bytes: u64, total: Option<u64>) {
+        if self.display.is_typed(ProgressStep::Download) {
+            return;
+        }
+        let mut p = Progress::new(ProgressStep::Download, target);
+        p.done = bytes;
+        p.total = total;
+        self.display.show(bar_state(&p));
+    }
+
+    fn working(&self, step: ProgressStep, target: &str, message: String) {
+        if !self.display.is_typed(step) {
+            self.display.working(step, target, message);
+        }
+    }
+}
 
 impl<S: Subscriber> Layer<S> for ProgressLayer {
     fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
@@ -118,18 +314,26 @@ impl<S: Subscriber> Layer<S> for ProgressLayer {
             return;
         };
         let f = &n.fields;
+        let target = &f.target;
         match (f.actor, f.action) {
-            (model::ACTOR, model::DOWNLOAD) => {
-                self.start(TRANSFER, format!("downloading {}", f.target))
+            (model::ACTOR, model::DOWNLOAD) => self.download(target, 0, f.total_bytes),
+            (model::ACTOR, model::DOWNLOAD_PROGRESS) => {
+                self.download(target, f.bytes.unwrap_or(0), f.total_bytes)
             }
-            (model::ACTOR, model::DOWNLOAD_PROGRESS) => self.advance(f.bytes.unwrap_or(0)),
-            (model::ACTOR, model::VERIFY) => self.start(WORKING, format!("hashing {}", f.target)),
+            (model::ACTOR, model::VERIFY) => self.working(
+                ProgressStep::Hash,
+                target,
+                format!("hashing {}", inert(target)),
+            ),
             (engine::ACTOR, engine::GIT_CLONE) => {
-                self.start(WORKING, format!("cloning {}", f.target))
+                let message = format!("cloning {}", inert(target));
+                self.working(ProgressStep::Checkout, target, message)
             }
-            (engine::ACTOR, engine::CMAKE_BUILD) => {
-                self.start(WORKING, "building llama-server".to_string())
-            }
+            (engine::ACTOR, engine::CMAKE_BUILD) => self.working(
+                ProgressStep::Build,
+                target,
+                "building llama-server".to_string(),
+            ),
             (model::ACTOR, model::DOWNLOAD_RETRY) => {}
             (_, action)
                 if action.ends_with("-failed")
@@ -141,11 +345,122 @@ impl<S: Subscriber> Layer<S> for ProgressLayer {
                             | "complete"
                             | "built"
                             | "git-checkout"
+                            | "cancelled"
                     ) =>
             {
-                self.clear()
+                self.display.clear()
             }
             _ => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(step: ProgressStep, done: u64, total: Option<u64>, finished: bool) -> Progress {
+        let mut p = Progress::new(step, "hf:org/repo/m.gguf");
+        p.done = done;
+        p.total = total;
+        p.finished = finished;
+        p
+    }
+
+    #[test]
+    fn a_download_of_known_size_is_a_bar_of_bytes_of_its_total() {
+        let s = bar_state(&report(
+            ProgressStep::Download,
+            35 << 20,
+            Some(96 << 20),
+            false,
+        ));
+        assert_eq!(s.shape, BarShape::Bytes { total: 96 << 20 });
+        assert_eq!(s.position, 35 << 20);
+        assert_eq!(s.message, "downloading hf:org/repo/m.gguf");
+        assert!(style(s.shape).contains("{percent"));
+        assert!(style(s.shape).contains("{eta}"));
+        assert!(style(s.shape).contains("{binary_total_bytes}"));
+    }
+
+    #[test]
+    fn hashing_builds_and_unknown_sizes_have_their_own_shapes() {
+        let hash = bar_state(&report(ProgressStep::Hash, 1, Some(10), false));
+        assert_eq!(hash.shape, BarShape::Bytes { total: 10 });
+        assert!(hash.message.starts_with("hashing "));
+        let open = bar_state(&report(ProgressStep::Download, 5, None, false));
+        assert_eq!(open.shape, BarShape::OpenBytes);
+        let build = bar_state(&report(ProgressStep::Build, 3, Some(120), false));
+        assert_eq!(build.shape, BarShape::Steps { total: 120 });
+        assert!(style(build.shape).contains("[{pos}/{len}]"));
+        let wait = bar_state(&report(ProgressStep::LockWait, 0, None, false));
+        assert_eq!(wait.shape, BarShape::Working);
+    }
+
+    #[test]
+    fn a_hostile_target_is_shown_inert() {
+        let mut p = report(ProgressStep::Download, 0, Some(1), false);
+        p.target = "hf:org/\u{1b}]0;title\u{7}/m.gguf".into();
+        let s = bar_state(&p);
+        assert!(!s.message.chars().any(narration_core::is_live), "{s:?}");
+    }
+
+    #[test]
+    fn the_display_follows_reports_and_clears_when_a_step_finishes() {
+        let display =
+            ProgressDisplay::in_bars(MultiProgress::with_draw_target(ProgressDrawTarget::hidden()));
+        let total = Some(96 << 20);
+        display.progress(&report(ProgressStep::Download, 0, total, false));
+        display.progress(&report(ProgressStep::Download, 35 << 20, total, false));
+        assert_eq!(
+            display.on_screen(),
+            Some((
+                ProgressStep::Download,
+                BarShape::Bytes { total: 96 << 20 },
+                35 << 20,
+                total
+            ))
+        );
+        display.progress(&report(ProgressStep::Download, 96 << 20, total, true));
+        assert_eq!(display.on_screen(), None, "a finished step clears its bar");
+        display.progress(&report(ProgressStep::Hash, 1 << 20, total, false));
+        assert_eq!(
+            display.on_screen().map(|s| (s.0, s.2)),
+            Some((ProgressStep::Hash, 1 << 20))
+        );
+        display.progress(&report(ProgressStep::Build, 7, Some(40), false));
+        assert_eq!(
+            display.on_screen(),
+            Some((
+                ProgressStep::Build,
+                BarShape::Steps { total: 40 },
+                7,
+                Some(40)
+            )),
+            "a step change replaces the bar"
+        );
+    }
+
+    #[test]
+    fn narrations_stop_moving_the_bar_once_typed_progress_came() {
+        let display = Arc::new(ProgressDisplay::in_bars(MultiProgress::with_draw_target(
+            ProgressDrawTarget::hidden(),
+        )));
+        let layer = ProgressLayer::new(Arc::clone(&display));
+        layer.download("hf:org/repo/m.gguf", 10, Some(100));
+        assert_eq!(display.on_screen().map(|s| s.2), Some(10));
+        display.progress(&report(ProgressStep::Download, 50, Some(100), false));
+        layer.download("hf:org/repo/m.gguf", 20, Some(100));
+        assert_eq!(
+            display.on_screen().map(|s| s.2),
+            Some(50),
+            "a late narration does not move the bar back"
+        );
+        layer.working(ProgressStep::Hash, "hf:org/repo/m.gguf", "hashing".into());
+        assert_eq!(
+            display.on_screen().map(|s| (s.0, s.1)),
+            Some((ProgressStep::Hash, BarShape::Working)),
+            "a step without typed progress still gets its spinner"
+        );
     }
 }

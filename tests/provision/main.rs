@@ -4,6 +4,7 @@
 //! narration sequences `specs/narration-events.md` lists by scenario.
 
 mod cache_trust;
+mod catalog_lock;
 mod cleanup_race;
 mod cli;
 mod collector;
@@ -15,8 +16,10 @@ mod download_connections;
 mod engine_support;
 mod fault_matrix;
 mod hostile_input;
+mod inert_output;
 mod kill_parallel;
 mod narration_scenarios;
+mod progress_output;
 mod secrets;
 mod support;
 mod telemetry;

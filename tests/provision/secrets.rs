@@ -39,6 +39,9 @@ static CANARIES: LazyLock<Canaries> = LazyLock::new(|| Canaries {
     other_token: format!("c4n4ry-{:016x}", random_u64()),
 });
 
+/// The length of a canary piece [`Canaries::assert_absent`] looks for.
+const PIECE: usize = 6;
+
 /// A fresh random number from the standard library's per-process keys,
 /// mixed with the clock and the pid.
 fn random_u64() -> u64 {
@@ -56,14 +59,25 @@ impl Canaries {
         [&self.token, &self.password, &self.other_token]
     }
 
-    /// Panics when any canary occurs in `bytes`.
+    /// Panics when any canary, or a piece of one, occurs in `bytes`.
+    ///
+    /// A piece is any 6 characters of a canary with one that is not a hex
+    /// digit among them: a dump that cuts a canary across lines (a hex dump
+    /// of 16 bytes a row) always leaves such a piece whole on some line,
+    /// and nothing else in the output looks like one.
     fn assert_absent(&self, what: &dyn std::fmt::Display, bytes: &[u8]) {
         for canary in self.all() {
-            assert!(
-                !bytes.windows(canary.len()).any(|w| w == canary.as_bytes()),
-                "the canary {canary:?} leaked into {what}:\n{}",
-                String::from_utf8_lossy(bytes)
-            );
+            for piece in canary.as_bytes().windows(PIECE) {
+                if piece.iter().all(u8::is_ascii_hexdigit) {
+                    continue;
+                }
+                assert!(
+                    !bytes.windows(PIECE).any(|w| w == piece),
+                    "a piece {:?} of the canary {canary:?} leaked into {what}:\n{}",
+                    String::from_utf8_lossy(piece),
+                    String::from_utf8_lossy(bytes)
+                );
+            }
         }
     }
 
@@ -119,6 +133,8 @@ struct Session<'a> {
     collector: &'a Collector,
     dirs: Dirs,
     format: &'static str,
+    /// `RUST_LOG` for every run (none: the `-vv` default).
+    rust_log: Option<&'static str>,
     /// The PATH the engine finds its (fake) build tools on.
     tools: PathBuf,
     runs: usize,
@@ -148,6 +164,9 @@ impl Session<'_> {
             .env("HF_TOKEN", &CANARIES.token)
             .env("OTEL_EXPORTER_OTLP_ENDPOINT", self.collector.url())
             .stdin(Stdio::null());
+        if let Some(filter) = self.rust_log {
+            cmd.env("RUST_LOG", filter);
+        }
         let out: Output = cmd.output().expect("provision runs");
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(
@@ -350,6 +369,7 @@ fn every_cli_verb_keeps_the_canaries_out_of_output_exports_and_files() {
             collector: &collector,
             dirs: Dirs::new(),
             format,
+            rust_log: None,
             tools: tools.bin.clone(),
             runs: 0,
         };
@@ -374,6 +394,33 @@ fn every_cli_verb_keeps_the_canaries_out_of_output_exports_and_files() {
     println!(
         "secrets (CLI): {runs} runs, {} OTLP bodies, {files} files, 0 leaks",
         bodies.len()
+    );
+}
+
+/// `RUST_LOG=trace` turns on every crate's most verbose events, the HTTP
+/// client's dumps of the bytes on the wire among them.
+#[test]
+fn model_verbs_at_trace_level_keep_the_canaries_out_of_output_and_files() {
+    let s = scene();
+    let collector = Collector::start();
+    let tools = FakeTools::new();
+    let mut x = Session {
+        scene: &s,
+        collector: &collector,
+        dirs: Dirs::new(),
+        format: "human",
+        rust_log: Some("trace"),
+        tools: tools.bin.clone(),
+        runs: 0,
+    };
+    x.model_verbs();
+    let files = CANARIES.assert_tree_clean(x.dirs.root.path());
+    for (i, body) in collector.bodies().iter().enumerate() {
+        CANARIES.assert_absent(&format!("OTLP export #{i}"), body);
+    }
+    println!(
+        "secrets (RUST_LOG=trace): {} runs, {files} files, 0 leaks",
+        x.runs
     );
 }
 

@@ -179,10 +179,10 @@ impl ProvisionError {
             | Self::NotGguf { .. }
             | Self::NoFetcher { .. } => ErrorKind::InvalidInput,
             Self::MissingFile { .. } => ErrorKind::NotFound,
-            Self::UnreadableFile { .. }
-            | Self::ChangedWhileHashing { .. }
-            | Self::Catalog(_)
-            | Self::Write { .. } => ErrorKind::Io,
+            Self::UnreadableFile { .. } | Self::ChangedWhileHashing { .. } | Self::Write { .. } => {
+                ErrorKind::Io
+            }
+            Self::Catalog(source) => source.class(),
             Self::DigestMismatch { .. } => ErrorKind::DigestMismatch,
             Self::Retired { .. } => ErrorKind::Retired,
             Self::Offline { .. } => ErrorKind::OfflineMiss,
@@ -204,6 +204,7 @@ impl ProvisionError {
             Self::DigestMismatch { .. } => "digest-mismatch",
             Self::NotGguf { source, .. } => source.kind(),
             Self::ChangedWhileHashing { .. } => "changed-while-hashing",
+            Self::Catalog(CatalogError::Locked { .. }) => "catalog-locked",
             Self::Catalog(_) => "catalog",
             Self::Retired { .. } => "model-retired",
             Self::NoFetcher { .. } => "no-fetcher",
@@ -294,6 +295,17 @@ pub enum CatalogError {
         /// What is wrong with it.
         reason: String,
     },
+    /// Another process held the write lock for longer than the lock
+    /// timeout.
+    #[error(
+        "catalog locked by another process: {path} (waited {waited:.1?}); try again when it is done, or set PROVISION_CATALOG_LOCK_TIMEOUT to wait longer"
+    )]
+    Locked {
+        /// The database file.
+        path: PathBuf,
+        /// How long this process waited.
+        waited: std::time::Duration,
+    },
     /// No entry has this id.
     #[error("catalog {path}: no entry {id:?}")]
     NotFound {
@@ -302,4 +314,15 @@ pub enum CatalogError {
         /// The id asked for.
         id: String,
     },
+}
+
+impl CatalogError {
+    /// The kind a caller matches on: [`ErrorKind::Locked`] (worth another
+    /// try later) for a lock held too long, [`ErrorKind::Io`] otherwise.
+    pub fn class(&self) -> ErrorKind {
+        match self {
+            Self::Locked { .. } => ErrorKind::Locked,
+            _ => ErrorKind::Io,
+        }
+    }
 }

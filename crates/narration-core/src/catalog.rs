@@ -25,6 +25,9 @@ pub mod model {
     pub const DOWNLOAD_FALLBACK: &str = "download-fallback";
     /// Another process holds the file's lock; waiting for it.
     pub const LOCK_WAIT: &str = "lock-wait";
+    /// Another process holds the catalog's write lock; a write waits for
+    /// it (once, after about a second).
+    pub const CATALOG_WAIT: &str = "catalog-wait";
     /// Starting the digest check (`bytes`: file size when hashing).
     pub const VERIFY: &str = "verify";
     /// The digest is established and matches any expected one (`bytes` hashed,
@@ -88,6 +91,7 @@ pub mod model {
         VERIFY_WARNING,
         INSPECT_FAILED,
         INSPECT_WARNING,
+        CATALOG_WAIT,
         REGISTER,
         REGISTER_FAILED,
         COMPLETE,

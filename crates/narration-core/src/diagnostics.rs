@@ -2,9 +2,11 @@
 //! crates, `log` records among them, and narration-core's own warnings),
 //! written by tracing-subscriber's `fmt` layer to the same writer as the
 //! narration lines, and redacted on the way: other crates do not promise
-//! to keep secrets out of their debug output.
+//! to keep secrets out of their debug output. Human lines are made
+//! [`inert`] too: debug output quotes headers and bodies from servers.
 
 use crate::filter::DiagnosticsFilter;
+use crate::inert::inert_lines;
 use crate::log::LogFormat;
 use crate::redact::redact;
 use std::io::{self, Write};
@@ -38,18 +40,21 @@ impl<'a> MakeWriter<'a> for SharedWriter {
 }
 
 /// Hands out writers that collect one formatted event and write it,
-/// redacted, when dropped.
-struct Redacting<M>(M);
+/// redacted (and, for human lines, inert), when dropped.
+struct Redacting<M> {
+    inner: M,
+    human: bool,
+}
 
 impl<'a, M: MakeWriter<'a>> MakeWriter<'a> for Redacting<M> {
     type Writer = RedactedLine<M::Writer>;
 
     fn make_writer(&'a self) -> Self::Writer {
-        RedactedLine::new(self.0.make_writer())
+        RedactedLine::new(self.inner.make_writer(), self.human)
     }
 
     fn make_writer_for(&'a self, meta: &Metadata<'_>) -> Self::Writer {
-        RedactedLine::new(self.0.make_writer_for(meta))
+        RedactedLine::new(self.inner.make_writer_for(meta), self.human)
     }
 }
 
@@ -57,13 +62,15 @@ impl<'a, M: MakeWriter<'a>> MakeWriter<'a> for Redacting<M> {
 struct RedactedLine<W: Write> {
     inner: W,
     buf: Vec<u8>,
+    human: bool,
 }
 
 impl<W: Write> RedactedLine<W> {
-    fn new(inner: W) -> Self {
+    fn new(inner: W, human: bool) -> Self {
         Self {
             inner,
             buf: Vec::new(),
+            human,
         }
     }
 }
@@ -82,8 +89,14 @@ impl<W: Write> Write for RedactedLine<W> {
 impl<W: Write> Drop for RedactedLine<W> {
     fn drop(&mut self) {
         let text = String::from_utf8_lossy(&self.buf);
+        let redacted = redact(&text);
+        let text = if self.human {
+            inert_lines(&redacted)
+        } else {
+            std::borrow::Cow::Borrowed(&*redacted)
+        };
         // A log sink that fails must not take the program down with it.
-        let _ = self.inner.write_all(redact(&text).as_bytes());
+        let _ = self.inner.write_all(text.as_bytes());
         let _ = self.inner.flush();
     }
 }
@@ -98,7 +111,10 @@ pub(crate) fn layer(
     filter: DiagnosticsFilter,
 ) -> Box<dyn Layer<Registry> + Send + Sync> {
     let fmt = tracing_subscriber::fmt::layer()
-        .with_writer(Redacting(writer))
+        .with_writer(Redacting {
+            inner: writer,
+            human: format == LogFormat::Human,
+        })
         .with_ansi(false);
     match (format, timestamps) {
         (LogFormat::Json, _) => fmt.json().flatten_event(true).with_filter(filter).boxed(),

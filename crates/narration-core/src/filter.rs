@@ -17,6 +17,21 @@ use tracing_subscriber::registry::LookupSpan;
 /// directives name `narration_core` themselves.
 const OWN_WARNINGS: &str = "narration_core=warn";
 
+/// The crate whose TRACE events are the HTTP client's dumps of the bytes
+/// on the wire (`ureq_proto::util`, 16 bytes a line): request headers with
+/// the `Authorization` token cut across lines, where no redaction rule can
+/// recognise it. They never reach a log, whatever the directives say.
+const WIRE_DUMPS: &str = "ureq_proto";
+
+/// True for an event that may dump the bytes on the wire.
+fn is_wire_dump(meta: &Metadata<'_>) -> bool {
+    let target = meta.target();
+    *meta.level() == tracing::Level::TRACE
+        && target
+            .strip_prefix(WIRE_DUMPS)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with("::"))
+}
+
 /// The filter directives in force and where they came from: `RUST_LOG`
 /// when it is set and not empty, else the verbosity's default.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,11 +99,15 @@ where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
     fn enabled(&self, meta: &Metadata<'_>, cx: &Context<'_, S>) -> bool {
-        meta.target() != NARRATION_TARGET && Filter::<S>::enabled(&self.env, meta, cx)
+        // `log` records share one callsite per level, so wire dumps bridged
+        // from `log` are only recognised here, by their own target.
+        meta.target() != NARRATION_TARGET
+            && !is_wire_dump(meta)
+            && Filter::<S>::enabled(&self.env, meta, cx)
     }
 
     fn callsite_enabled(&self, meta: &'static Metadata<'static>) -> Interest {
-        if meta.target() == NARRATION_TARGET && meta.is_event() {
+        if (meta.target() == NARRATION_TARGET && meta.is_event()) || is_wire_dump(meta) {
             Interest::never()
         } else {
             Filter::<S>::callsite_enabled(&self.env, meta)

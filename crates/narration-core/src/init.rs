@@ -94,6 +94,11 @@ pub struct InitOptions {
     pub metrics_file: Option<PathBuf>,
     /// `service.name` reported to the collector.
     pub service_name: String,
+    /// (actor, action) pairs whose human lines are not written because a
+    /// display of the caller's shows them (a progress bar draws
+    /// `download-progress`); JSON lines, OpenTelemetry and metrics still
+    /// carry them.
+    pub shown_elsewhere: Vec<(&'static str, &'static str)>,
 }
 
 impl Default for InitOptions {
@@ -108,6 +113,7 @@ impl Default for InitOptions {
             otel_metrics_endpoint: None,
             metrics_file: None,
             service_name: "provision".to_string(),
+            shown_elsewhere: Vec::new(),
         }
     }
 }
@@ -130,6 +136,7 @@ impl std::fmt::Debug for InitOptions {
             )
             .field("metrics_file", &self.metrics_file)
             .field("service_name", &self.service_name)
+            .field("shown_elsewhere", &self.shown_elsewhere)
             .finish()
     }
 }
@@ -233,6 +240,7 @@ pub fn init(mut options: InitOptions) -> Result<InitGuard, InitError> {
     let log_records = diagnostics_filter.max_level();
     let narrations = LogLayer::new(options.format)
         .with_timestamps(options.timestamps)
+        .without_human_lines_for(&options.shown_elsewhere)
         .with_writer(writer.clone())
         .with_filter(directives.narration_filter()?);
     let diagnostics = diagnostics::layer(

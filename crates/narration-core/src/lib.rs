@@ -43,6 +43,7 @@ mod diagnostics;
 mod emit;
 mod fields;
 mod filter;
+mod inert;
 mod init;
 mod interest;
 mod log;
@@ -61,6 +62,7 @@ pub use decode::{
 pub use emit::{NARRATION_TARGET, NarrationLevel, TARGET_FIELD, narrate};
 pub use fields::NarrationFields;
 pub use filter::NarrationFilter;
+pub use inert::{inert, inert_lines, is_live};
 pub use init::{BoxedLayer, DEFAULT_FILTER, InitError, InitGuard, InitOptions, Verbosity, init};
 pub use log::{LogFormat, LogLayer};
 pub use metrics::{Metrics, MetricsFileError};

@@ -24,6 +24,8 @@
 //! ```
 
 use crate::decode::{Narration, decode_in_context, remember_span_context, update_span_context};
+use crate::inert::inert;
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::fmt;
 use std::io::{self, Write};
@@ -56,6 +58,7 @@ pub struct LogLayer<W = fn() -> io::Stderr> {
     format: LogFormat,
     timestamps: bool,
     make_writer: W,
+    shown_elsewhere: Vec<(&'static str, &'static str)>,
 }
 
 impl LogLayer {
@@ -66,6 +69,7 @@ impl LogLayer {
             format,
             timestamps: false,
             make_writer: io::stderr,
+            shown_elsewhere: Vec::new(),
         }
     }
 }
@@ -76,6 +80,14 @@ impl<W> LogLayer<W> {
     /// always carry `emitted_at_ms` and are not changed by this.
     pub fn with_timestamps(mut self, timestamps: bool) -> Self {
         self.timestamps = timestamps;
+        self
+    }
+
+    /// Write no human line for these (actor, action) pairs: a display
+    /// shows them instead (a progress bar draws `download-progress`).
+    /// JSON lines are written as always.
+    pub fn without_human_lines_for(mut self, pairs: &[(&'static str, &'static str)]) -> Self {
+        self.shown_elsewhere.extend_from_slice(pairs);
         self
     }
 
@@ -90,6 +102,7 @@ impl<W> LogLayer<W> {
             format: self.format,
             timestamps: self.timestamps,
             make_writer,
+            shown_elsewhere: self.shown_elsewhere,
         }
     }
 
@@ -116,20 +129,21 @@ impl<W> LogLayer<W> {
 }
 
 /// `[actor] action: human`, with line breaks in the human text turned into
-/// spaces so that one narration is always one line.
+/// spaces so that one narration is always one line, and every other
+/// control character or bidi override escaped ([`inert`]): the human text
+/// quotes refs, file metadata and server messages.
 fn write_human(n: &Narration, out: &mut Vec<u8>) {
     out.push(b'[');
     out.extend_from_slice(n.actor.as_bytes());
     out.extend_from_slice(b"] ");
     out.extend_from_slice(n.action.as_bytes());
     out.extend_from_slice(b": ");
-    let start = out.len();
-    out.extend_from_slice(n.human.as_bytes());
-    for b in &mut out[start..] {
-        if *b == b'\n' || *b == b'\r' {
-            *b = b' ';
-        }
-    }
+    let human = if n.human.contains(['\n', '\r']) {
+        Cow::Owned(n.human.replace(['\n', '\r'], " "))
+    } else {
+        Cow::Borrowed(n.human.as_str())
+    };
+    out.extend_from_slice(inert(&human).as_bytes());
 }
 
 struct BytesWriter<'a>(&'a mut Vec<u8>);
@@ -162,6 +176,14 @@ where
         let Some(narration) = decode_in_context(event, &ctx) else {
             return;
         };
+        if self.format == LogFormat::Human
+            && self
+                .shown_elsewhere
+                .iter()
+                .any(|&(actor, action)| narration.actor == actor && narration.action == action)
+        {
+            return;
+        }
         let write = |line: &mut Vec<u8>| {
             line.clear();
             self.format_line(&narration, line);

@@ -1,15 +1,22 @@
 //! The catalog in one SQLite file.
 //!
-//! WAL mode lets readers proceed while one process writes; a busy timeout
-//! makes concurrent writers queue instead of failing; every write is a
-//! single statement (or an `IMMEDIATE` transaction), so two processes can
-//! never deadlock on a lock upgrade or lose each other's rows. A crash
-//! mid-write leaves the previous state, never half a catalog.
+//! WAL mode lets readers proceed while one process writes, and opening
+//! only reads the schema version (it migrates, under the write lock, only
+//! when the file is behind), so a verb that only reads never waits for a
+//! writer. A busy timeout makes concurrent writers queue instead of
+//! failing; a write that waits says so once, after about a second, and
+//! gives up with [`CatalogError::Locked`] after the lock timeout
+//! (`PROVISION_CATALOG_LOCK_TIMEOUT`). Every write is a single statement
+//! (or an `IMMEDIATE` transaction), so two processes can never deadlock on
+//! a lock upgrade or lose each other's rows. A crash mid-write leaves the
+//! previous state, never half a catalog.
 
 use super::{CatalogEntry, CatalogStore, Lifecycle, Origin};
 use crate::digest::Digest;
 use crate::error::CatalogError;
 use crate::fingerprint::{Fingerprint, now_ms};
+use narration_core::catalog::model as act;
+use narration_core::{NarrationFields, narrate};
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
@@ -18,8 +25,16 @@ use std::time::Duration;
 /// The schema version this build writes and understands.
 pub const SCHEMA_VERSION: i64 = 3;
 
-/// How long a writer waits for another process's write lock.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a write waits for another process's write lock, unless
+/// [`LOCK_TIMEOUT_ENV`] says otherwise.
+pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The environment variable that sets the lock timeout, in seconds
+/// (`0.5`, `2`, `120`).
+pub const LOCK_TIMEOUT_ENV: &str = "PROVISION_CATALOG_LOCK_TIMEOUT";
+
+/// A write that waited this long for the lock says so (once).
+const WAIT_NOTICE: Duration = Duration::from_secs(1);
 
 /// Each migration brings the schema from version `i` to `i + 1`.
 const MIGRATIONS: &[&str] = &[
@@ -71,12 +86,35 @@ const COLUMNS: &str = "id, local_path, digest, size_bytes, fp_size, fp_mtime_ns,
 pub struct SqliteCatalog {
     path: PathBuf,
     conn: Mutex<Connection>,
+    lock_timeout: Duration,
+}
+
+/// The lock timeout from [`LOCK_TIMEOUT_ENV`], else the default; a value
+/// that is not a number of seconds is ignored.
+fn lock_timeout_from_env() -> Duration {
+    std::env::var(LOCK_TIMEOUT_ENV)
+        .ok()
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .and_then(|s| Duration::try_from_secs_f64(s).ok())
+        .unwrap_or(DEFAULT_LOCK_TIMEOUT)
 }
 
 impl SqliteCatalog {
     /// Open (creating if needed) the catalog at `path` and bring its schema
-    /// up to [`SCHEMA_VERSION`].
+    /// up to [`SCHEMA_VERSION`]; writes wait for another process's lock as
+    /// long as [`LOCK_TIMEOUT_ENV`] says (default
+    /// [`DEFAULT_LOCK_TIMEOUT`]).
     pub fn open(path: impl Into<PathBuf>) -> Result<Self, CatalogError> {
+        Self::open_with_lock_timeout(path, lock_timeout_from_env())
+    }
+
+    /// [`open`](Self::open), with writes waiting at most `lock_timeout`
+    /// for another process's write lock before failing with
+    /// [`CatalogError::Locked`].
+    pub fn open_with_lock_timeout(
+        path: impl Into<PathBuf>,
+        lock_timeout: Duration,
+    ) -> Result<Self, CatalogError> {
         let path = path.into();
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).map_err(|source| CatalogError::Io {
@@ -88,18 +126,76 @@ impl SqliteCatalog {
             path: path.clone(),
             source,
         };
-        let mut conn = Connection::open(&path).map_err(sql)?;
-        conn.busy_timeout(BUSY_TIMEOUT).map_err(sql)?;
-        enable_wal(&conn).map_err(sql)?;
-        // In WAL mode NORMAL stays consistent after a crash; only the last
-        // commits before a power loss can be lost.
-        conn.pragma_update(None, "synchronous", "NORMAL")
+        let conn = Connection::open(&path).map_err(sql)?;
+        conn.busy_timeout(lock_timeout.min(WAIT_NOTICE))
             .map_err(sql)?;
-        migrate(&mut conn, &path)?;
-        Ok(Self {
+        let catalog = Self {
             path,
             conn: Mutex::new(conn),
-        })
+            lock_timeout,
+        };
+        catalog.write(|conn| enable_wal(conn, lock_timeout).map_err(|e| catalog.sql(e)))?;
+        // In WAL mode NORMAL stays consistent after a crash; only the last
+        // commits before a power loss can be lost.
+        catalog
+            .conn()
+            .pragma_update(None, "synchronous", "NORMAL")
+            .map_err(|e| catalog.sql(e))?;
+        // Read first: a catalog that is up to date (the usual case) is
+        // opened without ever asking for the write lock.
+        let found = stored_version(&catalog.conn(), &catalog.path)?;
+        if found > SCHEMA_VERSION {
+            return Err(too_new(&catalog.path, found));
+        }
+        if found < SCHEMA_VERSION {
+            catalog.write(|conn| migrate(conn, &catalog.path))?;
+        }
+        Ok(catalog)
+    }
+
+    /// Run `op`, a write, on the connection: when another process holds
+    /// the write lock, say so once after [`WAIT_NOTICE`] and keep waiting
+    /// up to the lock timeout, then fail with [`CatalogError::Locked`].
+    /// `op` must leave nothing behind when it fails busy (one statement, or
+    /// a transaction it rolls back), so that running it again is safe.
+    fn write<T>(
+        &self,
+        mut op: impl FnMut(&mut Connection) -> Result<T, CatalogError>,
+    ) -> Result<T, CatalogError> {
+        let mut conn = self.conn();
+        let first = self.lock_timeout.min(WAIT_NOTICE);
+        match op(&mut conn) {
+            Err(e) if is_busy(&e) && self.lock_timeout > first => {}
+            Err(e) if is_busy(&e) => return Err(self.locked(first)),
+            done => return done,
+        }
+        narrate(NarrationFields {
+            actor: act::ACTOR,
+            action: act::CATALOG_WAIT,
+            target: self.path.display().to_string(),
+            human: format!(
+                "Waiting for another process writing the catalog {} (up to {:.0?})",
+                self.path.display(),
+                self.lock_timeout
+            ),
+            ..Default::default()
+        });
+        let rest = self.lock_timeout - first;
+        conn.busy_timeout(rest).map_err(|e| self.sql(e))?;
+        let again = op(&mut conn);
+        // Later writes wait the short first stretch again.
+        let _ = conn.busy_timeout(first);
+        match again {
+            Err(e) if is_busy(&e) => Err(self.locked(self.lock_timeout)),
+            done => done,
+        }
+    }
+
+    fn locked(&self, waited: Duration) -> CatalogError {
+        CatalogError::Locked {
+            path: self.path.clone(),
+            waited,
+        }
     }
 
     /// The database file.
@@ -124,7 +220,7 @@ impl SqliteCatalog {
 
     /// The schema version recorded in the database.
     pub fn schema_version(&self) -> Result<i64, CatalogError> {
-        current_version(&self.conn(), &self.path)
+        stored_version(&self.conn(), &self.path)
     }
 
     fn conn(&self) -> MutexGuard<'_, Connection> {
@@ -138,9 +234,9 @@ impl SqliteCatalog {
         &self,
         id: &str,
         sql: &str,
-        params: impl rusqlite::Params,
+        params: impl rusqlite::Params + Copy,
     ) -> Result<(), CatalogError> {
-        let changed = self.conn().execute(sql, params).map_err(|e| self.sql(e))?;
+        let changed = self.write(|conn| conn.execute(sql, params).map_err(|e| self.sql(e)))?;
         if changed == 0 {
             return Err(CatalogError::NotFound {
                 path: self.path.clone(),
@@ -158,26 +254,59 @@ impl SqliteCatalog {
     }
 }
 
-fn current_version(conn: &Connection, path: &Path) -> Result<i64, CatalogError> {
+/// The schema version recorded in the database, 0 for a new file; a
+/// read, so it never waits for a writer.
+fn stored_version(conn: &Connection, path: &Path) -> Result<i64, CatalogError> {
+    let sql = |source| CatalogError::Sqlite {
+        path: path.to_path_buf(),
+        source,
+    };
+    let tracked: bool = conn
+        .query_row(
+            "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations')",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(sql)?;
+    if !tracked {
+        return Ok(0);
+    }
     conn.query_row(
         "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
         [],
         |r| r.get(0),
     )
-    .map_err(|source| CatalogError::Sqlite {
-        path: path.to_path_buf(),
-        source,
-    })
+    .map_err(sql)
 }
 
-/// Apply missing migrations in one IMMEDIATE transaction, so two processes
-/// opening a fresh catalog at once apply each migration exactly once.
-/// Switches the file to WAL. Changing the journal mode needs the file to
+fn too_new(path: &Path, found: i64) -> CatalogError {
+    CatalogError::SchemaTooNew {
+        path: path.to_path_buf(),
+        found,
+        supported: SCHEMA_VERSION,
+    }
+}
+
+/// True when SQLite gave up waiting for another connection's lock.
+fn is_busy(e: &CatalogError) -> bool {
+    matches!(e, CatalogError::Sqlite { source, .. }
+    if matches!(
+        source.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    ))
+}
+
+/// Switches the file to WAL, unless it is already (reading the mode takes
+/// no lock; setting it does). Changing the journal mode needs the file to
 /// itself, and while another connection is switching a new file SQLite
 /// answers `SQLITE_BUSY` at once, without asking the busy handler; so
-/// this waits and retries, up to [`BUSY_TIMEOUT`].
-fn enable_wal(conn: &Connection) -> rusqlite::Result<()> {
-    let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
+/// this waits and retries, up to `timeout`.
+fn enable_wal(conn: &Connection, timeout: Duration) -> rusqlite::Result<()> {
+    let mode: String = conn.pragma_query_value(None, "journal_mode", |r| r.get(0))?;
+    if mode.eq_ignore_ascii_case("wal") {
+        return Ok(());
+    }
+    let deadline = std::time::Instant::now() + timeout;
     loop {
         match conn.pragma_update_and_check(None, "journal_mode", "WAL", |_| Ok(())) {
             Err(e)
@@ -191,6 +320,9 @@ fn enable_wal(conn: &Connection) -> rusqlite::Result<()> {
     }
 }
 
+/// Apply missing migrations in one IMMEDIATE transaction, so two processes
+/// opening a fresh catalog at once apply each migration exactly once (the
+/// second finds the work done when it gets the lock).
 fn migrate(conn: &mut Connection, path: &Path) -> Result<(), CatalogError> {
     let sql = |source| CatalogError::Sqlite {
         path: path.to_path_buf(),
@@ -206,13 +338,9 @@ fn migrate(conn: &mut Connection, path: &Path) -> Result<(), CatalogError> {
         ) STRICT;",
     )
     .map_err(sql)?;
-    let found = current_version(&tx, path)?;
+    let found = stored_version(&tx, path)?;
     if found > SCHEMA_VERSION {
-        return Err(CatalogError::SchemaTooNew {
-            path: path.to_path_buf(),
-            found,
-            supported: SCHEMA_VERSION,
-        });
+        return Err(too_new(path, found));
     }
     for (index, migration) in MIGRATIONS.iter().enumerate().skip(found as usize) {
         let version = index as i64 + 1;
@@ -341,7 +469,7 @@ impl CatalogStore for SqliteCatalog {
                 reason: format!("gguf summary: {err}"),
             })?;
         let fp = e.fingerprint;
-        let conn = self.conn();
+        self.write(|conn| {
         let mut stmt = conn
             .prepare_cached(&format!(
                 "INSERT INTO models ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
@@ -374,7 +502,8 @@ impl CatalogStore for SqliteCatalog {
             e.pinned,
             e.last_used_at_ms.map(to_i64),
         ])
-        .map_err(|err| self.sql(err))?;
+        .map_err(|err| self.sql(err))
+        })?;
         Ok(())
     }
 
@@ -394,20 +523,11 @@ impl CatalogStore for SqliteCatalog {
     }
 
     fn set_state(&self, id: &str, state: Lifecycle) -> Result<(), CatalogError> {
-        let changed = self
-            .conn()
-            .execute(
-                "UPDATE models SET lifecycle = ?2 WHERE id = ?1",
-                params![id, state.as_str()],
-            )
-            .map_err(|e| self.sql(e))?;
-        if changed == 0 {
-            return Err(CatalogError::NotFound {
-                path: self.path.clone(),
-                id: id.to_string(),
-            });
-        }
-        Ok(())
+        self.update_one(
+            id,
+            "UPDATE models SET lifecycle = ?2 WHERE id = ?1",
+            params![id, state.as_str()],
+        )
     }
 
     fn set_verified(
@@ -416,31 +536,22 @@ impl CatalogStore for SqliteCatalog {
         fp: Option<Fingerprint>,
         verified_at_ms: Option<u64>,
     ) -> Result<(), CatalogError> {
-        let changed = self
-            .conn()
-            .execute(
-                "UPDATE models SET fp_size = ?2, fp_mtime_ns = ?3, fp_ctime_ns = ?4,
-                   fp_inode = ?5, fp_device = ?6,
-                   verified_at_ms = COALESCE(?7, verified_at_ms)
-                 WHERE id = ?1",
-                params![
-                    id,
-                    fp.map(|f| to_i64(f.size)),
-                    fp.map(|f| f.mtime_ns),
-                    fp.map(|f| f.ctime_ns),
-                    fp.map(|f| to_i64(f.inode)),
-                    fp.map(|f| to_i64(f.device)),
-                    verified_at_ms.map(to_i64),
-                ],
-            )
-            .map_err(|e| self.sql(e))?;
-        if changed == 0 {
-            return Err(CatalogError::NotFound {
-                path: self.path.clone(),
-                id: id.to_string(),
-            });
-        }
-        Ok(())
+        self.update_one(
+            id,
+            "UPDATE models SET fp_size = ?2, fp_mtime_ns = ?3, fp_ctime_ns = ?4,
+               fp_inode = ?5, fp_device = ?6,
+               verified_at_ms = COALESCE(?7, verified_at_ms)
+             WHERE id = ?1",
+            params![
+                id,
+                fp.map(|f| to_i64(f.size)),
+                fp.map(|f| f.mtime_ns),
+                fp.map(|f| f.ctime_ns),
+                fp.map(|f| to_i64(f.inode)),
+                fp.map(|f| to_i64(f.device)),
+                verified_at_ms.map(to_i64),
+            ],
+        )
     }
 
     fn set_pinned(&self, id: &str, pinned: bool) -> Result<(), CatalogError> {
@@ -451,19 +562,75 @@ impl CatalogStore for SqliteCatalog {
         )
     }
 
+    /// The last use is a hint for pruning: while another process holds the
+    /// write lock it is not recorded (no wait), so a warm ensure never
+    /// waits for a writer.
     fn touch(&self, id: &str, used_at_ms: u64) -> Result<(), CatalogError> {
-        self.update_one(
-            id,
+        let conn = self.conn();
+        conn.busy_timeout(Duration::ZERO).map_err(|e| self.sql(e))?;
+        let changed = conn.execute(
             "UPDATE models SET last_used_at_ms = MAX(COALESCE(last_used_at_ms, 0), ?2) WHERE id = ?1",
             params![id, to_i64(used_at_ms)],
-        )
+        );
+        let _ = conn.busy_timeout(self.lock_timeout.min(WAIT_NOTICE));
+        match changed.map_err(|e| self.sql(e)) {
+            Ok(0) => Err(CatalogError::NotFound {
+                path: self.path.clone(),
+                id: id.to_string(),
+            }),
+            Ok(_) => Ok(()),
+            Err(e) if is_busy(&e) => Ok(()),
+            Err(e) => Err(e),
+        }
     }
 
     fn remove(&self, id: &str) -> Result<bool, CatalogError> {
-        let changed = self
-            .conn()
-            .execute("DELETE FROM models WHERE id = ?1", [id])
-            .map_err(|e| self.sql(e))?;
+        let changed = self.write(|conn| {
+            conn.execute("DELETE FROM models WHERE id = ?1", [id])
+                .map_err(|e| self.sql(e))
+        })?;
         Ok(changed > 0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::CatalogStore;
+
+    /// Another connection (as another process would) holding the write lock.
+    fn hold_write_lock(path: &Path) -> Connection {
+        let other = Connection::open(path).unwrap();
+        other.execute_batch("BEGIN IMMEDIATE").unwrap();
+        other
+    }
+
+    #[test]
+    fn an_up_to_date_catalog_opens_and_reads_while_another_connection_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.sqlite");
+        drop(SqliteCatalog::open(&path).unwrap());
+        let _writer = hold_write_lock(&path);
+        let cat = SqliteCatalog::open_with_lock_timeout(&path, Duration::from_millis(200)).unwrap();
+        assert!(cat.list().unwrap().is_empty());
+        assert_eq!(cat.schema_version().unwrap(), SCHEMA_VERSION);
+    }
+
+    #[test]
+    fn a_write_past_the_lock_timeout_fails_locked() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.sqlite");
+        let cat = SqliteCatalog::open_with_lock_timeout(&path, Duration::from_millis(200)).unwrap();
+        let _writer = hold_write_lock(&path);
+        let err = cat.remove("file:/m.gguf").unwrap_err();
+        assert!(
+            matches!(err, CatalogError::Locked { .. }),
+            "a typed lock error: {err}"
+        );
+        assert_eq!(err.class(), crate::ErrorKind::Locked);
+        assert!(
+            err.to_string()
+                .contains("catalog locked by another process")
+        );
     }
 }

@@ -121,6 +121,7 @@ fn init_child() {
         }
         "quiet" | "normal" | "debug" => every_kind_of_event(&scenario),
         "otel" => otel_scenario(),
+        "wire" => wire_dumps_and_hostile_text(),
         other => panic!("unknown scenario {other}"),
     }
 }
@@ -170,6 +171,23 @@ fn every_kind_of_event(verbosity: &str) {
         "GET https://example.com/m.gguf?token=s3cret-debug-value"
     );
     tracing_log::log::debug!(target: "a_log_crate", "a log record");
+}
+
+/// What an HTTP client logs at TRACE (a row of its wire dump, with a
+/// token cut at the row's end, and a plain trace line), and a debug event
+/// and a narration quoting text that would drive a terminal.
+fn wire_dumps_and_hostile_text() {
+    let _guard = init(InitOptions::default()).unwrap();
+    tracing_log::log::trace!(
+        target: "ureq_proto::util",
+        "6f6e 3a20 4265 6172 6572 2063 346e 3472  on:.Bearer.c4n4r"
+    );
+    tracing_log::log::trace!(target: "ureq::unversioned::transport", "Try connect");
+    tracing::debug!(target: "some_crate", "server said \u{1b}]0;title\u{7} \u{202e}");
+    narrate(NarrationFields {
+        human: "Resolving model reference: \u{1b}[2J\u{9b}31m".into(),
+        ..resolve()
+    });
 }
 
 #[cfg(not(feature = "otel"))]
@@ -357,6 +375,32 @@ fn debug_verbosity_writes_debug_events_of_every_crate_and_log_records_redacted()
         .find(|l| l.contains("a log record"))
         .unwrap_or_else(|| panic!("no log record: {stderr}"));
     assert!(record.contains("a_log_crate"), "its own target: {record}");
+}
+
+#[test]
+fn wire_dumps_never_reach_the_log_and_human_lines_are_inert_even_at_trace() {
+    let (_, stderr) = child("wire", Some("trace"));
+    assert!(
+        stderr.contains("Try connect"),
+        "other trace events stay: {stderr}"
+    );
+    assert!(!stderr.contains("Bearer"), "no wire dump: {stderr}");
+    assert!(
+        !stderr
+            .chars()
+            .any(|c| c != '\n' && narration_core::is_live(c)),
+        "inert: {stderr:?}"
+    );
+    // tracing-subscriber escapes ESC and BEL in messages itself; the bidi
+    // override is left to `inert`.
+    assert!(
+        stderr.contains("server said \\x1b]0;title\\x07 \\u{202e}"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("reference: \\u{1b}[2J\\u{9b}31m"),
+        "{stderr}"
+    );
 }
 
 #[test]
