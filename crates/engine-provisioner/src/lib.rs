@@ -76,6 +76,10 @@ pub use refs::{GitRef, RepoUrl};
 pub use source::LlamaCppSource;
 pub use toolchain::MissingTool;
 pub use validate::ValidationError;
+/// The kind an error is ([`ProvisionError::kind`]) and the token that
+/// cancels an ensure ([`EngineOptions::cancel`]), shared with
+/// model-provisioner.
+pub use model_provisioner::{Cancel, ErrorKind};
 
 use model_provisioner::ModelProvisioner;
 use std::sync::Arc;
