@@ -69,6 +69,10 @@ pub use config::{
     Provisioning, Source,
 };
 pub use error::{GitStep, ProvisionError, Result};
+/// The kind an error is ([`ProvisionError::kind`]) and the token that
+/// cancels an ensure ([`EngineOptions::cancel`]), shared with
+/// model-provisioner.
+pub use model_provisioner::{Cancel, ErrorKind};
 pub use options::{DEFAULT_REPLICA_ID, EngineOptions};
 pub use plan::{Plan, ToolVars};
 pub use prepared::PreparedEngine;
@@ -76,10 +80,6 @@ pub use refs::{GitRef, RepoUrl};
 pub use source::LlamaCppSource;
 pub use toolchain::MissingTool;
 pub use validate::ValidationError;
-/// The kind an error is ([`ProvisionError::kind`]) and the token that
-/// cancels an ensure ([`EngineOptions::cancel`]), shared with
-/// model-provisioner.
-pub use model_provisioner::{Cancel, ErrorKind};
 
 use model_provisioner::ModelProvisioner;
 use std::sync::Arc;

@@ -12,8 +12,8 @@ use crate::prepared::PreparedEngine;
 use crate::say::Say;
 use crate::steps::{self, BuildLock};
 use crate::{EngineProvisioner, toolchain};
-use model_provisioner::{Cancel, ModelProvisioner, ProgressReporter, ProgressStep};
 use model_provisioner::file_lock::LockWait;
+use model_provisioner::{Cancel, ModelProvisioner, ProgressReporter, ProgressStep};
 use narration_core::catalog::engine as ev;
 use narration_core::{fail_step, step_span};
 use std::ffi::OsString;
@@ -88,8 +88,7 @@ impl LlamaCppSource {
     pub fn execute_with(&self, plan: &Plan, options: &EngineOptions) -> Result<PreparedEngine> {
         let _span = lifecycle_span(&plan.pool_id).entered();
         let say = say_for(&plan.pool_id, options);
-        self.run(plan, options, &say)
-            .inspect_err(|e| say.failed(e))
+        self.run(plan, options, &say).inspect_err(|e| say.failed(e))
     }
 
     /// The PATH and the pool's variables every tool runs with, and the
@@ -192,6 +191,7 @@ impl EngineProvisioner for LlamaCppSource {
         let _span = lifecycle_span(&pool.id).entered();
         let say = say_for(&pool.id, options);
         let plan = self.plan_for(pool).inspect_err(|e| say.failed(e))?;
-        self.run(&plan, options, &say).inspect_err(|e| say.failed(e))
+        self.run(&plan, options, &say)
+            .inspect_err(|e| say.failed(e))
     }
 }

@@ -2,10 +2,10 @@
 //! configure (see `configure`), build `llama-server`, hash it and stamp it.
 
 use super::configure;
+use crate::build_progress::BuildProgress;
 use crate::cache::{self, CacheKey, FileId, Stamp};
 use crate::cmake;
 use crate::error::{ProvisionError, Result};
-use crate::build_progress::BuildProgress;
 use crate::exec::{self, Stop, ToolEnv};
 use crate::plan::Plan;
 use crate::say::Say;

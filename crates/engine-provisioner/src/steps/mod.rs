@@ -88,15 +88,18 @@ impl BuildLock {
                 ),
             );
         };
-        let lock = file_lock::acquire_until(&path, policy, cancel, &mut told).map_err(|e| match e {
-            LockError::Io { path, source } => ProvisionError::Io {
-                what: "cannot lock",
-                path,
-                source,
-            },
-            timeout @ LockError::Timeout { .. } => ProvisionError::LockTimeout(timeout),
-            LockError::Cancelled { .. } => ProvisionError::cancelled(say.pool_id, ev::LOCK_WAIT),
-        })?;
+        let lock =
+            file_lock::acquire_until(&path, policy, cancel, &mut told).map_err(|e| match e {
+                LockError::Io { path, source } => ProvisionError::Io {
+                    what: "cannot lock",
+                    path,
+                    source,
+                },
+                timeout @ LockError::Timeout { .. } => ProvisionError::LockTimeout(timeout),
+                LockError::Cancelled { .. } => {
+                    ProvisionError::cancelled(say.pool_id, ev::LOCK_WAIT)
+                }
+            })?;
         Ok(Self { lock })
     }
 

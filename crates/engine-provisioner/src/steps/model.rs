@@ -3,8 +3,8 @@
 //! inspect, catalogue). It narrates its own steps.
 
 use crate::error::{ProvisionError, Result};
-use crate::plan::Plan;
 use crate::options::EngineOptions;
+use crate::plan::Plan;
 use model_provisioner::{EnsureOptions, ErrorKind, ModelProvisioner};
 use std::path::PathBuf;
 

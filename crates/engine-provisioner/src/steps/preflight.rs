@@ -45,7 +45,10 @@ pub(crate) fn run(
                     });
                 }
                 Installed::Cancelled => {
-                    return Err(ProvisionError::cancelled(&plan.pool_id, ev::PACKAGE_INSTALL));
+                    return Err(ProvisionError::cancelled(
+                        &plan.pool_id,
+                        ev::PACKAGE_INSTALL,
+                    ));
                 }
             }
             find(&env).map_err(|still| ProvisionError::MissingTools {

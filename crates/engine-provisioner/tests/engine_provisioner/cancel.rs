@@ -137,7 +137,11 @@ fn cancel_while_waiting_for_the_build_lock_then_ensure_again() {
         .collect();
     assert_eq!(cancelled.len(), 1, "narrated once");
     assert_eq!(cancelled[0].error_kind.as_deref(), Some("cancelled"));
-    assert!(cancelled[0].human.contains("lock-wait"), "{}", cancelled[0].human);
+    assert!(
+        cancelled[0].human.contains("lock-wait"),
+        "{}",
+        cancelled[0].human
+    );
     assert!(fake.calls().is_empty(), "no tool ran: {:?}", fake.calls());
 
     held.release();
@@ -157,10 +161,16 @@ fn cancel_during_git_clone_stops_git_and_its_children_then_ensure_again() {
     let err = cancel_and_wait(&options.cancel, &rx);
     assert_cancelled_in(&err, "git-clone");
     assert_group_gone(&fake, "git-clone");
-    assert!(!fake.cache.join("src").exists(), "a half clone is never the checkout");
+    assert!(
+        !fake.cache.join("src").exists(),
+        "a half clone is never the checkout"
+    );
 
     fake.heal("git.hang-clone");
-    let engine = fake.provider().ensure(&pool).expect("the next ensure succeeds");
+    let engine = fake
+        .provider()
+        .ensure(&pool)
+        .expect("the next ensure succeeds");
     assert_eq!(engine.commit, crate::support::C1);
 }
 
@@ -192,10 +202,15 @@ fn cancel_during_the_build_stops_the_build_group_and_the_next_ensure_builds() {
 
     fake.heal("cmake.slow-build");
     fake.clear();
-    let engine = fake.provider().ensure(&pool).expect("the next ensure succeeds");
+    let engine = fake
+        .provider()
+        .ensure(&pool)
+        .expect("the next ensure succeeds");
     assert_eq!(fake.configures().len(), 1, "configured again");
     assert!(
-        fake.calls_of("cmake").iter().any(|c| c.starts_with("cmake --build")),
+        fake.calls_of("cmake")
+            .iter()
+            .any(|c| c.starts_with("cmake --build")),
         "built again"
     );
     assert!(fake.cache.join("build.stamp").is_file());
@@ -217,8 +232,7 @@ impl Fetcher for WaitsForCancel {
         expected: Option<&Digest>,
         ctx: &FetchContext,
     ) -> Result<Fetched, model_provisioner::ProvisionError> {
-        ctx.progress
-            .begin(ProgressStep::Download, Some(1));
+        ctx.progress.begin(ProgressStep::Download, Some(1));
         if ctx.cancel.sleep(HANG * 4).is_err() {
             return Err(model_provisioner::ProvisionError::Cancelled {
                 model: model.id(),
@@ -246,5 +260,7 @@ fn a_cancelled_model_step_is_the_engines_cancelled() {
 
     let err = cancel_and_wait(&options.cancel, &rx);
     assert_cancelled_in(&err, "model");
-    fake.provider().ensure(&pool).expect("the next ensure succeeds");
+    fake.provider()
+        .ensure(&pool)
+        .expect("the next ensure succeeds");
 }

@@ -100,7 +100,10 @@ fn each_failure_has_its_kind() {
     let fake = FakeTools::new();
     let toml = fake.pool_toml("v0", &[], "").replace(
         "[provisioning.model]\n",
-        &format!("[provisioning.model]\ndigest = \"sha256:{}\"\n", "0".repeat(64)),
+        &format!(
+            "[provisioning.model]\ndigest = \"sha256:{}\"\n",
+            "0".repeat(64)
+        ),
     );
     let pool = PoolConfig::from_toml_str(&toml).unwrap();
     let err = fake.provider().ensure(&pool).unwrap_err();

@@ -151,8 +151,8 @@ fn repo_credentials_reach_git_but_no_narration_or_plan() {
 
 #[test]
 fn an_endless_or_huge_pool_file_is_refused_naming_the_file_and_the_limit() {
-    let err = engine_provisioner::PoolConfig::from_path(std::path::Path::new("/dev/zero"))
-        .unwrap_err();
+    let err =
+        engine_provisioner::PoolConfig::from_path(std::path::Path::new("/dev/zero")).unwrap_err();
     match &err {
         ConfigError::TooLarge { path, limit } => {
             assert_eq!(path, std::path::Path::new("/dev/zero"));
@@ -161,7 +161,10 @@ fn an_endless_or_huge_pool_file_is_refused_naming_the_file_and_the_limit() {
         other => panic!("expected TooLarge, got {other:?}"),
     }
     let msg = err.to_string();
-    assert!(msg.contains("/dev/zero") && msg.contains("1048576"), "{msg}");
+    assert!(
+        msg.contains("/dev/zero") && msg.contains("1048576"),
+        "{msg}"
+    );
 
     // A real file one byte over the limit, even if it were valid TOML.
     let dir = tempfile::tempdir().unwrap();

@@ -249,8 +249,8 @@ impl FakeTools {
     pub fn pids(&self, name: &str, within: std::time::Duration) -> Option<(i32, i32)> {
         let deadline = std::time::Instant::now() + within;
         loop {
-            let text = std::fs::read_to_string(self.ctl.join(format!("{name}.pids")))
-                .unwrap_or_default();
+            let text =
+                std::fs::read_to_string(self.ctl.join(format!("{name}.pids"))).unwrap_or_default();
             let mut it = text.split_whitespace().filter_map(|p| p.parse().ok());
             if let (Some(a), Some(b)) = (it.next(), it.next()) {
                 return Some((a, b));
