@@ -27,6 +27,19 @@ fn public_types_are_send_and_sync() {
     assert_send_sync::<BuildCacheState>();
     assert_send_sync::<engine_provisioner::MissingTool>();
     assert_send_sync::<engine_provisioner::Result<PreparedEngine>>();
+    assert_send_sync::<engine_provisioner::RepoUrl>();
+    assert_send_sync::<engine_provisioner::GitRef>();
+    assert_send_sync::<engine_provisioner::ToolVars>();
+    assert_send_sync::<engine_provisioner::Provisioning>();
+    assert_send_sync::<engine_provisioner::Source>();
+    assert_send_sync::<engine_provisioner::Build>();
+    assert_send_sync::<engine_provisioner::ModelSpec>();
+    assert_send_sync::<engine_provisioner::Engine>();
+    assert_send_sync::<engine_provisioner::Generator>();
+    assert_send_sync::<engine_provisioner::Stamp>();
+    assert_send_sync::<engine_provisioner::CacheKey>();
+    assert_send_sync::<engine_provisioner::FileId>();
+    assert_send_sync::<engine_provisioner::Cancel>();
 }
 
 #[test]
