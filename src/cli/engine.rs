@@ -19,7 +19,7 @@ pub fn run(
     progress: Option<Arc<dyn ProgressObserver>>,
 ) -> Result<(), CliError> {
     let pool = PoolConfig::from_path(&args.pool).map_err(|e| match e {
-        ConfigError::Read { .. } => CliError::new(e),
+        ConfigError::Read { .. } | ConfigError::TooLarge { .. } => CliError::new(e),
         other => CliError::new(format!(
             "{}: {other}; fix the file and run again",
             args.pool.display()

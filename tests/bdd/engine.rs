@@ -248,7 +248,7 @@ fn at_level(w: &mut World, action: String, level: String) {
 
 #[then(expr = "the engine ensure fails with error kind {string}")]
 fn fails_with(w: &mut World, kind: String) {
-    assert_eq!(w.engine.error().kind(), kind, "{}", w.engine.error());
+    assert_eq!(w.engine.error().error_kind(), kind, "{}", w.engine.error());
     w.engine.capture.assert_field("error_kind", &kind);
 }
 

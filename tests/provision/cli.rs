@@ -848,6 +848,10 @@ fn engine_failures_exit_1_in_one_line() {
     env.run(&["engine", bad.to_str().expect("utf-8")])
         .fails_with("bad.toml: pool config is not valid");
 
+    // An endless file is refused after 1 MiB, naming it and the limit.
+    env.run(&["engine", "/dev/zero", "--plan"])
+        .fails_with("/dev/zero is larger than 1048576 bytes");
+
     let pool = pool_toml(&env, "vllm");
     env.run(&["engine", pool.to_str().expect("utf-8"), "--plan"])
         .fails_with("cli-pool");

@@ -60,6 +60,7 @@ const RUNNERS: &[(&str, Runner)] = &[
         "model failure inside an engine ensure",
         engine::model_failure,
     ),
+    ("engine cancelled during the build", engine::cancelled_build),
 ];
 
 /// The spec file and the heading of the table this test runs.

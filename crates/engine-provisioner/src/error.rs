@@ -1,9 +1,12 @@
 //! The provisioner's typed errors. Each knows the failure narration it is
-//! reported with ([`ProvisionError::action`]) and its `error_kind`
-//! ([`ProvisionError::kind`]): this is the one place that mapping lives.
+//! reported with ([`ProvisionError::action`]), its `error_kind` string
+//! ([`ProvisionError::error_kind`]) and the [`ErrorKind`] a program
+//! matches on ([`ProvisionError::kind`]): this is the one place those
+//! mappings live.
 
 use crate::config::ConfigError;
 use crate::toolchain::MissingTool;
+use model_provisioner::ErrorKind;
 use narration_core::catalog::engine as ev;
 use std::path::PathBuf;
 
@@ -34,8 +37,9 @@ impl GitStep {
         }
     }
 
-    /// The `error_kind` of a failure in this step.
-    fn kind(self) -> &'static str {
+    /// The `error_kind` of a failure in this step (also the step named
+    /// when a cancel stops it).
+    pub(crate) fn error_kind(self) -> &'static str {
         match self {
             GitStep::Clone => "git-clone",
             GitStep::Fetch => "git-fetch",
@@ -52,7 +56,9 @@ impl std::fmt::Display for GitStep {
     }
 }
 
-/// Everything that can stop `plan` or `ensure`.
+/// Everything that can stop `plan` or `ensure`. Match on
+/// [`ProvisionError::kind`] (new variants may be added).
+#[non_exhaustive]
 #[derive(Debug, thiserror::Error)]
 pub enum ProvisionError {
     /// The pool config failed validation.
@@ -208,15 +214,15 @@ impl ProvisionError {
         }
     }
 
-    /// A short, stable `error_kind`.
-    pub fn kind(&self) -> &'static str {
+    /// A short, stable `error_kind` string, as narrated.
+    pub fn error_kind(&self) -> &'static str {
         use ProvisionError::*;
         match self {
             Config(_) => "invalid-config",
             MissingSection { .. } => "missing-config",
             Unsupported { .. } => "unsupported-engine",
             MissingTools { .. } => "missing-tools",
-            Git { step, .. } => step.kind(),
+            Git { step, .. } => step.error_kind(),
             RefNotFound { .. } => "ref-not-found",
             CmakeConfigure { cuda: true, .. } => "cuda-configure",
             CmakeConfigure { cuda: false, .. } => "cmake-configure",
@@ -227,6 +233,50 @@ impl ProvisionError {
             Model { source, .. } => source.error_kind(),
             Port { .. } => "port",
             Cancelled { .. } => "cancelled",
+        }
+    }
+}
+
+impl ProvisionError {
+    /// What kind of failure this is, in the one enum model-provisioner's
+    /// errors use too (a model failure is its model error's kind), so an
+    /// orchestrator decides what to do next with one `match`:
+    /// [`ErrorKind::is_retryable`] says whether trying again may help.
+    pub fn kind(&self) -> ErrorKind {
+        use ProvisionError::*;
+        match self {
+            Config(_) | MissingSection { .. } => ErrorKind::InvalidInput,
+            Unsupported { .. } => ErrorKind::Unsupported,
+            MissingTools { .. } => ErrorKind::Toolchain,
+            // Clone, fetch and submodule updates talk to the remote.
+            Git {
+                step: GitStep::Clone | GitStep::Fetch | GitStep::Submodule,
+                ..
+            } => ErrorKind::Network,
+            // A checkout failing is the local clone or disk; rev-parse
+            // fails only when git cannot run.
+            Git {
+                step: GitStep::Checkout,
+                ..
+            } => ErrorKind::Io,
+            Git {
+                step: GitStep::RevParse,
+                ..
+            } => ErrorKind::Toolchain,
+            RefNotFound { .. } => ErrorKind::NotFound,
+            CmakeConfigure { .. } | Build { .. } | BinaryMissing { .. } => ErrorKind::Build,
+            LockTimeout(_) => ErrorKind::Locked,
+            Io { .. } | Port { .. } => ErrorKind::Io,
+            Model { source, .. } => source.kind(),
+            Cancelled { .. } => ErrorKind::Cancelled,
+        }
+    }
+
+    /// The caller cancelled `pool_id`'s ensure during `step`.
+    pub(crate) fn cancelled(pool_id: &str, step: &'static str) -> Self {
+        ProvisionError::Cancelled {
+            pool_id: pool_id.to_string(),
+            step,
         }
     }
 }

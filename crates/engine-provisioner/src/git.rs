@@ -2,7 +2,7 @@
 //! files, so an up-to-date checkout costs no process at all), fetches
 //! limited to the one ref needed, detached checkouts.
 
-use crate::exec::{Failure, ToolEnv, run_captured, run_logged};
+use crate::exec::{Stop, ToolEnv, capture, run_captured, run_logged};
 use crate::validate::is_full_commit;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -149,26 +149,23 @@ impl Git<'_> {
     }
 
     /// `git clone --no-checkout [--recurse-submodules] -- <repo> <dest>`.
-    pub fn clone(&self, repo: &str, dest: &Path, submodules: bool) -> Result<(), Failure> {
+    pub fn clone(&self, repo: &str, dest: &Path, submodules: bool) -> Result<(), Stop> {
         let mut cmd = self.command(None);
         cmd.args(["clone", "--no-checkout"]);
         if submodules {
             cmd.arg("--recurse-submodules");
         }
         cmd.arg("--").arg(repo).arg(dest);
-        run_logged(cmd, self.log)
+        run_logged(cmd, self.log, &self.env.cancel)
     }
 
     /// `git rev-parse --verify -q <name>^{commit}`: `Ok(None)` when the
-    /// name does not resolve, `Err` only when git could not run.
-    pub fn rev_parse(&self, checkout: &Path, name: &str) -> Result<Option<String>, Failure> {
+    /// name does not resolve, `Err` only when git could not run or was cancelled.
+    pub fn rev_parse(&self, checkout: &Path, name: &str) -> Result<Option<String>, Stop> {
         let mut cmd = self.command(Some(checkout));
         cmd.args(["rev-parse", "--verify", "-q", "--end-of-options"])
             .arg(format!("{name}^{{commit}}"));
-        let out = cmd.output().map_err(|e| Failure {
-            status: format!("could not start git: {e}"),
-            tail: String::new(),
-        })?;
+        let out = capture(cmd, &self.env.cancel)?;
         let stdout = String::from_utf8_lossy(&out.stdout);
         let commit = stdout.trim();
         Ok((out.status.success() && is_full_commit(commit)).then(|| commit.to_ascii_lowercase()))
@@ -176,7 +173,7 @@ impl Git<'_> {
 
     /// Fetch only `git_ref` from origin, into `refs/provision/<ref>` (a
     /// commit id is fetched as is).
-    pub fn fetch(&self, checkout: &Path, git_ref: &str) -> Result<(), Failure> {
+    pub fn fetch(&self, checkout: &Path, git_ref: &str) -> Result<(), Stop> {
         let mut cmd = self.command(Some(checkout));
         cmd.args(["fetch", "--no-tags", "--", "origin"]);
         if is_full_commit(git_ref) {
@@ -184,21 +181,21 @@ impl Git<'_> {
         } else {
             cmd.arg(format!("+{git_ref}:{FETCHED_PREFIX}{git_ref}"));
         }
-        run_logged(cmd, self.log)
+        run_logged(cmd, self.log, &self.env.cancel)
     }
 
     /// `git checkout --force --detach <commit>`.
-    pub fn checkout(&self, checkout: &Path, commit: &str) -> Result<(), Failure> {
+    pub fn checkout(&self, checkout: &Path, commit: &str) -> Result<(), Stop> {
         let mut cmd = self.command(Some(checkout));
         cmd.args(["checkout", "-q", "--force", "--detach", commit]);
-        run_logged(cmd, self.log)
+        run_logged(cmd, self.log, &self.env.cancel)
     }
 
     /// `git submodule update --init --recursive`.
-    pub fn submodules(&self, checkout: &Path) -> Result<(), Failure> {
+    pub fn submodules(&self, checkout: &Path) -> Result<(), Stop> {
         let mut cmd = self.command(Some(checkout));
         cmd.args(["submodule", "update", "--init", "--recursive"]);
-        run_logged(cmd, self.log)
+        run_logged(cmd, self.log, &self.env.cancel)
     }
 
     /// True when every submodule is initialized at its recorded commit
@@ -209,7 +206,7 @@ impl Git<'_> {
         }
         let mut cmd = self.command(Some(checkout));
         cmd.args(["submodule", "status", "--recursive"]);
-        run_captured(cmd).is_ok_and(|out| {
+        run_captured(cmd, &self.env.cancel).is_ok_and(|out| {
             out.lines()
                 .all(|l| !l.starts_with('-') && !l.starts_with('+') && !l.starts_with('U'))
         })

@@ -41,14 +41,17 @@
 
 #![warn(missing_docs)]
 
+mod build_progress;
 mod build_state;
 mod cache;
+mod child;
 mod cmake;
 mod config;
 mod error;
 mod exec;
 mod flags;
 mod git;
+mod options;
 mod plan;
 mod port;
 mod prepared;
@@ -62,9 +65,15 @@ mod validate;
 pub use build_state::BuildCacheState;
 pub use cache::{CacheKey, FileId, Stamp};
 pub use config::{
-    Build, ConfigError, Engine, Generator, ModelSpec, PoolConfig, Provisioning, Source,
+    Build, ConfigError, Engine, Generator, MAX_POOL_FILE_BYTES, ModelSpec, PoolConfig,
+    Provisioning, Source,
 };
 pub use error::{GitStep, ProvisionError, Result};
+/// The kind an error is ([`ProvisionError::kind`]) and the token that
+/// cancels an ensure ([`EngineOptions::cancel`]), shared with
+/// model-provisioner.
+pub use model_provisioner::{Cancel, ErrorKind};
+pub use options::{DEFAULT_REPLICA_ID, EngineOptions};
 pub use plan::{Plan, ToolVars};
 pub use prepared::PreparedEngine;
 pub use refs::{GitRef, RepoUrl};
@@ -82,16 +91,25 @@ pub trait EngineProvisioner {
     fn plan(&self, pool: &PoolConfig) -> Result<Plan>;
 
     /// Plan, then make the engine ready (tools, source, build, model,
-    /// flags, port) and describe it. Never starts the engine.
-    fn ensure(&self, pool: &PoolConfig) -> Result<PreparedEngine>;
+    /// flags, port) and describe it, with the caller's ids, cancellation
+    /// token and progress observer. Never starts the engine.
+    fn ensure_with(&self, pool: &PoolConfig, options: &EngineOptions) -> Result<PreparedEngine>;
+
+    /// [`EngineProvisioner::ensure_with`] with default options (replica
+    /// `r0`, never cancelled, no progress reports).
+    fn ensure(&self, pool: &PoolConfig) -> Result<PreparedEngine> {
+        self.ensure_with(pool, &EngineOptions::default())
+    }
 }
 
 /// The provisioner for the pool's engine, getting models from `models`:
-/// llama.cpp from source; other engines parse but are refused here.
+/// llama.cpp from source; other engines parse but are refused here. It
+/// may move to and be shared between threads (an async runtime's
+/// `spawn_blocking`, one task per pool).
 pub fn provider_for(
     pool: &PoolConfig,
     models: Arc<ModelProvisioner>,
-) -> Result<Box<dyn EngineProvisioner>> {
+) -> Result<Box<dyn EngineProvisioner + Send + Sync>> {
     match pool.engine {
         Engine::Llamacpp => Ok(Box::new(LlamaCppSource::new(models))),
         other => {
@@ -99,7 +117,7 @@ pub fn provider_for(
                 pool_id: pool.id.clone(),
                 engine: other.as_str(),
             };
-            say::Say { pool_id: &pool.id }.failed(&err);
+            say::Say::new(&pool.id).failed(&err);
             Err(err)
         }
     }

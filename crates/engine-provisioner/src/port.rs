@@ -1,18 +1,50 @@
-//! Port choice: the first configured port that can be bound on loopback,
-//! else one the OS picks. The socket is closed again before returning, so
-//! another process could take the port first; the orchestrator retries.
+//! Port choice, stable across ensures: the first configured port that can
+//! be bound on loopback; else the port this pool's replica was handed last
+//! time (recorded in the cache dir) when it is still free; else one the OS
+//! picks. The socket is closed again before returning: the supervisor
+//! binds the port when it starts the engine, and another process can take
+//! it in between (the supervisor then ensures again or picks another).
 
 use std::net::{Ipv4Addr, TcpListener};
+use std::path::{Path, PathBuf};
 
 /// The loopback address the engine listens on.
 pub const HOST: &str = "127.0.0.1";
 
-/// First free port of `wanted`, else an ephemeral one.
-pub fn choose(wanted: &[u16]) -> std::io::Result<u16> {
-    first_bindable(wanted, |p| {
-        TcpListener::bind((Ipv4Addr::LOCALHOST, p)).is_ok()
-    })
-    .map_or_else(ephemeral, Ok)
+/// First free port of `wanted`, else `remembered` when free, else an
+/// ephemeral one.
+pub fn choose(wanted: &[u16], remembered: Option<u16>) -> std::io::Result<u16> {
+    first_bindable(wanted, is_free)
+        .or_else(|| remembered.filter(|&p| p != 0 && is_free(p)))
+        .map_or_else(ephemeral, Ok)
+}
+
+/// True when `port` can be bound on loopback right now.
+pub fn is_free(port: u16) -> bool {
+    TcpListener::bind((Ipv4Addr::LOCALHOST, port)).is_ok()
+}
+
+/// Where the port handed to `replica_id` of `pool_id` is recorded (both
+/// ids are validated names: no `/`, no leading `.`).
+pub fn record_path(cache_dir: &Path, pool_id: &str, replica_id: &str) -> PathBuf {
+    cache_dir.join("ports").join(pool_id).join(replica_id)
+}
+
+/// The recorded port, if any (an unreadable record is no record).
+pub fn remembered(record: &Path) -> Option<u16> {
+    std::fs::read_to_string(record).ok()?.trim().parse().ok()
+}
+
+/// Record `port` for the next ensure (temporary file, then rename). Only
+/// a preference: a failure to record is ignored.
+pub fn remember(record: &Path, port: u16) {
+    let Some(dir) = record.parent() else {
+        return;
+    };
+    let tmp = record.with_extension("tmp");
+    let _ = std::fs::create_dir_all(dir)
+        .and_then(|()| std::fs::write(&tmp, port.to_string()))
+        .and_then(|()| std::fs::rename(&tmp, record));
 }
 
 /// The first non-zero port in `wanted` that `binds` accepts.
@@ -50,8 +82,19 @@ mod tests {
             .iter()
             .map(|l| l.local_addr().unwrap().port())
             .collect();
-        let chosen = choose(&busy_ports).unwrap();
+        let chosen = choose(&busy_ports[..2], Some(busy_ports[2])).unwrap();
         assert_ne!(chosen, 0);
         assert!(!busy_ports.contains(&chosen), "{chosen} is busy");
+    }
+
+    #[test]
+    fn a_record_round_trips_and_garbage_is_no_record() {
+        let dir = tempfile::tempdir().unwrap();
+        let record = record_path(dir.path(), "p", "r0");
+        assert_eq!(remembered(&record), None);
+        remember(&record, 41234);
+        assert_eq!(remembered(&record), Some(41234));
+        std::fs::write(&record, "not a port").unwrap();
+        assert_eq!(remembered(&record), None);
     }
 }

@@ -2,6 +2,7 @@
 //! engine, nothing started.
 
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 /// A ready-to-start engine. Field names are a contract (JSON consumers).
@@ -13,8 +14,19 @@ pub struct PreparedEngine {
     pub flags: Vec<String>,
     /// Always `127.0.0.1`.
     pub host: String,
-    /// The port in `flags`.
+    /// The port in `flags`: one configured in the pool, else the one this
+    /// pool's replica got last time when still free, else a free one. It
+    /// was free when handed out, but nothing holds it: the supervisor
+    /// binds it when it starts the engine, and another process can take
+    /// it in between (then start fails; ensure again for another port).
     pub port: u16,
+    /// `http://HOST:PORT/health`: the supervisor's readiness probe
+    /// (200 once the model is loaded).
+    pub health_url: String,
+    /// The environment to start the server with, on top of the
+    /// supervisor's own: `CUDA_VISIBLE_DEVICES` (the device mask) for CUDA
+    /// builds, `TRACEPARENT` when spans are exported.
+    pub env: BTreeMap<String, String>,
     /// The verified model file.
     pub model_path: PathBuf,
     /// `llamacpp-source:<ref>-<cpu|cuda>`.
@@ -27,7 +39,7 @@ pub struct PreparedEngine {
     pub provisioning_mode: String,
     /// The pool.
     pub pool_id: String,
-    /// The replica within the pool (`r0`: one replica per ensure).
+    /// The replica within the pool ([`EngineOptions::replica_id`](crate::EngineOptions::replica_id), default `r0`).
     pub replica_id: String,
     /// GPUs the engine may use (`CUDA_VISIBLE_DEVICES` from the pool env
     /// for CUDA builds); `None` for CPU builds or all GPUs.
@@ -54,6 +66,8 @@ mod tests {
             flags: vec!["--model".into(), "/m.gguf".into()],
             host: "127.0.0.1".into(),
             port: 8080,
+            health_url: "http://127.0.0.1:8080/health".into(),
+            env: BTreeMap::from([("CUDA_VISIBLE_DEVICES".into(), "0".into())]),
             model_path: "/m.gguf".into(),
             engine_version: "llamacpp-source:v0-cpu".into(),
             commit: "c".into(),
@@ -81,7 +95,9 @@ mod tests {
                 "commit",
                 "device_mask",
                 "engine_version",
+                "env",
                 "flags",
+                "health_url",
                 "host",
                 "model_path",
                 "pool_id",

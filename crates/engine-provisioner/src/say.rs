@@ -5,12 +5,21 @@ use narration_core::catalog::engine as ev;
 use narration_core::{NarrationFields, narrate};
 use std::time::Duration;
 
-/// Narrates on behalf of one pool.
+/// Narrates on behalf of one pool (and one ensure's correlation id).
 pub(crate) struct Say<'a> {
     pub pool_id: &'a str,
+    pub correlation_id: Option<&'a str>,
 }
 
-impl Say<'_> {
+impl<'a> Say<'a> {
+    /// Narrations for `pool_id`, without a correlation id.
+    pub fn new(pool_id: &'a str) -> Self {
+        Self {
+            pool_id,
+            correlation_id: None,
+        }
+    }
+
     fn fields(&self, action: &'static str, target: &str, human: String) -> NarrationFields {
         NarrationFields {
             actor: ev::ACTOR,
@@ -19,6 +28,7 @@ impl Say<'_> {
             human,
             pool_id: Some(self.pool_id.to_string()),
             engine: Some("llamacpp".into()),
+            correlation_id: self.correlation_id.map(str::to_string),
             ..Default::default()
         }
     }
@@ -48,7 +58,7 @@ impl Say<'_> {
     /// An error is about to be returned.
     pub fn failed(&self, err: &ProvisionError) {
         narrate(NarrationFields {
-            error_kind: Some(err.kind().to_string()),
+            error_kind: Some(err.error_kind().to_string()),
             ..self.fields(err.action(), self.pool_id, err.to_string())
         });
     }

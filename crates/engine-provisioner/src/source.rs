@@ -6,13 +6,14 @@
 use crate::config::PoolConfig;
 use crate::error::Result;
 use crate::exec::ToolEnv;
+use crate::options::EngineOptions;
 use crate::plan::Plan;
 use crate::prepared::PreparedEngine;
 use crate::say::Say;
 use crate::steps::{self, BuildLock};
 use crate::{EngineProvisioner, toolchain};
-use model_provisioner::ModelProvisioner;
 use model_provisioner::file_lock::LockWait;
+use model_provisioner::{Cancel, ModelProvisioner, ProgressReporter, ProgressStep};
 use narration_core::catalog::engine as ev;
 use narration_core::{fail_step, step_span};
 use std::ffi::OsString;
@@ -80,64 +81,77 @@ impl LlamaCppSource {
     /// Carry out a plan made by [`EngineProvisioner::plan`] with this
     /// provider: what `ensure` does after planning.
     pub fn execute(&self, plan: &Plan) -> Result<PreparedEngine> {
-        let _span = lifecycle_span(&plan.pool_id).entered();
-        self.run(plan).inspect_err(|e| {
-            Say {
-                pool_id: &plan.pool_id,
-            }
-            .failed(e)
-        })
+        self.execute_with(plan, &EngineOptions::default())
     }
 
-    /// The PATH and the pool's variables every tool runs with.
-    pub(crate) fn tool_env(&self, plan: &Plan) -> ToolEnv {
+    /// [`LlamaCppSource::execute`] with the caller's options.
+    pub fn execute_with(&self, plan: &Plan, options: &EngineOptions) -> Result<PreparedEngine> {
+        let _span = lifecycle_span(&plan.pool_id).entered();
+        let say = say_for(&plan.pool_id, options);
+        self.run(plan, options, &say).inspect_err(|e| say.failed(e))
+    }
+
+    /// The PATH and the pool's variables every tool runs with, and the
+    /// token that stops them.
+    pub(crate) fn tool_env(&self, plan: &Plan, cancel: &Cancel) -> ToolEnv {
         ToolEnv {
             path: self.path.clone(),
             vars: plan.tool_env.pairs().to_vec(),
+            cancel: cancel.clone(),
         }
     }
 
     /// The lifecycle, one step per line.
-    fn run(&self, plan: &Plan) -> Result<PreparedEngine> {
+    fn run(&self, plan: &Plan, options: &EngineOptions, say: &Say<'_>) -> Result<PreparedEngine> {
         let t0 = Instant::now();
-        let say = Say {
-            pool_id: &plan.pool_id,
-        };
-        steps::announce(plan, &say);
-        let lock = BuildLock::acquire(&plan.cache_dir, self.lock_wait, &say)?;
+        let replica_id = steps::finish::replica_id(options)?;
+        let progress = ProgressReporter::new(
+            options.progress.clone(),
+            options.correlation_id.clone(),
+            Some(plan.pool_id.clone()),
+            plan.pool_id.clone(),
+        );
+        let cancel = &options.cancel;
+        steps::announce(plan, say);
+        let lock = BuildLock::acquire(&plan.cache_dir, self.lock_wait, cancel, &progress, say)?;
+        progress.begin(ProgressStep::Preflight, None);
         let (tools, env) = in_step(step_span!(ev::ACTOR, "preflight"), || {
-            steps::preflight::run(self, plan, &say)
+            steps::preflight::run(self, plan, cancel, say)
         })?;
+        progress.begin(ProgressStep::Checkout, None);
         let repo = plan.repo.to_string();
         let commit = in_step(
             step_span!(ev::ACTOR, "checkout", "url.full" = repo.as_str()),
-            || steps::checkout::run(plan, &tools, &env, &say),
+            || steps::checkout::run(plan, &tools, &env, say),
         )?;
         let built = in_step(step_span!(ev::ACTOR, "build"), || {
-            steps::build::run(plan, &tools, &env, &commit, &say)
+            steps::build::run(plan, &tools, &env, &commit, &progress, say)
         })?;
         // A model download may take minutes: other ensures on this cache
         // dir need not wait for it.
         lock.release();
         let model_path = in_step(step_span!(ev::ACTOR, "model"), || {
-            steps::model::run(plan, &self.models)
+            steps::model::run(plan, &self.models, options)
         })?;
         let mut prepared = in_step(step_span!(ev::ACTOR, "finish"), || {
-            steps::finish::run(plan, commit, built, model_path)
+            steps::finish::run(plan, replica_id, commit, built, model_path)
         })?;
         // The lifecycle span's context: the engine's start continues here.
         if let Some(trace) = narration_core::current_trace() {
             prepared.trace_id = Some(trace.trace_id);
+            prepared
+                .env
+                .insert("TRACEPARENT".into(), trace.traceparent.clone());
             prepared.traceparent = Some(trace.traceparent);
         }
-        steps::complete(&prepared, &say, t0);
+        steps::complete(&prepared, say, t0);
         Ok(prepared)
     }
 
     fn plan_for(&self, pool: &PoolConfig) -> Result<Plan> {
         let env = ToolEnv {
             path: self.path.clone(),
-            vars: Vec::new(),
+            ..ToolEnv::default()
         };
         Plan::for_pool(pool, &env)
     }
@@ -148,9 +162,17 @@ impl LlamaCppSource {
 fn in_step<T>(span: tracing::Span, body: impl FnOnce() -> Result<T>) -> Result<T> {
     let result = span.in_scope(body);
     if let Err(e) = &result {
-        fail_step(&span, e.kind());
+        fail_step(&span, e.error_kind());
     }
     result
+}
+
+/// Narrations for one ensure of `pool_id`, with the caller's correlation id.
+fn say_for<'a>(pool_id: &'a str, options: &'a EngineOptions) -> Say<'a> {
+    Say {
+        pool_id,
+        correlation_id: options.correlation_id.as_deref(),
+    }
 }
 
 /// One span per ensure: every narration of it (model-provisioner's too)
@@ -162,13 +184,14 @@ fn lifecycle_span(pool_id: &str) -> tracing::Span {
 impl EngineProvisioner for LlamaCppSource {
     fn plan(&self, pool: &PoolConfig) -> Result<Plan> {
         self.plan_for(pool)
-            .inspect_err(|e| Say { pool_id: &pool.id }.failed(e))
+            .inspect_err(|e| Say::new(&pool.id).failed(e))
     }
 
-    fn ensure(&self, pool: &PoolConfig) -> Result<PreparedEngine> {
+    fn ensure_with(&self, pool: &PoolConfig, options: &EngineOptions) -> Result<PreparedEngine> {
         let _span = lifecycle_span(&pool.id).entered();
-        let say = Say { pool_id: &pool.id };
+        let say = say_for(&pool.id, options);
         let plan = self.plan_for(pool).inspect_err(|e| say.failed(e))?;
-        self.run(&plan).inspect_err(|e| say.failed(e))
+        self.run(&plan, options, &say)
+            .inspect_err(|e| say.failed(e))
     }
 }

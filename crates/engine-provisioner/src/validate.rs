@@ -4,6 +4,7 @@
 //! they are built, so a loaded pool holds only checked values.
 
 /// Why a value was refused. Each variant carries the value.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ValidationError {
     /// Empty where a value is needed.

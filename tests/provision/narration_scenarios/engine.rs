@@ -3,7 +3,9 @@
 
 use super::{Captured, capture};
 use crate::engine_support::FakeTools;
-use engine_provisioner::{EngineProvisioner, PoolConfig};
+use engine_provisioner::{EngineOptions, EngineProvisioner, PoolConfig};
+use model_provisioner::{Progress, ProgressStep};
+use std::sync::Arc;
 
 /// A CPU pool on tag `v0` of the fake repository.
 fn cpu_pool(fake: &FakeTools) -> PoolConfig {
@@ -69,4 +71,21 @@ pub fn model_failure() -> Captured {
     );
     let pool = PoolConfig::from_toml_str(&toml).expect("pool config with a digest");
     ensure(&fake, &pool)
+}
+
+/// A build that would run for a minute, cancelled by the caller once it
+/// reports its first build step.
+pub fn cancelled_build() -> Captured {
+    let fake = FakeTools::new();
+    fake.fail("cmake.slow-build");
+    let mut options = EngineOptions::default();
+    let cancel = options.cancel.clone();
+    options.progress = Some(Arc::new(move |p: &Progress| {
+        if p.step == ProgressStep::Build && p.done > 0 {
+            cancel.cancel();
+        }
+    }));
+    let provider = fake.provider();
+    let pool = cpu_pool(&fake);
+    capture(|| provider.ensure_with(&pool, &options))
 }

@@ -24,6 +24,7 @@ use crate::validate::{self, ValidationError};
 use model_provisioner::{Digest, ModelRef};
 use serde::{Deserialize, Serialize, Serializer};
 use std::collections::BTreeMap;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// One pool: which engine to prepare, from which source, with which model.
@@ -169,6 +170,7 @@ pub(crate) fn model_ref_id<S: Serializer>(model: &ModelRef, s: S) -> Result<S::O
 }
 
 /// Why a pool config was refused. `key` is the dotted TOML key at fault.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConfigError {
     /// The file could not be read.
@@ -178,6 +180,17 @@ pub enum ConfigError {
         path: PathBuf,
         /// The OS error.
         reason: String,
+    },
+    /// The file is larger than any pool config ([`MAX_POOL_FILE_BYTES`]):
+    /// the wrong file (or a device such as `/dev/zero`) was named.
+    #[error(
+        "pool config {path} is larger than {limit} bytes; name the pool's TOML file (a pool config is a few KiB)"
+    )]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// The limit, in bytes.
+        limit: u64,
     },
     /// TOML syntax or a type/unknown-key error from serde.
     #[error("pool config is not valid: {message}")]
@@ -208,6 +221,9 @@ impl ConfigError {
     }
 }
 
+/// The largest pool config file read (1 MiB).
+pub const MAX_POOL_FILE_BYTES: u64 = 1024 * 1024;
+
 /// Flags the provisioner sets itself; a user value would fight them.
 const MANAGED_FLAGS: &[(&str, &str)] = &[
     ("--model", "set [provisioning.model] ref"),
@@ -225,11 +241,28 @@ impl PoolConfig {
         Self::try_from(raw)
     }
 
-    /// Read, parse and validate a pool config file.
+    /// Read, parse and validate a pool config file. At most
+    /// [`MAX_POOL_FILE_BYTES`] are read: a larger file (or an endless one
+    /// such as `/dev/zero`) is refused without reading further.
     pub fn from_path(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
+        let read_error = |e: std::io::Error| ConfigError::Read {
             path: path.to_path_buf(),
             reason: e.to_string(),
+        };
+        let file = std::fs::File::open(path).map_err(read_error)?;
+        let mut bytes = Vec::new();
+        file.take(MAX_POOL_FILE_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .map_err(read_error)?;
+        if bytes.len() as u64 > MAX_POOL_FILE_BYTES {
+            return Err(ConfigError::TooLarge {
+                path: path.to_path_buf(),
+                limit: MAX_POOL_FILE_BYTES,
+            });
+        }
+        let text = String::from_utf8(bytes).map_err(|e| ConfigError::Read {
+            path: path.to_path_buf(),
+            reason: format!("not UTF-8 text: {e}"),
         })?;
         Self::from_toml_str(&text)
     }

@@ -2,13 +2,15 @@
 //! configure (see `configure`), build `llama-server`, hash it and stamp it.
 
 use super::configure;
+use crate::build_progress::BuildProgress;
 use crate::cache::{self, CacheKey, FileId, Stamp};
 use crate::cmake;
 use crate::error::{ProvisionError, Result};
-use crate::exec::{self, ToolEnv};
+use crate::exec::{self, Stop, ToolEnv};
 use crate::plan::Plan;
 use crate::say::Say;
 use crate::toolchain::Toolchain;
+use model_provisioner::{ProgressReporter, ProgressStep};
 use narration_core::catalog::engine as ev;
 use std::time::Instant;
 
@@ -25,6 +27,7 @@ pub(crate) fn run(
     tools: &Toolchain,
     env: &ToolEnv,
     commit: &str,
+    progress: &ProgressReporter,
     say: &Say<'_>,
 ) -> Result<Built> {
     let t = Instant::now();
@@ -47,9 +50,10 @@ pub(crate) fn run(
         });
     }
     invalidate(plan)?;
+    progress.begin(ProgressStep::Configure, None);
     let host_compilers = configure::run(plan, tools, env, &key.defs, say)?;
     let tb = Instant::now();
-    compile(plan, tools, env, say)?;
+    compile(plan, tools, env, progress, say)?;
     let built = stamp(plan, key, host_compilers, t)?;
     say.done(
         ev::BUILT,
@@ -96,8 +100,17 @@ fn invalidate(plan: &Plan) -> Result<()> {
     Ok(())
 }
 
-/// `cmake --build … --target llama-server -j N`.
-fn compile(plan: &Plan, tools: &Toolchain, env: &ToolEnv, say: &Say<'_>) -> Result<()> {
+/// `cmake --build … --target llama-server -j N`, its `[n/N]` reported as
+/// it streams. A cancel leaves the build dir as it is (and no stamp): the
+/// next ensure configures and builds again, and CMake/Ninja carry on from
+/// the objects already compiled.
+fn compile(
+    plan: &Plan,
+    tools: &Toolchain,
+    env: &ToolEnv,
+    progress: &ProgressReporter,
+    say: &Say<'_>,
+) -> Result<()> {
     say.step(
         ev::CMAKE_BUILD,
         &plan.pool_id,
@@ -109,11 +122,19 @@ fn compile(plan: &Plan, tools: &Toolchain, env: &ToolEnv, say: &Say<'_>) -> Resu
     );
     let mut cmd = env.command(&tools.cmake);
     cmd.args(cmake::build_args(&plan.build_dir, plan.jobs));
-    exec::run_logged(cmd, &plan.build_log).map_err(|f| ProvisionError::Build {
-        status: f.status,
-        tail: f.tail,
-        log: plan.build_log.clone(),
-    })
+    let steps = BuildProgress::begin(progress);
+    match exec::run_logged_lines(cmd, &plan.build_log, &env.cancel, &|l| steps.line(l)) {
+        Ok(()) => {
+            steps.finish();
+            Ok(())
+        }
+        Err(Stop::Cancelled) => Err(ProvisionError::cancelled(&plan.pool_id, ev::CMAKE_BUILD)),
+        Err(Stop::Failed(f)) => Err(ProvisionError::Build {
+            status: f.status,
+            tail: f.tail,
+            log: plan.build_log.clone(),
+        }),
+    }
 }
 
 /// Hash the new binary and write the stamp (atomically).

@@ -3,7 +3,7 @@
 //! fetch that one ref when it is not local, check it out detached.
 
 use crate::error::{GitStep, ProvisionError, Result};
-use crate::exec::{Failure, ToolEnv};
+use crate::exec::{Stop, ToolEnv};
 use crate::git::{self, Git, LocalRef};
 use crate::plan::Plan;
 use crate::say::Say;
@@ -32,14 +32,18 @@ pub(crate) fn run(plan: &Plan, tools: &Toolchain, env: &ToolEnv, say: &Say<'_>) 
     Ok(commit)
 }
 
-/// A git failure in `step`, quoting git's last lines (redacted).
-fn git_error(plan: &Plan, step: GitStep) -> impl Fn(Failure) -> ProvisionError + '_ {
-    move |f| ProvisionError::Git {
-        step,
-        repo: plan.repo.public(),
-        git_ref: plan.git_ref.to_string(),
-        detail: format!("{}\n{}", f.status, narration_core::redact(&f.tail)),
-        log: plan.git_log.clone(),
+/// A git failure in `step`, quoting git's last lines (redacted), or the
+/// cancel that stopped it.
+fn git_error(plan: &Plan, step: GitStep) -> impl Fn(Stop) -> ProvisionError + '_ {
+    move |stop| match stop {
+        Stop::Cancelled => ProvisionError::cancelled(&plan.pool_id, step.error_kind()),
+        Stop::Failed(f) => ProvisionError::Git {
+            step,
+            repo: plan.repo.public(),
+            git_ref: plan.git_ref.to_string(),
+            detail: format!("{}\n{}", f.status, narration_core::redact(&f.tail)),
+            log: plan.git_log.clone(),
+        },
     }
 }
 

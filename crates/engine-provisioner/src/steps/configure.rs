@@ -5,7 +5,7 @@
 use crate::cache::FileId;
 use crate::cmake;
 use crate::error::{ProvisionError, Result};
-use crate::exec::{self, Failure, ToolEnv};
+use crate::exec::{self, Failure, Stop, ToolEnv};
 use crate::plan::Plan;
 use crate::say::Say;
 use crate::toolchain::Toolchain;
@@ -29,7 +29,8 @@ pub(super) fn run(
     );
     let first = match configure(plan, tools, env, defs) {
         Ok(()) => return Ok(Vec::new()),
-        Err(f) => f,
+        Err(Stop::Cancelled) => return Err(cancelled(plan)),
+        Err(Stop::Failed(f)) => f,
     };
     if !plan.cuda {
         return Err(configure_error(
@@ -47,7 +48,7 @@ fn configure(
     tools: &Toolchain,
     env: &ToolEnv,
     defs: &[String],
-) -> std::result::Result<(), Failure> {
+) -> std::result::Result<(), Stop> {
     let mut cmd = env.command(&tools.cmake);
     cmd.args(cmake::configure_args(
         &plan.checkout_dir,
@@ -55,7 +56,7 @@ fn configure(
         plan.generator,
         defs,
     ));
-    exec::run_logged(cmd, &plan.build_log)?;
+    exec::run_logged(cmd, &plan.build_log, &env.cancel)?;
     save_last_defs(plan, defs);
     Ok(())
 }
@@ -108,7 +109,8 @@ fn retry_with_host_compiler(
     retry_defs.extend(cmake::host_compiler_defs(&cc, &cxx));
     match configure(plan, tools, env, &retry_defs) {
         Ok(()) => Ok([cc, cxx].iter().filter_map(|p| FileId::of(p)).collect()),
-        Err(f) => Err(configure_error(
+        Err(Stop::Cancelled) => Err(cancelled(plan)),
+        Err(Stop::Failed(f)) => Err(configure_error(
             plan,
             f,
             format!(
@@ -117,6 +119,10 @@ fn retry_with_host_compiler(
             ),
         )),
     }
+}
+
+fn cancelled(plan: &Plan) -> ProvisionError {
+    ProvisionError::cancelled(&plan.pool_id, ev::CMAKE_CONFIGURE)
 }
 
 fn configure_error(plan: &Plan, f: Failure, advice: String) -> ProvisionError {

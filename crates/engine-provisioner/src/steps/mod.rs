@@ -15,6 +15,7 @@ use crate::plan::Plan;
 use crate::prepared::PreparedEngine;
 use crate::say::Say;
 use model_provisioner::file_lock::{self, FileLock, LockError, LockWait, Waiting};
+use model_provisioner::{Cancel, ProgressReporter, ProgressStep};
 use narration_core::catalog::engine as ev;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -57,7 +58,15 @@ pub(crate) struct BuildLock {
 impl BuildLock {
     /// Create the cache dir and take `<cache_dir>/.lock`, waiting for a
     /// holder to finish, at most as long as `policy` says.
-    pub(crate) fn acquire(cache_dir: &Path, policy: LockWait, say: &Say<'_>) -> Result<Self> {
+    /// `cancel` ends the wait at once (`Cancelled` in step `lock-wait`);
+    /// a wait is reported to `progress` as the `lock-wait` step.
+    pub(crate) fn acquire(
+        cache_dir: &Path,
+        policy: LockWait,
+        cancel: &Cancel,
+        progress: &ProgressReporter,
+        say: &Say<'_>,
+    ) -> Result<Self> {
         std::fs::create_dir_all(cache_dir).map_err(|source| ProvisionError::Io {
             what: "cannot create cache dir",
             path: cache_dir.to_path_buf(),
@@ -65,6 +74,7 @@ impl BuildLock {
         })?;
         let path = lock_path(cache_dir);
         let mut told = |w: Waiting<'_>| {
+            progress.begin(ProgressStep::LockWait, None);
             let holder = w
                 .holder_pid
                 .map_or_else(|| "another process".to_string(), |p| format!("pid {p}"));
@@ -78,18 +88,18 @@ impl BuildLock {
                 ),
             );
         };
-        let lock = file_lock::acquire(&path, policy, &mut told).map_err(|e| match e {
-            LockError::Io { path, source } => ProvisionError::Io {
-                what: "cannot lock",
-                path,
-                source,
-            },
-            timeout @ LockError::Timeout { .. } => ProvisionError::LockTimeout(timeout),
-            LockError::Cancelled { .. } => ProvisionError::Cancelled {
-                pool_id: say.pool_id.to_string(),
-                step: ev::LOCK_WAIT,
-            },
-        })?;
+        let lock =
+            file_lock::acquire_until(&path, policy, cancel, &mut told).map_err(|e| match e {
+                LockError::Io { path, source } => ProvisionError::Io {
+                    what: "cannot lock",
+                    path,
+                    source,
+                },
+                timeout @ LockError::Timeout { .. } => ProvisionError::LockTimeout(timeout),
+                LockError::Cancelled { .. } => {
+                    ProvisionError::cancelled(say.pool_id, ev::LOCK_WAIT)
+                }
+            })?;
         Ok(Self { lock })
     }
 

@@ -2,11 +2,12 @@
 //! system package manager when the pool allows it and we run as root.
 
 use crate::error::{ProvisionError, Result};
-use crate::exec::{self, ToolEnv};
+use crate::exec::{self, Stop, ToolEnv};
 use crate::plan::Plan;
 use crate::say::Say;
 use crate::source::LlamaCppSource;
 use crate::toolchain::{self, MissingTool, PackageManager, Toolchain};
+use model_provisioner::Cancel;
 use narration_core::catalog::engine as ev;
 
 /// The tools, and the environment children run with (a CUDA root found
@@ -14,6 +15,7 @@ use narration_core::catalog::engine as ev;
 pub(crate) fn run(
     source: &LlamaCppSource,
     plan: &Plan,
+    cancel: &Cancel,
     say: &Say<'_>,
 ) -> Result<(Toolchain, ToolEnv)> {
     say.step(
@@ -21,7 +23,7 @@ pub(crate) fn run(
         &plan.pool_id,
         format!("Checking required tools ({})", plan.tools.join(", ")),
     );
-    let mut env = source.tool_env(plan);
+    let mut env = source.tool_env(plan, cancel);
     let find = |env: &ToolEnv| {
         toolchain::find_tools(env, plan.generator, plan.cuda, &source.cuda_search_dirs)
     };
@@ -34,11 +36,20 @@ pub(crate) fn run(
             });
         }
         Err(missing) => {
-            if let Some(note) = install_packages(source.as_root, &missing, plan, &env, say) {
-                return Err(ProvisionError::MissingTools {
-                    missing,
-                    note: Some(note),
-                });
+            match install_packages(source.as_root, &missing, plan, &env, say) {
+                Installed::Yes => {}
+                Installed::No(note) => {
+                    return Err(ProvisionError::MissingTools {
+                        missing,
+                        note: Some(note),
+                    });
+                }
+                Installed::Cancelled => {
+                    return Err(ProvisionError::cancelled(
+                        &plan.pool_id,
+                        ev::PACKAGE_INSTALL,
+                    ));
+                }
             }
             find(&env).map_err(|still| ProvisionError::MissingTools {
                 missing: still,
@@ -53,22 +64,32 @@ pub(crate) fn run(
     Ok((tools, env))
 }
 
-/// Try the system package manager; `Some(reason)` when it could not.
+/// What the package manager did.
+enum Installed {
+    /// It ran and succeeded.
+    Yes,
+    /// It could not, and why.
+    No(String),
+    /// The caller cancelled it.
+    Cancelled,
+}
+
+/// Try the system package manager.
 fn install_packages(
     as_root: bool,
     missing: &[MissingTool],
     plan: &Plan,
     env: &ToolEnv,
     say: &Say<'_>,
-) -> Option<String> {
+) -> Installed {
     if !as_root {
-        return Some(
+        return Installed::No(
             "allow_package_installs is set, but packages are only installed when running as root"
                 .into(),
         );
     }
     let Some((manager, program)) = PackageManager::detect(env) else {
-        return Some(
+        return Installed::No(
             "allow_package_installs is set, but no apt-get, dnf or pacman was found".into(),
         );
     };
@@ -86,14 +107,18 @@ fn install_packages(
     for args in manager.commands(&packages) {
         let mut cmd = env.command(&program);
         cmd.env("DEBIAN_FRONTEND", "noninteractive").args(&args);
-        if let Err(f) = exec::run_logged(cmd, &log) {
-            return Some(format!(
-                "installing with {} failed: {}\n{}",
-                program.display(),
-                f.status,
-                f.tail
-            ));
+        match exec::run_logged(cmd, &log, &env.cancel) {
+            Ok(()) => {}
+            Err(Stop::Cancelled) => return Installed::Cancelled,
+            Err(Stop::Failed(f)) => {
+                return Installed::No(format!(
+                    "installing with {} failed: {}\n{}",
+                    program.display(),
+                    f.status,
+                    f.tail
+                ));
+            }
         }
     }
-    None
+    Installed::Yes
 }

@@ -180,7 +180,7 @@ fn a_failing_step_span_carries_the_error_kind() {
     });
     assert_eq!(
         waterfall.span("build").error_kind.as_deref(),
-        Some(err.kind())
+        Some(err.error_kind())
     );
     assert_eq!(waterfall.span("checkout").error_kind, None);
     assert_eq!(

@@ -3,9 +3,13 @@
 //! span, and the real llama.cpp build (`e2e_llamacpp`, slow the first
 //! time: skip it with `-- --skip e2e`).
 
+mod cancel;
 mod e2e_llamacpp;
+mod error_kinds;
 mod fake_tools;
 mod lifecycle_span;
 mod model_step;
 mod pool_config;
+mod prepared_engine;
+mod progress;
 mod support;

@@ -42,7 +42,8 @@ fn a_wrong_digest_is_model_failed_with_digest_mismatch() {
         ),
         "{err}"
     );
-    assert_eq!(err.kind(), "digest-mismatch");
+    assert_eq!(err.error_kind(), "digest-mismatch");
+    assert_eq!(err.kind(), model_provisioner::ErrorKind::DigestMismatch);
     let narrated = failed(&capture, ev::MODEL_FAILED);
     assert_eq!(narrated.error_kind.as_deref(), Some("digest-mismatch"));
     assert_eq!(narrated.pool_id.as_deref(), Some("fake-pool"));
@@ -140,7 +141,8 @@ fn a_wait_on_the_build_lock_is_told_and_bounded() {
     let capture = CaptureAdapter::install();
     let err = provider.ensure(&pool).unwrap_err();
     assert!(matches!(err, ProvisionError::LockTimeout(_)), "{err:?}");
-    assert_eq!(err.kind(), "lock-timeout");
+    assert_eq!(err.error_kind(), "lock-timeout");
+    assert_eq!(err.kind(), model_provisioner::ErrorKind::Locked);
     let pid = format!("pid {}", std::process::id());
     let waits: Vec<_> = capture
         .captured()

@@ -148,3 +148,37 @@ fn repo_credentials_reach_git_but_no_narration_or_plan() {
         assert!(!n.target.contains("s3cr3t-tok"), "{}", n.target);
     }
 }
+
+#[test]
+fn an_endless_or_huge_pool_file_is_refused_naming_the_file_and_the_limit() {
+    let err =
+        engine_provisioner::PoolConfig::from_path(std::path::Path::new("/dev/zero")).unwrap_err();
+    match &err {
+        ConfigError::TooLarge { path, limit } => {
+            assert_eq!(path, std::path::Path::new("/dev/zero"));
+            assert_eq!(*limit, engine_provisioner::MAX_POOL_FILE_BYTES);
+        }
+        other => panic!("expected TooLarge, got {other:?}"),
+    }
+    let msg = err.to_string();
+    assert!(
+        msg.contains("/dev/zero") && msg.contains("1048576"),
+        "{msg}"
+    );
+
+    // A real file one byte over the limit, even if it were valid TOML.
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("pool.toml");
+    let mut text = FakeTools::new().pool_toml("v0", &[], "");
+    let pad = engine_provisioner::MAX_POOL_FILE_BYTES as usize + 1 - text.len();
+    text.push_str(&format!("#{}", "x".repeat(pad - 1)));
+    std::fs::write(&big, &text).unwrap();
+    assert!(matches!(
+        engine_provisioner::PoolConfig::from_path(&big),
+        Err(ConfigError::TooLarge { .. })
+    ));
+    text.truncate(text.len() - 1);
+    assert!(engine_provisioner::PoolConfig::from_path(&big).is_err());
+    std::fs::write(&big, &text).unwrap();
+    engine_provisioner::PoolConfig::from_path(&big).expect("at the limit it is read");
+}

@@ -34,6 +34,12 @@ sub="$1"; shift
 case "$sub" in
   clone)
     [ -e "$CTL/git.fail-clone" ] && { echo "fatal: repository not found" >&2; exit 128; }
+    if [ -e "$CTL/git.hang-clone" ]; then
+      # A clone that never ends, with a grandchild (as git-remote-https is).
+      sleep 60 &
+      echo "$$ $!" > "$CTL/pids.tmp"; mv "$CTL/pids.tmp" "$CTL/git-clone.pids"
+      wait; exit 1
+    fi
     for a; do dest="$a"; done
     mkdir -p "$dest/.git/refs/heads"
     echo "ref: refs/heads/main" > "$dest/.git/HEAD"
@@ -77,7 +83,18 @@ esac
 const CMAKE: &str = r#"
 if [ "$1" = "--build" ]; then
   build="$2"
-  echo "[1/2] Building CXX object common/arg.cpp.o"
+  if [ -e "$CTL/cmake.slow-build" ]; then
+    # A build that would run for a minute, with a grandchild (a compiler).
+    sleep 60 &
+    echo "$$ $!" > "$CTL/pids.tmp"; mv "$CTL/pids.tmp" "$CTL/cmake-build.pids"
+    i=1
+    while [ $i -le 600 ]; do echo "[$i/600] Building CXX object o$i.o"; sleep 0.1; i=$((i+1)); done
+    exit 1
+  fi
+  # cmake.steps holds N: the build prints [1/N] … [N/N], slowly.
+  total=2; pause=0
+  [ -e "$CTL/cmake.steps" ] && { total=$(cat "$CTL/cmake.steps"); pause=0.15; }
+  echo "[1/$total] Building CXX object common/arg.cpp.o"
   if [ -e "$CTL/cmake.fail-build" ]; then
     echo "arg.cpp:1:1: error: something broke in the build" >&2
     echo "ninja: build stopped: subcommand failed." >&2
@@ -86,7 +103,10 @@ if [ "$1" = "--build" ]; then
   mkdir -p "$build/bin"
   echo "fake llama-server $(cat "$build/CMakeCache.txt" | tr '\n' ' ')" > "$build/bin/llama-server"
   chmod +x "$build/bin/llama-server"
-  echo "[2/2] Linking CXX executable bin/llama-server"
+  i=2
+  while [ $i -lt $total ]; do sleep $pause; echo "[$i/$total] Building CXX object o$i.o"; i=$((i+1)); done
+  sleep $pause
+  echo "[$total/$total] Linking CXX executable bin/llama-server"
   exit 0
 fi
 all="$*"
@@ -222,6 +242,24 @@ impl FakeTools {
     /// Turn a failure off again.
     pub fn heal(&self, what: &str) {
         let _ = std::fs::remove_file(self.ctl.join(what));
+    }
+
+    /// The pids a hanging fake tool wrote to `ctl/<name>.pids` (itself and
+    /// its grandchild), once it has written them; `None` after `within`.
+    pub fn pids(&self, name: &str, within: std::time::Duration) -> Option<(i32, i32)> {
+        let deadline = std::time::Instant::now() + within;
+        loop {
+            let text =
+                std::fs::read_to_string(self.ctl.join(format!("{name}.pids"))).unwrap_or_default();
+            let mut it = text.split_whitespace().filter_map(|p| p.parse().ok());
+            if let (Some(a), Some(b)) = (it.next(), it.next()) {
+                return Some((a, b));
+            }
+            if std::time::Instant::now() > deadline {
+                return None;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
     }
 
     /// Every recorded line.
