@@ -5,7 +5,9 @@ use std::fmt::Write as _;
 
 use std::sync::Arc;
 
-use engine_provisioner::{ConfigError, Plan, PoolConfig, PreparedEngine, provider_for};
+use engine_provisioner::{
+    ConfigError, EngineOptions, Plan, PoolConfig, PreparedEngine, provider_for,
+};
 use model_provisioner::ProgressObserver;
 
 use super::args::EngineArgs;
@@ -32,22 +34,13 @@ pub fn run(
         let plan = provider.plan(&pool)?;
         out.emit(&plan, |s| human_plan(s, &plan))
     } else {
-        let engine = ensure(provider.as_ref(), &pool, progress)?;
+        let options = EngineOptions {
+            progress,
+            ..EngineOptions::default()
+        };
+        let engine = provider.ensure_with(&pool, &options)?;
         out.emit(&engine, |s| human_engine(s, &engine))
     }
-}
-
-/// ENGINE PROGRESS: the one place the engine verb would hand the terminal's
-/// progress display to the engine provisioner. The provider takes no
-/// observer yet (`EngineOptions { progress, .. }` with `ensure_with` is to
-/// come); until then its bars are fed by its narrations (clone and build
-/// spinners) and the model download inside it by the download narrations.
-fn ensure(
-    provider: &dyn engine_provisioner::EngineProvisioner,
-    pool: &PoolConfig,
-    _progress: Option<Arc<dyn ProgressObserver>>,
-) -> Result<PreparedEngine, CliError> {
-    Ok(provider.ensure(pool)?)
 }
 
 fn human_plan(s: &mut String, p: &Plan) {
@@ -80,11 +73,25 @@ fn human_engine(s: &mut String, e: &PreparedEngine) {
         ("sha256", e.binary_sha256.clone()),
         ("model", e.model_path.display().to_string()),
         ("listen", format!("{}:{}", e.host, e.port)),
+        ("health", e.health_url.clone()),
+        ("env", environment(e)),
         ("command", command_line(e)),
     ];
     for (k, v) in rows {
         let _ = writeln!(s, "{k:<10}{v}");
     }
+}
+
+/// The environment to start the server with, `K=V` pairs (`-` when empty).
+fn environment(e: &PreparedEngine) -> String {
+    if e.env.is_empty() {
+        return "-".to_string();
+    }
+    e.env
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The start command, for people to copy (arguments with spaces quoted).
