@@ -19,7 +19,7 @@ mod meta;
 mod select;
 mod shards;
 
-pub use crate::download::{ParallelPolicy, RetryPolicy};
+pub use crate::download::{ParallelPolicy, RetryPolicy, StallPolicy};
 pub use config::{DEFAULT_ENDPOINT, HfConfig};
 pub use error::HfError;
 pub use fetcher::HfFetcher;
