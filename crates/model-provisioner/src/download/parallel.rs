@@ -328,8 +328,11 @@ impl<'a, 'r> Run<'a, 'r> {
         let (ftx, frx) = channel();
         let connections = self.connections.clamp(1, missing.len().max(1));
         sh.live.store(connections, Ordering::Release);
+        // Set when the transfer failed or was cancelled: its digest is
+        // not needed, so the hasher stops at once.
+        let give_up = AtomicBool::new(false);
         let result = std::thread::scope(|s| {
-            let hasher = s.spawn(|| hash_prefix(self.file, hasher, frx, &sh.hashed, &sh.abort));
+            let hasher = s.spawn(|| hash_prefix(self.file, hasher, frx, &sh.hashed, &give_up));
             let mut first = first;
             for _ in 0..connections {
                 let first = first.take();
@@ -340,6 +343,7 @@ impl<'a, 'r> Run<'a, 'r> {
                 });
             }
             let outcome = self.coordinate(&sh, &mut board, &rx, &ftx, events);
+            give_up.store(outcome.is_err(), Ordering::Release);
             sh.abort.store(true, Ordering::Release);
             sh.queue.close();
             drop(ftx);
