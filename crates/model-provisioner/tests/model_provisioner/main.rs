@@ -5,6 +5,7 @@
 mod cache_scan;
 mod catalog;
 mod catalog_promises;
+mod download_control;
 mod ensure;
 mod ensure_processes;
 mod hf_auth_offline;
