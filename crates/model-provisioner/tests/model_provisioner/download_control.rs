@@ -251,41 +251,44 @@ fn a_cancelled_parallel_transfer_stops_every_piece_and_the_resume_asks_for_no_sa
 
 #[test]
 fn a_cancel_ends_a_retry_back_off_and_the_next_fetch_succeeds() {
-    let env = Env::new();
-    let path = env.cdn_path();
-    env.hub.inject(
-        Fault::new(FaultKind::Status {
-            status: 503,
-            retry_after: Some(30),
-        })
-        .on(Listener::Cdn),
-    );
-    let fetcher = HfFetcher::new(env.config().with_retry(RetryPolicy {
-        max_delay: Duration::from_secs(60),
-        max_total_wait: Duration::from_secs(120),
-        ..RetryPolicy::quick()
-    }));
-    let cancel = Cancel::new();
-    let c = FetchContext {
-        cancel: cancel.clone(),
-        ..env.ctx()
-    };
-    let err = std::thread::scope(|s| {
-        s.spawn(|| {
-            while cdn_gets(&env.hub, &path).is_empty() {
-                std::thread::sleep(Duration::from_millis(10));
-            }
-            // The 503 is answered: the fetch now waits 30 s to retry.
-            std::thread::sleep(Duration::from_millis(100));
-            cancel.cancel();
+    within(Duration::from_secs(60), || {
+        let env = Env::new();
+        let path = env.cdn_path();
+        // A back-off of ten minutes: only a wait that hears the token ends.
+        env.hub.inject(
+            Fault::new(FaultKind::Status {
+                status: 503,
+                retry_after: Some(600),
+            })
+            .on(Listener::Cdn),
+        );
+        let fetcher = HfFetcher::new(env.config().with_retry(RetryPolicy {
+            max_delay: Duration::from_secs(3600),
+            max_total_wait: Duration::from_secs(3600),
+            ..RetryPolicy::quick()
+        }));
+        let cancel = Cancel::new();
+        let c = FetchContext {
+            cancel: cancel.clone(),
+            ..env.ctx()
+        };
+        let err = std::thread::scope(|s| {
+            s.spawn(|| {
+                while cdn_gets(&env.hub, &path).is_empty() {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                // The 503 is answered: the fetch now backs off.
+                std::thread::sleep(Duration::from_millis(100));
+                cancel.cancel();
+            });
+            fetch(&fetcher, REF, &c).unwrap_err()
         });
-        fetch(&fetcher, REF, &c).unwrap_err()
+        assert_cancelled(&err);
+        assert_quiet_after_return(&env.hub);
+        assert_eq!(cdn_gets(&env.hub, &path).len(), 1, "no retry after the cancel");
+        let got = env.fetch(REF).unwrap();
+        assert_eq!(std::fs::read(&got.path).unwrap(), env.weights());
     });
-    assert_cancelled(&err);
-    assert_quiet_after_return(&env.hub);
-    assert_eq!(cdn_gets(&env.hub, &path).len(), 1, "no retry after the cancel");
-    let got = env.fetch(REF).unwrap();
-    assert_eq!(std::fs::read(&got.path).unwrap(), env.weights());
 }
 
 #[test]
@@ -470,12 +473,12 @@ fn forge_state(partial: &Path, len: u64, done: &str) {
 }
 
 #[test]
-fn a_state_file_with_thousands_of_ranges_starts_over_instead_of_asking_for_each() {
+fn a_state_file_with_hundreds_of_ranges_starts_over_instead_of_asking_for_each() {
     let len = 4 * MIB;
     let (env, bytes) = big(len);
     let cdn = Hub::cdn_path(&FileSpec::lfs(bytes.clone()));
     let partial = big_partial(&env, &bytes);
-    let done: Vec<String> = (0..5000u64)
+    let done: Vec<String> = (0..300u64)
         .map(|i| format!("[{},{}]", i * 2, i * 2 + 1))
         .collect();
     forge_state(&partial, len, &format!("[{}]", done.join(",")));
