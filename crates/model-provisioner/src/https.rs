@@ -9,8 +9,8 @@
 
 use crate::digest::{Digest, sha256_bytes};
 use crate::download::{
-    self, Client, ClientSettings, DownloadError, ParallelPolicy, Request, RetryPolicy, StallPolicy, is_loopback,
-    parse_url,
+    self, Client, ClientSettings, DownloadError, ParallelPolicy, Request, RetryPolicy, StallPolicy,
+    is_loopback, parse_url,
 };
 use crate::error::ProvisionError;
 use crate::fetch::{FetchContext, Fetched, Fetcher};

@@ -26,9 +26,7 @@ use std::cell::RefCell;
 use std::io;
 use std::time::{Duration, Instant};
 use ureq::unversioned::transport::time::Duration as UreqDuration;
-use ureq::unversioned::transport::{
-    Buffers, ConnectionDetails, Connector, NextTimeout, Transport,
-};
+use ureq::unversioned::transport::{Buffers, ConnectionDetails, Connector, NextTimeout, Transport};
 
 /// The longest a read waits before it looks at the cancel token again.
 pub(crate) const SLICE: Duration = Duration::from_millis(50);
@@ -69,7 +67,9 @@ pub(crate) fn enter(cancel: &Cancel) -> Entered {
 /// The token this thread runs under (a fresh one, never cancelled, when
 /// none was entered).
 pub(crate) fn current() -> Cancel {
-    SCOPE.with(|s| s.borrow().cancel.clone()).unwrap_or_default()
+    SCOPE
+        .with(|s| s.borrow().cancel.clone())
+        .unwrap_or_default()
 }
 
 /// True once the token this thread runs under is cancelled.

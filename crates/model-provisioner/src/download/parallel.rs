@@ -16,12 +16,12 @@ use crate::download::DownloadError;
 use crate::download::client::{Answer, ByteRange, Client, Follow, status_error};
 use crate::download::event::{Event, Events};
 use crate::download::interrupt;
-use crate::download::space;
 use crate::download::parts::{self, Parts};
 use crate::download::piece::{self, Body, Msg, Queue, Shared, Slot};
 use crate::download::prefix_hash::hash_prefix;
 use crate::download::ranges::RangeSet;
 use crate::download::retry::{Failure, retrying, transient};
+use crate::download::space;
 use crate::download::transfer::{
     Prefix, Received, Request, StreamEnd, parse_content_range, single, stream,
 };

@@ -82,7 +82,10 @@ impl Partial {
 /// Hashes what `reader` holds, a buffer at a time, stopping as soon as the
 /// thread's cancel token is cancelled (`Err(None)`): a partial of many
 /// gigabytes takes seconds to re-hash.
-fn hash_cancellable(hasher: &mut Sha256Stream, mut reader: impl Read) -> Result<(), Option<std::io::Error>> {
+fn hash_cancellable(
+    hasher: &mut Sha256Stream,
+    mut reader: impl Read,
+) -> Result<(), Option<std::io::Error>> {
     let mut buf = vec![0u8; crate::digest::HASH_BUFFER_BYTES];
     loop {
         if crate::download::interrupt::cancelled() {

@@ -215,8 +215,15 @@ mod tests {
             .open(&partial)
             .unwrap();
         forged(&partial, &file, 100, "[[0,10],[20,30]]");
-        assert!(load(&partial, &file, |_| 2).is_some(), "a well-formed state");
-        assert_eq!(load(&partial, &file, |_| 1), None, "more ranges than pieces");
+        assert!(
+            load(&partial, &file, |_| 2).is_some(),
+            "a well-formed state"
+        );
+        assert_eq!(
+            load(&partial, &file, |_| 1),
+            None,
+            "more ranges than pieces"
+        );
         for bad in [
             "[[30,20]]",
             "[[0,10],[5,20]]",

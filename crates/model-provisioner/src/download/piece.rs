@@ -4,14 +4,14 @@
 //! to) with the transfer's retry policy; one that keeps failing fails the
 //! whole transfer.
 
+use crate::cancel::Cancel;
 use crate::download::DownloadError;
 use crate::download::client::{ByteRange, Client, Follow, status_error};
-use crate::cancel::Cancel;
 use crate::download::event::Event;
 use crate::download::interrupt;
 use crate::download::pipeline::QUIET;
-use crate::download::stall::{StallPolicy, StallWatch};
 use crate::download::retry::{Failure, retrying, transient};
+use crate::download::stall::{StallPolicy, StallWatch};
 use crate::download::transfer::parse_content_range;
 use crate::units::human_bytes;
 use std::collections::VecDeque;

@@ -285,7 +285,11 @@ fn a_cancel_ends_a_retry_back_off_and_the_next_fetch_succeeds() {
         });
         assert_cancelled(&err);
         assert_quiet_after_return(&env.hub);
-        assert_eq!(cdn_gets(&env.hub, &path).len(), 1, "no retry after the cancel");
+        assert_eq!(
+            cdn_gets(&env.hub, &path).len(),
+            1,
+            "no retry after the cancel"
+        );
         let got = env.fetch(REF).unwrap();
         assert_eq!(std::fs::read(&got.path).unwrap(), env.weights());
     });
@@ -339,14 +343,10 @@ fn within(limit: Duration, test: impl FnOnce() + Send + 'static) {
 }
 
 fn stalling(env: &Env, stall: StallPolicy, attempts: u32) -> HfFetcher {
-    HfFetcher::new(
-        env.config()
-            .with_stall(stall)
-            .with_retry(RetryPolicy {
-                max_attempts: attempts,
-                ..RetryPolicy::quick()
-            }),
-    )
+    HfFetcher::new(env.config().with_stall(stall).with_retry(RetryPolicy {
+        max_attempts: attempts,
+        ..RetryPolicy::quick()
+    }))
 }
 
 #[test]
