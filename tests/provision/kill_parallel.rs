@@ -164,13 +164,13 @@ fn sigkill_mid_parallel_download_then_resume_fetches_only_unfinished_ranges() {
     );
 }
 
-/// Per connection in the 8-connection run: 32 MiB/s in all, so the state
-/// saved every 250 ms leaves at most about 8 MiB of a 64 MiB file to fetch
-/// again, and a save a second apart up to 32 MiB.
-const EIGHT_WAY_RATE: u64 = 4 << 20;
-/// How long after the split the kill lands: between two saves a second
-/// apart, past at least two saves 250 ms apart.
-const KILL_AFTER_SPLIT: Duration = Duration::from_millis(700);
+/// Per connection in the 8-connection run: up to 64 MiB/s in all, so the
+/// state saved every 250 ms leaves at most about 16 MiB of a 64 MiB file
+/// to fetch again, and a save a second apart up to all it received.
+const EIGHT_WAY_RATE: u64 = 8 << 20;
+/// How long after the split the kill lands: just before a save a second
+/// apart would come, past three saves 250 ms apart.
+const KILL_AFTER_SPLIT: Duration = Duration::from_millis(950);
 
 #[test]
 fn sigkill_soon_after_the_split_costs_at_most_a_quarter_of_the_file_again() {
