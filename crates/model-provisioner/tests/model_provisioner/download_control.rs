@@ -416,11 +416,11 @@ fn a_trickle_under_the_minimum_rate_fails_as_stalled() {
 #[test]
 fn progress_is_narrated_by_time_and_reported_as_monotonic_values_ending_at_the_total() {
     let env = Env::new();
-    // Nothing for 2.5 s, then 2 MiB, then nothing for 2.5 s, then the rest.
+    // Nothing for 3 s, then 2 MiB, then nothing for 3 s, then the rest.
     env.hub.inject(
         Fault::new(FaultKind::Trickle {
             bytes: 2 << 20,
-            every: Duration::from_millis(2500),
+            every: Duration::from_secs(3),
         })
         .on(Listener::Cdn),
     );
