@@ -601,3 +601,39 @@ fn a_huge_response_header_is_named_as_such() {
     let err = fetch_url(&env, &url).unwrap_err();
     assert!(err.to_string().contains("header is too large"), "{err}");
 }
+
+#[test]
+fn a_cancel_ends_a_wait_for_the_servers_answer() {
+    within(Duration::from_secs(60), || {
+        let env = Env::new();
+        let path = env.cdn_path();
+        // The CDN reads the GET, then answers in ten minutes.
+        env.hub.inject(
+            Fault::new(FaultKind::Slow {
+                before_headers: Duration::from_secs(600),
+                per_chunk: Duration::ZERO,
+            })
+            .on(Listener::Cdn),
+        );
+        let fetcher = HfFetcher::new(env.config().with_read_timeout(Duration::from_secs(600)));
+        let cancel = Cancel::new();
+        let c = FetchContext {
+            cancel: cancel.clone(),
+            ..env.ctx()
+        };
+        let err = std::thread::scope(|s| {
+            s.spawn(|| {
+                while cdn_gets(&env.hub, &path).is_empty() {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                cancel.cancel();
+            });
+            fetch(&fetcher, REF, &c).unwrap_err()
+        });
+        assert_cancelled(&err);
+        assert_quiet_after_return(&env.hub);
+        assert_eq!(cdn_gets(&env.hub, &path).len(), 1);
+        let got = env.fetch(REF).unwrap();
+        assert_eq!(std::fs::read(&got.path).unwrap(), env.weights());
+    });
+}
