@@ -163,3 +163,66 @@ fn sigkill_mid_parallel_download_then_resume_fetches_only_unfinished_ranges() {
         spans
     );
 }
+
+/// Per connection in the 8-connection run: up to 64 MiB/s in all, so the
+/// state saved every 250 ms leaves at most about 16 MiB of a 64 MiB file
+/// to fetch again, and a save a second apart up to all it received.
+const EIGHT_WAY_RATE: u64 = 8 << 20;
+/// How long after the split the kill lands: just before a save a second
+/// apart would come, past three saves 250 ms apart.
+const KILL_AFTER_SPLIT: Duration = Duration::from_millis(950);
+
+#[test]
+fn sigkill_soon_after_the_split_costs_at_most_a_quarter_of_the_file_again() {
+    let policy = ParallelPolicy::default();
+    let content = gguf_of_size(usize::try_from(policy.min_size).expect("fits"), 43);
+    let total = content.len() as u64;
+    let (hub, _sha) = hub_with("org/repo", "file.gguf", content);
+    hub.limit_connection_rate(Some(EIGHT_WAY_RATE));
+    let dirs = Dirs::new();
+    let cache = dirs.cache();
+    let model_ref = "hf:org/repo/file.gguf";
+
+    let mut first = provision_model(&dirs, &hub.endpoint(), model_ref);
+    first
+        .args(["--connections", "8"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let mut child = first.spawn().expect("provision starts");
+    // The state file appears when the stream is split over the pieces.
+    let start = Instant::now();
+    while read_state(&cache).is_none() && start.elapsed() < FIRST_PIECE_WAIT {
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("provision exited ({status}) before the split");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    std::thread::sleep(KILL_AFTER_SPLIT);
+    let running = matches!(child.try_wait(), Ok(None));
+    child.kill().expect("SIGKILL sent");
+    child.wait().expect("killed child reaped");
+    assert!(running, "the first run finished before the kill");
+    let first_sent: u64 = cdn_gets(&hub).iter().map(|r| r.body_bytes).sum();
+    hub.clear_requests();
+    hub.limit_connection_rate(None);
+
+    let out = provision_model(&dirs, &hub.endpoint(), model_ref)
+        .args(["--connections", "8"])
+        .output()
+        .expect("provision runs");
+    assert!(
+        out.status.success(),
+        "the resumed run failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let resent: u64 = cdn_gets(&hub).iter().map(|r| r.body_bytes).sum();
+    let ratio = (first_sent + resent) as f64 / total as f64;
+    println!(
+        "kill {KILL_AFTER_SPLIT:?} after the split: first run sent {first_sent}, \
+         the resume {resent}, {ratio:.2}x the {total}-byte file"
+    );
+    assert!(
+        ratio <= 1.25,
+        "both runs were sent {ratio:.2}x the file: the state lost too much"
+    );
+}

@@ -46,6 +46,7 @@ const RUNNERS: &[(&str, Runner)] = &[
     ("hf truncated body", hf::truncated_body),
     ("hf Range ignored", hf::range_ignored),
     ("hf slow headers", hf::slow_headers),
+    ("hf stalled", hf::stalled),
     ("hf redirect loop", hf::redirect_loop),
     ("hf HEAD without X-Repo-Commit", hf::no_repo_commit),
     ("Hub-unreachable fallback", hf::hub_unreachable_fallback),

@@ -53,6 +53,19 @@ pub enum FaultKind {
     /// Answer a Range request with 206 and the bytes asked for, but a
     /// `Content-Range` that starts one byte later than the truth.
     WrongContentRange,
+    /// Send the body `bytes` at a time, waiting `every` before each
+    /// (one byte a second: a body that trickles for days).
+    Trickle {
+        /// Bytes per write.
+        bytes: usize,
+        /// The wait before each write.
+        every: Duration,
+    },
+    /// Answer `302` to this URL (any host: the client must refuse the
+    /// ones it should never reach before connecting).
+    RedirectTo(String),
+    /// Answer with a response header of about this many bytes.
+    HugeHeader(usize),
 }
 
 /// A fault rule: `Fault::new(kind)` matches every request once; narrow it

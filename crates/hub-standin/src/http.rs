@@ -74,6 +74,8 @@ pub(crate) struct Response {
     pub per_chunk: Duration,
     /// At most this many body bytes per second.
     pub rate: Option<u64>,
+    /// Body bytes per write, when not the default.
+    pub chunk: Option<usize>,
     /// HEAD: headers only.
     pub head_only: bool,
 }
@@ -136,6 +138,7 @@ pub(crate) fn write_response(stream: &mut TcpStream, resp: &Response, count: &mu
     if !resp.before_headers.is_zero() {
         std::thread::sleep(resp.before_headers);
     }
+    let chunked_wait = resp.chunk.is_some() && !resp.per_chunk.is_zero();
     let body = resp.body_slice();
     let length = resp.content_length.unwrap_or(body.len() as u64);
     let mut head = format!("HTTP/1.1 {} {}\r\n", resp.status, reason(resp.status));
@@ -151,14 +154,17 @@ pub(crate) fn write_response(stream: &mut TcpStream, resp: &Response, count: &mu
     let limit = resp
         .drop_after
         .map_or(body.len(), |n| (n as usize).min(body.len()));
-    let chunk = if resp.per_chunk.is_zero() && resp.rate.is_none() {
-        CHUNK
-    } else {
-        64 * 1024
+    let chunk = match resp.chunk {
+        Some(n) => n.max(1),
+        None if resp.per_chunk.is_zero() && resp.rate.is_none() => CHUNK,
+        None => 64 * 1024,
     };
     let started = std::time::Instant::now();
     let mut sent = 0usize;
     while sent < limit {
+        if chunked_wait {
+            std::thread::sleep(resp.per_chunk);
+        }
         let end = (sent + chunk).min(limit);
         count((end - sent) as i64);
         if stream.write_all(&body[sent..end]).is_err() {
@@ -166,7 +172,7 @@ pub(crate) fn write_response(stream: &mut TcpStream, resp: &Response, count: &mu
             break;
         }
         sent = end;
-        if !resp.per_chunk.is_zero() && sent < limit {
+        if !chunked_wait && !resp.per_chunk.is_zero() && sent < limit {
             std::thread::sleep(resp.per_chunk);
         }
         if let Some(rate) = resp.rate {

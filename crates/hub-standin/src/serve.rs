@@ -27,6 +27,17 @@ pub(crate) fn handle(shared: &Shared, listener: Listener, req: &Request) -> Resp
         }
         return finish(r, req);
     }
+    if let Some(FaultKind::RedirectTo(location)) = &fault {
+        return finish(Response::new(302).header("Location", location.clone()), req);
+    }
+    if let Some(FaultKind::HugeHeader(len)) = &fault {
+        return finish(
+            Response::new(200)
+                .header("X-Padding", "a".repeat(*len))
+                .text("huge header"),
+            req,
+        );
+    }
     if fault == Some(FaultKind::RedirectLoop) {
         return finish(
             Response::new(302).header("Location", req.raw_path.clone()),
@@ -192,6 +203,10 @@ fn content(file: &Arc<StoredFile>, req: &Request, fault: Option<&FaultKind>) -> 
             resp.per_chunk = *per_chunk;
         }
         Some(FaultKind::Throttle(rate)) => resp.rate = Some((*rate).max(1)),
+        Some(FaultKind::Trickle { bytes, every }) => {
+            resp.chunk = Some(*bytes);
+            resp.per_chunk = *every;
+        }
         _ => {}
     }
     if fault == Some(&FaultKind::WrongBytes) && end > start {

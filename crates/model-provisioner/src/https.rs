@@ -9,8 +9,8 @@
 
 use crate::digest::{Digest, sha256_bytes};
 use crate::download::{
-    self, Client, ClientSettings, DownloadError, ParallelPolicy, Request, RetryPolicy, is_loopback,
-    parse_url,
+    self, Client, ClientSettings, DownloadError, ParallelPolicy, Request, RetryPolicy, StallPolicy,
+    is_loopback, parse_url,
 };
 use crate::error::ProvisionError;
 use crate::fetch::{FetchContext, Fetched, Fetcher};
@@ -44,6 +44,8 @@ pub struct HttpsConfig {
     /// When large files go over several connections; `Default` reads
     /// `PROVISION_DOWNLOAD_CONNECTIONS`.
     pub parallel: ParallelPolicy,
+    /// When a transfer counts as stalled (and is retried, then fails).
+    pub stall: StallPolicy,
 }
 
 impl Default for HttpsConfig {
@@ -58,6 +60,7 @@ impl Default for HttpsConfig {
             connect_timeout: Duration::from_secs(10),
             read_timeout: Duration::from_secs(30),
             parallel: ParallelPolicy::from_env(),
+            stall: StallPolicy::default(),
         }
     }
 }
@@ -96,6 +99,7 @@ impl HttpsFetcher {
             connect_timeout: config.connect_timeout,
             read_timeout: config.read_timeout,
             max_redirects: 10,
+            stall: config.stall,
         });
         Self { config, client }
     }
@@ -204,7 +208,12 @@ impl Fetcher for HttpsFetcher {
         ctx: &FetchContext,
     ) -> Result<Fetched, ProvisionError> {
         match model {
-            ModelRef::Https { url } | ModelRef::Http { url } => self.run(model, url, expected, ctx),
+            ModelRef::Https { url } | ModelRef::Http { url } => {
+                // Every request, read, back-off and lock wait below runs
+                // under the ensure's cancel token.
+                let _cancel = download::interrupt::enter(&ctx.cancel);
+                self.run(model, url, expected, ctx)
+            }
             _ => Err(ProvisionError::NoFetcher {
                 model: model.id(),
                 scheme: model.scheme().to_string(),

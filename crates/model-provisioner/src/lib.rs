@@ -32,7 +32,7 @@ pub use catalog::{CatalogEntry, CatalogStore, Lifecycle, Origin, SqliteCatalog, 
 pub use digest::{
     Digest, DigestError, HASH_BUFFER_BYTES, Sha256Stream, hash_file, hash_reader, sha256_bytes,
 };
-pub use download::{CONNECTIONS_ENV, DownloadError, ParallelPolicy, RetryPolicy};
+pub use download::{CONNECTIONS_ENV, DownloadError, ParallelPolicy, RetryPolicy, StallPolicy};
 pub use error::{BoxError, CatalogError, ProvisionError};
 pub use error_kind::ErrorKind;
 pub use fetch::{FetchContext, Fetched, Fetcher, FileFetcher, Vouched};

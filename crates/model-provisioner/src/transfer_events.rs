@@ -3,10 +3,20 @@
 //! `download-retry` and `downloaded`, with the ensure's correlation id,
 //! pool id and model ref carried on each. One translator serves the Hub
 //! and the HTTPS fetcher alike.
+//!
+//! The same events feed the ensure's typed progress
+//! ([`ProgressReporter`](crate::ProgressReporter)): `download` with the
+//! bytes the partial holds at the start, while bytes move (and at least
+//! every quarter second while the transfer runs), and `finished` with
+//! `done == total` once verified; `lock-wait` while another process holds
+//! the file's lock. The numbers are those the narrations carry. `done`
+//! only grows, but for one case: a server that answers a resume's `Range`
+//! with the whole file (`200`) restarts the file, and `done` from zero.
 
 use crate::download::Event;
 use crate::fetch::FetchContext;
 use crate::model_ref::ModelRef;
+use crate::progress::ProgressStep;
 use crate::units::{human_bytes, mb_per_s};
 use narration_core::catalog::model as actions;
 use narration_core::{NarrationFields, narrate};
@@ -88,26 +98,47 @@ impl TransferNarration<'_> {
                 url,
                 resumed_from,
                 total,
-            } => self.started(url, resumed_from, total),
+            } => {
+                self.report(resumed_from, total, 1, false);
+                self.started(url, resumed_from, total);
+            }
             Event::Progress {
                 have,
                 total,
                 transferred,
-            } => self.progress(have, total, transferred),
+                connections,
+            } => {
+                self.report(have, total, connections, false);
+                self.progress(have, total, transferred);
+            }
             Event::Retrying {
                 attempt,
                 max,
                 delay,
                 reason,
             } => self.retrying(attempt, max, delay, reason),
-            Event::LockWait { path, holder_pid } => self.lock_wait(path, holder_pid),
+            Event::LockWait { path, holder_pid } => {
+                let progress = &self.n.ctx.progress;
+                progress.report(ProgressStep::LockWait, 0, None, 0, false);
+                self.lock_wait(path, holder_pid);
+            }
             Event::Finished {
                 transferred,
                 elapsed,
                 resumed_from,
                 connections,
-            } => self.finished(transferred, elapsed, resumed_from, connections),
+                size,
+            } => {
+                self.report(size, Some(size), connections, true);
+                self.finished(transferred, elapsed, resumed_from, connections);
+            }
         }
+    }
+
+    /// The download step's typed progress.
+    fn report(&self, done: u64, total: Option<u64>, connections: usize, finished: bool) {
+        let progress = &self.n.ctx.progress;
+        progress.report(ProgressStep::Download, done, total, connections, finished);
     }
 
     fn lock_wait(&self, path: &std::path::Path, holder_pid: Option<u32>) {
@@ -213,7 +244,8 @@ impl TransferNarration<'_> {
 }
 
 /// When `download-progress` is due: each 5% (at most every 250 ms), and at
-/// least every 2 s while bytes flow; never for the last byte (`downloaded`
+/// least every 2 s while the transfer runs (bytes or not: the download
+/// layer reports the time passing); never for the last byte (`downloaded`
 /// says that).
 #[derive(Debug, Clone, Copy)]
 struct Rate {

@@ -3,7 +3,7 @@
 
 use super::{Captured, capture};
 use hub_standin::{Fault, FaultKind, FileSpec, Hub, Listener};
-use model_provisioner::hf::{HfConfig, HfFetcher, RetryPolicy};
+use model_provisioner::hf::{HfConfig, HfFetcher, RetryPolicy, StallPolicy};
 use model_provisioner::{ModelProvisioner, gguf};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -209,6 +209,23 @@ pub fn slow_headers() -> Captured {
         per_chunk: Duration::ZERO,
     }));
     let config = s.config().with_read_timeout(Duration::from_millis(500));
+    s.ensure_with(config, false, REF)
+}
+
+pub fn stalled() -> Captured {
+    let s = HubSetup::new();
+    // Headers, then silence far past the stall limit, on every GET.
+    s.hub.inject(
+        cdn(FaultKind::Trickle {
+            bytes: 1,
+            every: Duration::from_secs(600),
+        })
+        .times(u32::MAX),
+    );
+    let config = s.config().with_stall(StallPolicy {
+        idle: Duration::from_millis(300),
+        ..StallPolicy::default()
+    });
     s.ensure_with(config, false, REF)
 }
 

@@ -1,13 +1,18 @@
 //! The HTTP client: a ureq 3 agent with redirects followed by hand, so
 //! that the token only ever goes to the one origin it is for, a
 //! cross-origin 3xx can be returned as the answer (Hub metadata rides on
-//! it), and a redirect from https down to plain http is refused.
+//! it), and a redirect to plain http off loopback is refused (from https,
+//! and from a loopback http URL alike). Every read waits in short slices
+//! and notices a cancel ([`interrupt`](super::interrupt)).
 
 use crate::download::DownloadError;
+use crate::download::interrupt::{self, Watchful};
 use crate::download::retry::{Failure, RetryPolicy, is_retryable_status, parse_retry_after};
 use narration_core::public_url;
 use std::time::{Duration, SystemTime};
 use ureq::http::Response;
+use ureq::unversioned::resolver::DefaultResolver;
+use ureq::unversioned::transport::{Connector, DefaultConnector};
 use ureq::{Agent, Body};
 use url::{Host, Origin, Url};
 
@@ -31,6 +36,8 @@ pub(crate) struct ClientSettings {
     pub connect_timeout: Duration,
     pub read_timeout: Duration,
     pub max_redirects: u32,
+    /// When a body counts as stalled.
+    pub stall: crate::download::StallPolicy,
 }
 
 /// The bytes a GET asks for: `start` to `end` (inclusive), or to the end
@@ -86,7 +93,7 @@ const USER_AGENT: &str = concat!(
 
 impl Client {
     pub fn new(settings: ClientSettings) -> Self {
-        let agent: Agent = Agent::config_builder()
+        let config = Agent::config_builder()
             .max_redirects(0)
             .http_status_as_error(false)
             .user_agent(USER_AGENT)
@@ -95,14 +102,20 @@ impl Client {
             .timeout_per_read(Some(settings.read_timeout))
             // Fewer, larger reads from the socket on big bodies.
             .input_buffer_size(512 * 1024)
-            .build()
-            .into();
+            .build();
+        let connector = DefaultConnector::new().chain(Watchful);
+        let agent = Agent::with_parts(config, connector, DefaultResolver::default());
         Self { agent, settings }
     }
 
     /// How transient failures are retried.
     pub fn retry(&self) -> &RetryPolicy {
         &self.settings.retry
+    }
+
+    /// When a body counts as stalled.
+    pub fn stall(&self) -> crate::download::StallPolicy {
+        self.settings.stall
     }
 
     /// True when this client has a token to send.
@@ -118,6 +131,9 @@ impl Client {
         url: &Url,
         range: Option<ByteRange>,
     ) -> Result<Response<Body>, Failure> {
+        if interrupt::cancelled() {
+            return Err(Failure::Fatal(DownloadError::Cancelled));
+        }
         let mut req = ureq::http::Request::builder()
             .method(method)
             .uri(url.as_str())
@@ -223,9 +239,12 @@ pub(crate) fn is_loopback(url: &Url) -> bool {
     }
 }
 
-/// True when a redirect leaves https for plain http off loopback.
+/// True when a redirect goes to plain http off loopback from a URL that
+/// was not itself plain http off loopback (https, or loopback http, which
+/// is allowed only because it never leaves the machine).
 fn is_downgrade(from: &Url, to: &Url) -> bool {
-    from.scheme() == "https" && to.scheme() == "http" && !is_loopback(to)
+    let off_loopback_http = |u: &Url| u.scheme() == "http" && !is_loopback(u);
+    off_loopback_http(to) && !off_loopback_http(from)
 }
 
 /// A response header as text (`None` when absent or not UTF-8).
@@ -257,6 +276,15 @@ pub(crate) fn status_error(url: &Url, status: u16) -> DownloadError {
 fn classify(url: &Url, e: ureq::Error) -> Failure {
     use ureq::Error as E;
     let transient = |reason: &str| crate::download::retry::transient(reason);
+    if interrupt::cancelled() {
+        return Failure::Fatal(DownloadError::Cancelled);
+    }
+    let network = |reason| {
+        Failure::Fatal(DownloadError::Network {
+            url: public_url(url.as_str()),
+            reason,
+        })
+    };
     match e {
         E::Timeout(_) => transient("timed out"),
         E::ConnectionFailed => transient("connection failed"),
@@ -264,6 +292,13 @@ fn classify(url: &Url, e: ureq::Error) -> Failure {
         E::Io(io) => transient(&format!("connection error ({})", io.kind())),
         E::Protocol(_) => transient("connection closed mid-response"),
         E::BodyStalled => transient("body stalled"),
+        E::LargeResponseHeader(..) => network(
+            "the response header is too large (over 64 KiB): the server is misconfigured or not an HTTP file server",
+        ),
+        E::BodyExceedsLimit(_) => network("the response body is larger than allowed"),
+        E::Decompress(..) => network(
+            "the response body could not be decompressed: the server sent a broken encoding",
+        ),
         E::BadUri(_) | E::Http(_) => Failure::Fatal(DownloadError::BadUrl {
             url: public_url(url.as_str()),
             reason: "it is not a valid http(s) URL",
@@ -310,6 +345,11 @@ mod tests {
             &u("http://127.0.0.1/a"),
             &u("http://127.0.0.2/b")
         ));
+        assert!(
+            is_downgrade(&u("http://127.0.0.1/a"), &u("http://example.com/b")),
+            "loopback http must not lead off the machine"
+        );
+        assert!(!is_downgrade(&u("http://127.0.0.1/a"), &u("https://h/b")));
     }
 
     #[test]

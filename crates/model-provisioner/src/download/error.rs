@@ -138,6 +138,33 @@ pub enum DownloadError {
         /// What is wrong with it.
         reason: &'static str,
     },
+    /// The body stalled (see [`StallPolicy`](crate::StallPolicy)) on every
+    /// attempt.
+    #[error(
+        "{url}: the transfer stalled on {attempts} attempts ({last}); check the network and try again (the partial download is kept and resumes)"
+    )]
+    Stalled {
+        /// The URL, public form.
+        url: String,
+        /// Attempts made, the first included.
+        attempts: u32,
+        /// How the last attempt stalled.
+        last: String,
+    },
+    /// The partial's filesystem has less free space than the bytes still
+    /// to fetch.
+    #[error(
+        "{}: {} still to download but only {} free on its filesystem; free space (e.g. `provision cache prune`) and try again",
+        path.display(), crate::units::human_bytes(*needed), crate::units::human_bytes(*free)
+    )]
+    NoSpace {
+        /// The partial file.
+        path: PathBuf,
+        /// Bytes still to fetch.
+        needed: u64,
+        /// Bytes free for this process on the filesystem.
+        free: u64,
+    },
     /// The caller cancelled; the partial file and its state are kept.
     #[error("the transfer was cancelled; the partial download is kept and resumes")]
     Cancelled,
@@ -161,6 +188,8 @@ impl DownloadError {
             Self::InsecureUrl { .. } => "insecure-url",
             Self::DigestRequired { .. } => "digest-required",
             Self::BadUrl { .. } => "bad-url",
+            Self::Stalled { .. } => "stalled",
+            Self::NoSpace { .. } => "no-space",
             Self::Cancelled => "cancelled",
         }
     }
@@ -173,10 +202,11 @@ impl DownloadError {
             Self::TooManyRedirects { .. }
             | Self::Status { .. }
             | Self::RetriesExhausted { .. }
-            | Self::Network { .. } => ErrorKind::Network,
+            | Self::Network { .. }
+            | Self::Stalled { .. } => ErrorKind::Network,
             Self::SizeMismatch { .. } | Self::EtagMismatch { .. } => ErrorKind::CorruptTransfer,
             Self::DigestMismatch { .. } => ErrorKind::DigestMismatch,
-            Self::Io { .. } => ErrorKind::Io,
+            Self::Io { .. } | Self::NoSpace { .. } => ErrorKind::Io,
             Self::LockTimeout(_) => ErrorKind::Locked,
             Self::InsecureUrl { .. } | Self::DigestRequired { .. } | Self::BadUrl { .. } => {
                 ErrorKind::InvalidInput
@@ -197,7 +227,10 @@ impl DownloadError {
     /// True when the server could not be reached or kept failing: retries
     /// exhausted, or a connection that cannot be made to work.
     pub fn is_unreachable(&self) -> bool {
-        matches!(self, Self::RetriesExhausted { .. } | Self::Network { .. })
+        matches!(
+            self,
+            Self::RetriesExhausted { .. } | Self::Network { .. } | Self::Stalled { .. }
+        )
     }
 
     pub(crate) fn io(

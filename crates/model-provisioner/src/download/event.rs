@@ -19,7 +19,8 @@ pub(crate) enum Event<'a> {
         /// `Content-Length` (`Content-Range` total on a 206), when known.
         total: Option<u64>,
     },
-    /// Bytes reached the partial file.
+    /// Bytes reached the partial file, or time passed while a transfer
+    /// runs (at least every quarter second, even when no byte arrived).
     Progress {
         /// Bytes the partial now holds.
         have: u64,
@@ -27,6 +28,8 @@ pub(crate) enum Event<'a> {
         total: Option<u64>,
         /// Bytes received over the network by this transfer so far.
         transferred: u64,
+        /// Connections carrying the transfer now.
+        connections: usize,
     },
     /// An attempt failed transiently; the next starts after `delay`.
     Retrying {
@@ -57,6 +60,8 @@ pub(crate) enum Event<'a> {
         resumed_from: u64,
         /// The most connections that carried it at once.
         connections: usize,
+        /// The file's size (every byte of it is in place).
+        size: u64,
     },
 }
 

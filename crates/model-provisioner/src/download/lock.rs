@@ -5,7 +5,8 @@ use crate::download::{DownloadError, Event, Events};
 use crate::file_lock::{self, FileLock, LockError, LockWait};
 use std::path::Path;
 
-/// Take the lock at `path`, waiting as `policy` says.
+/// Take the lock at `path`, waiting as `policy` says, or until the
+/// thread's cancel token ([`interrupt`](super::interrupt)) is cancelled.
 pub(crate) fn lock(
     path: &Path,
     policy: LockWait,
@@ -17,7 +18,8 @@ pub(crate) fn lock(
             holder_pid: w.holder_pid,
         })
     };
-    file_lock::acquire(path, policy, &mut told).map_err(|e| match e {
+    let cancel = crate::download::interrupt::current();
+    file_lock::acquire_until(path, policy, &cancel, &mut told).map_err(|e| match e {
         LockError::Io { path, source } => DownloadError::io("lock", path, source),
         timeout @ LockError::Timeout { .. } => DownloadError::LockTimeout(timeout),
         LockError::Cancelled { .. } => DownloadError::Cancelled,

@@ -13,6 +13,10 @@
 //!   [`parts`] recording finished ranges for resume), as
 //!   [`ParallelPolicy`] says.
 //! - [`lock`]: the cross-process lock per file.
+//! - [`interrupt`]: reads that notice a cancel, and body reads that hand
+//!   the thread back while the socket is silent; [`stall`]: when a body
+//!   that still trickles counts as stopped; [`space`]: free space checked
+//!   before bytes are fetched.
 //!
 //! Nothing here narrates. Progress is reported as [`Event`]s to a
 //! callback; failures are returned as [`DownloadError`].
@@ -20,6 +24,7 @@
 mod client;
 mod error;
 mod event;
+pub(crate) mod interrupt;
 mod lock;
 mod parallel;
 mod partial;
@@ -30,12 +35,15 @@ mod policy;
 mod prefix_hash;
 mod ranges;
 mod retry;
+mod space;
 mod split;
+mod stall;
 mod transfer;
 
 pub use error::DownloadError;
 pub use policy::{CONNECTIONS_ENV, ParallelPolicy};
 pub use retry::RetryPolicy;
+pub use stall::StallPolicy;
 
 pub(crate) use client::{
     Answer, Client, ClientSettings, Follow, is_loopback, parse_url, redirect_target, status_error,

@@ -15,11 +15,13 @@ use crate::digest::Sha256Stream;
 use crate::download::DownloadError;
 use crate::download::client::{Answer, ByteRange, Client, Follow, status_error};
 use crate::download::event::{Event, Events};
+use crate::download::interrupt;
 use crate::download::parts::{self, Parts};
 use crate::download::piece::{self, Body, Msg, Queue, Shared, Slot};
 use crate::download::prefix_hash::hash_prefix;
 use crate::download::ranges::RangeSet;
 use crate::download::retry::{Failure, retrying, transient};
+use crate::download::space;
 use crate::download::transfer::{
     Prefix, Received, Request, StreamEnd, parse_content_range, single, stream,
 };
@@ -40,8 +42,10 @@ const STRAGGLER_FACTOR: f64 = 4.0;
 /// Rests smaller than this are left to the connection that has them.
 const STRAGGLER_MIN_REST: u64 = 1 << 20;
 /// How often the state file is saved while pieces run (it is saved as
-/// each piece finishes too), so a kill loses little of a piece in flight.
-const SAVE_EVERY: Duration = Duration::from_secs(1);
+/// each piece finishes too, and at a cancel), so a kill loses little of
+/// the pieces in flight: at most this long of their bytes is fetched
+/// again on the resume.
+const SAVE_EVERY: Duration = Duration::from_millis(250);
 /// After a piece fails for good, how long the pieces in flight may take
 /// to finish (and be kept for the resume) before they are abandoned.
 const FAILURE_GRACE: Duration = Duration::from_secs(5);
@@ -135,7 +139,11 @@ fn from_prefix(
 /// bytes from 0 the digest already covers.
 fn extend(req: &Request<'_>, file: &File, parts: &Parts, hashed: u64) -> Result<(), DownloadError> {
     let io = |action| move |e| DownloadError::io(action, &req.partial, e);
-    parts::save_as(&req.partial, file, parts, hashed, parts.total).map_err(io("write"))?;
+    space::check(
+        &req.partial,
+        parts.total.saturating_sub(parts.done.covered()),
+    )?;
+    parts::save_as(&req.partial, file, parts, hashed, parts.total)?;
     file.set_len(parts.total).map_err(io("extend"))
 }
 
@@ -151,7 +159,9 @@ struct Resume {
 /// client's) when it fits, else nothing.
 fn resumable(req: &Request<'_>, file: &File) -> Result<Resume, DownloadError> {
     let io = |e| DownloadError::io("read", &req.partial, e);
-    if let Some(parts) = parts::load(&req.partial, file)
+    let (chunk, connections) = (req.parallel.chunk(), req.parallel.connections);
+    let max = |total| parts::max_ranges(total, chunk, connections);
+    if let Some(parts) = parts::load(&req.partial, file, max)
         && req.expected_size.is_none_or(|s| s == parts.total)
     {
         return Ok(Resume {
@@ -299,6 +309,8 @@ impl<'a, 'r> Run<'a, 'r> {
             live: AtomicUsize::new(0),
             hashed: AtomicU64::new(0),
             msgs: tx,
+            cancel: interrupt::current(),
+            stall: self.client.stall(),
         };
         let mut board = Board {
             parts,
@@ -316,15 +328,22 @@ impl<'a, 'r> Run<'a, 'r> {
         let (ftx, frx) = channel();
         let connections = self.connections.clamp(1, missing.len().max(1));
         sh.live.store(connections, Ordering::Release);
+        // Set when the transfer failed or was cancelled: its digest is
+        // not needed, so the hasher stops at once.
+        let give_up = AtomicBool::new(false);
         let result = std::thread::scope(|s| {
-            let hasher = s.spawn(|| hash_prefix(self.file, hasher, frx, &sh.hashed));
+            let hasher = s.spawn(|| hash_prefix(self.file, hasher, frx, &sh.hashed, &give_up));
             let mut first = first;
             for _ in 0..connections {
                 let first = first.take();
                 let sh = &sh;
-                s.spawn(move || piece::connection(sh, first));
+                s.spawn(move || {
+                    let _cancel = interrupt::enter(&sh.cancel);
+                    piece::connection(sh, first)
+                });
             }
             let outcome = self.coordinate(&sh, &mut board, &rx, &ftx, events);
+            give_up.store(outcome.is_err(), Ordering::Release);
             sh.abort.store(true, Ordering::Release);
             sh.queue.close();
             drop(ftx);
@@ -364,11 +383,15 @@ impl<'a, 'r> Run<'a, 'r> {
         hasher: &Sender<u64>,
         events: Events<'_>,
     ) -> Result<(), DownloadError> {
-        let io = |e| DownloadError::io("write", &self.req.partial, e);
         let mut failed: Option<(DownloadError, Instant)> = None;
         let mut last_check = Instant::now();
         let mut last_save = Instant::now();
         loop {
+            if sh.cancel.is_cancelled() {
+                // Every connection sees the token within a read slice; the
+                // scope joins them, then the state is saved as it stands.
+                return Err(DownloadError::Cancelled);
+            }
             match &failed {
                 None if board.active.is_empty() => break,
                 Some(_) if sh.live.load(Ordering::Acquire) == 0 => break,
@@ -380,7 +403,7 @@ impl<'a, 'r> Run<'a, 'r> {
             match rx.recv_timeout(TICK) {
                 Ok(Msg::Done(id)) => {
                     board.finish(id);
-                    board.save(self, sh).map_err(io)?;
+                    board.save(self, sh)?;
                 }
                 Ok(Msg::Failed(e)) => {
                     if failed.is_none() {
@@ -405,7 +428,7 @@ impl<'a, 'r> Run<'a, 'r> {
                 self.tick(sh, board, hasher, events, &mut last_check);
                 if last_save.elapsed() >= SAVE_EVERY {
                     last_save = Instant::now();
-                    board.save(self, sh).map_err(io)?;
+                    board.save(self, sh)?;
                 }
             }
         }
@@ -435,6 +458,7 @@ impl<'a, 'r> Run<'a, 'r> {
             have: board.have(),
             total: Some(board.parts.total),
             transferred: sh.received.load(Ordering::Relaxed),
+            connections: sh.live.load(Ordering::Relaxed),
         });
         if last_check.elapsed() < TICK * 2 {
             return;
@@ -455,7 +479,7 @@ impl Board {
     /// Records beside the partial the finished ranges and what the
     /// pieces still running have written (a piece's bytes below its
     /// position are in the file before the position moves).
-    fn save(&self, run: &Run<'_, '_>, sh: &Shared<'_>) -> std::io::Result<()> {
+    fn save(&self, run: &Run<'_, '_>, sh: &Shared<'_>) -> Result<(), DownloadError> {
         let mut written = self.parts.clone();
         for slot in self.active.values() {
             let end = *slot.end();

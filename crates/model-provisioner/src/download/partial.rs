@@ -39,10 +39,11 @@ impl Partial {
         }
         if have > 0 {
             file.seek(SeekFrom::Start(0)).map_err(io("read"))?;
-            let hashed = hasher
-                .update_from_reader((&mut file).take(have))
-                .map_err(io("read"))?;
-            if hashed != have {
+            hash_cancellable(&mut hasher, (&mut file).take(have)).map_err(|e| match e {
+                Some(e) => io("read")(e),
+                None => DownloadError::Cancelled,
+            })?;
+            if hasher.bytes() != have {
                 return Err(io("read")(std::io::ErrorKind::UnexpectedEof.into()));
             }
         }
@@ -75,5 +76,26 @@ impl Partial {
         self.hasher = Sha256Stream::new();
         self.have = 0;
         Ok(())
+    }
+}
+
+/// Hashes what `reader` holds, a buffer at a time, stopping as soon as the
+/// thread's cancel token is cancelled (`Err(None)`): a partial of many
+/// gigabytes takes seconds to re-hash.
+fn hash_cancellable(
+    hasher: &mut Sha256Stream,
+    mut reader: impl Read,
+) -> Result<(), Option<std::io::Error>> {
+    let mut buf = vec![0u8; crate::digest::HASH_BUFFER_BYTES];
+    loop {
+        if crate::download::interrupt::cancelled() {
+            return Err(None);
+        }
+        match reader.read(&mut buf) {
+            Ok(0) => return Ok(()),
+            Ok(n) => hasher.update(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(Some(e)),
+        }
     }
 }

@@ -4,10 +4,14 @@
 //! to) with the transfer's retry policy; one that keeps failing fails the
 //! whole transfer.
 
+use crate::cancel::Cancel;
 use crate::download::DownloadError;
 use crate::download::client::{ByteRange, Client, Follow, status_error};
 use crate::download::event::Event;
+use crate::download::interrupt;
+use crate::download::pipeline::QUIET;
 use crate::download::retry::{Failure, retrying, transient};
+use crate::download::stall::{StallPolicy, StallWatch};
 use crate::download::transfer::parse_content_range;
 use crate::units::human_bytes;
 use std::collections::VecDeque;
@@ -137,6 +141,10 @@ pub(super) struct Shared<'a> {
     /// Bytes from 0 the sha256 has covered.
     pub hashed: AtomicU64,
     pub msgs: Sender<Msg>,
+    /// The transfer's cancel token, entered by every connection's thread.
+    pub cancel: Cancel,
+    /// When a piece's body counts as stalled.
+    pub stall: StallPolicy,
 }
 
 /// One connection: `first` (the probe's piece, its body already open),
@@ -237,21 +245,36 @@ fn open(sh: &Shared<'_>, slot: &Slot) -> Result<Option<Body>, Failure> {
     Ok(Some(answer.response.into_body().into_reader()))
 }
 
-/// Writes the body at the slot's offsets until the slot's end.
+/// Writes the body at the slot's offsets until the slot's end, giving up
+/// when the body stalls or the transfer is cancelled or aborted.
 fn copy(sh: &Shared<'_>, slot: &Slot, mut body: Body, buf: &mut [u8]) -> Result<(), Failure> {
+    let mut stall = StallWatch::new(sh.stall);
     loop {
         if sh.abort.load(Ordering::Acquire) {
             return Ok(());
         }
-        let n = match body.read(buf) {
+        if sh.cancel.is_cancelled() {
+            return Err(Failure::Fatal(DownloadError::Cancelled));
+        }
+        if let Some(why) = stall.stalled() {
+            let at = human_bytes(slot.pos.load(Ordering::Acquire));
+            return Err(Failure::Stalled(format!("{why}, at {at}")));
+        }
+        let n = match interrupt::quiet(QUIET, || body.read(buf)) {
             Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted || interrupt::is_quiet(&e) => {
+                continue;
+            }
+            Err(_) if sh.cancel.is_cancelled() => {
+                return Err(Failure::Fatal(DownloadError::Cancelled));
+            }
             Err(e) => {
                 let at = human_bytes(slot.pos.load(Ordering::Acquire));
                 return Err(transient(format!("connection lost at {at} ({})", e.kind())));
             }
         };
         sh.received.fetch_add(n as u64, Ordering::Relaxed);
+        stall.arrived(n as u64);
         let end = slot.end();
         let pos = slot.pos.load(Ordering::Acquire);
         if n == 0 {

@@ -5,23 +5,34 @@
 //! chunks of [`CHUNK`] bytes circulate, so memory stays flat. A stream
 //! that may be split stops early when [`SplitWatch`] says the network,
 //! not the hash, sets its pace.
+//!
+//! The reader gets the thread back at least every [`QUIET`] even when no
+//! byte arrives ([`interrupt::quiet`]): it then looks at the cancel token,
+//! judges a stall ([`StallWatch`]) and reports progress, so progress is
+//! told by time and a silent or trickling body ends.
 
 use crate::digest::Sha256Stream;
 use crate::download::DownloadError;
 use crate::download::event::{Event, Events};
+use crate::download::interrupt;
 use crate::download::partial::Partial;
 use crate::download::retry::{Failure, transient};
 use crate::download::split::{HashMeter, SplitWatch};
+use crate::download::stall::{StallPolicy, StallWatch};
 use crate::units::human_bytes;
 use std::fs::File;
 use std::io::{Read, Write};
 use std::sync::mpsc::{Receiver, Sender, SyncSender, channel, sync_channel};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Bytes per network read and per write/hash chunk.
 const CHUNK: usize = 1 << 20;
 /// Chunks in flight between the network reader, the writer and the hasher.
 const IN_FLIGHT: usize = 8;
+
+/// The longest a read holds the thread without a byte, and the longest
+/// bytes that arrived wait before they are handed on (and reported).
+pub(super) const QUIET: Duration = Duration::from_millis(250);
 
 /// A buffer and how many of its bytes are data.
 type Chunk = (Vec<u8>, usize);
@@ -40,13 +51,16 @@ pub(super) enum Streamed {
 /// into `transferred` and reports each chunk as [`Event::Progress`]. With
 /// `split_rest` (a body that a ranged answer started), the stream stops
 /// with [`Streamed::Split`] once it proves slower than the hash while at
-/// least that many bytes are still to come.
+/// least that many bytes are still to come. A body that stalls as `stall`
+/// says ends with [`Failure::Stalled`]; a cancel, with
+/// [`DownloadError::Cancelled`] (what arrived is kept in the partial).
 pub(super) fn stream_body(
     body: impl Read,
     label: &str,
     partial: &mut Partial,
     transferred: &mut u64,
     split_rest: Option<u64>,
+    stall: StallPolicy,
     events: Events<'_>,
 ) -> Result<Streamed, Failure> {
     let (write_tx, write_rx) = sync_channel::<Chunk>(IN_FLIGHT);
@@ -67,6 +81,7 @@ pub(super) fn stream_body(
         total,
         transferred,
         watch: split_rest.map(|rest| SplitWatch::new(&meter, rest)),
+        stall: StallWatch::new(stall),
         events,
     };
     let (file, hasher) = (&mut partial.file, &mut partial.hasher);
@@ -143,6 +158,7 @@ struct BodyReader<'a, 'e, R> {
     transferred: &'a mut u64,
     /// Present when the stream may be split.
     watch: Option<SplitWatch<'a>>,
+    stall: StallWatch,
     events: Events<'e>,
 }
 
@@ -151,17 +167,40 @@ impl<R: Read> BodyReader<'_, '_, R> {
     /// pipeline stops (then the writer's error is what the caller
     /// reports). Dropping `self` closes the writer's channel.
     fn run(mut self) -> Result<Streamed, Failure> {
+        let mut spare = None;
         loop {
+            if interrupt::cancelled() {
+                return Err(Failure::Fatal(DownloadError::Cancelled));
+            }
+            if let Some(why) = self.stall.stalled() {
+                return Err(Failure::Stalled(format!(
+                    "{why}, after {}",
+                    human_bytes(self.have)
+                )));
+            }
             if self.split_now() {
                 return Ok(Streamed::Split);
             }
-            let Ok(mut buf) = self.free.recv() else {
-                return Ok(Streamed::Ended);
+            let mut buf = match spare.take() {
+                Some(buf) => buf,
+                None => match self.free.recv() {
+                    Ok(buf) => buf,
+                    Err(_) => return Ok(Streamed::Ended),
+                },
             };
             let until = self.watch.as_ref().map(SplitWatch::deadline);
             let len = match read_full(&mut self.body, &mut buf, until) {
                 Ok(0) => return Ok(Streamed::Ended),
                 Ok(len) => len as u64,
+                Err(e) if interrupt::is_quiet(&e) => {
+                    // Nothing arrived for a while: the time still counts.
+                    spare = Some(buf);
+                    self.report();
+                    continue;
+                }
+                Err(_) if interrupt::cancelled() => {
+                    return Err(Failure::Fatal(DownloadError::Cancelled));
+                }
                 Err(e) => {
                     return Err(transient(format!(
                         "connection lost after {} ({})",
@@ -183,12 +222,18 @@ impl<R: Read> BodyReader<'_, '_, R> {
             self.have += len;
             self.streamed += len;
             *self.transferred += len;
-            (self.events)(Event::Progress {
-                have: self.have,
-                total: self.total,
-                transferred: *self.transferred,
-            });
+            self.stall.arrived(len);
+            self.report();
         }
+    }
+
+    fn report(&self) {
+        (self.events)(Event::Progress {
+            have: self.have,
+            total: self.total,
+            transferred: *self.transferred,
+            connections: 1,
+        });
     }
 
     /// Asks the watch, when there is one, whether to stop here.
@@ -202,19 +247,22 @@ impl<R: Read> BodyReader<'_, '_, R> {
 }
 
 /// Fills `buf` as far as the body allows (fewer, larger chunks for the
-/// writer), or until `until` once it holds something; returns 0 only at
-/// the end of the body.
+/// writer), or until `until` (and at most [`QUIET`]) once it holds
+/// something; returns 0 only at the end of the body, and the
+/// [`interrupt::is_quiet`] error when nothing arrived for [`QUIET`].
 fn read_full(
     body: &mut impl Read,
     buf: &mut [u8],
     until: Option<Instant>,
 ) -> std::io::Result<usize> {
     let mut filled = 0;
+    let hand_over = Instant::now() + QUIET;
+    let until = until.map_or(hand_over, |t| t.min(hand_over));
     while filled < buf.len() {
-        if filled > 0 && until.is_some_and(|t| Instant::now() >= t) {
+        if filled > 0 && Instant::now() >= until {
             break;
         }
-        match body.read(&mut buf[filled..]) {
+        match interrupt::quiet(QUIET, || body.read(&mut buf[filled..])) {
             Ok(0) => break,
             Ok(k) => filled += k,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
@@ -249,6 +297,7 @@ mod tests {
             &mut partial,
             &mut transferred,
             None,
+            StallPolicy::default(),
             &events,
         );
         assert_eq!(end.unwrap(), Streamed::Ended);
@@ -262,7 +311,15 @@ mod tests {
     fn a_body_longer_than_promised_is_a_size_mismatch() {
         let dir = tempfile::tempdir().unwrap();
         let mut partial = Partial::open(&dir.path().join("f"), Some(3)).unwrap();
-        let err = stream_body(&b"toolong"[..], "f", &mut partial, &mut 0, None, &|_| {});
+        let err = stream_body(
+            &b"toolong"[..],
+            "f",
+            &mut partial,
+            &mut 0,
+            None,
+            StallPolicy::default(),
+            &|_| {},
+        );
         assert!(
             matches!(
                 err,

@@ -46,6 +46,25 @@ impl RangeSet {
         self.0.iter().map(|(s, e)| e - s).sum()
     }
 
+    /// How many disjoint ranges.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// True when the ranges are as [`add`](Self::add) leaves them (each
+    /// non-empty, sorted, apart from the next) and inside a file of
+    /// `total` bytes: what a state file read from disk must be.
+    pub fn is_canonical(&self, total: u64) -> bool {
+        let mut at = None;
+        for &(s, e) in &self.0 {
+            if s >= e || at.is_some_and(|prev| s <= prev) {
+                return false;
+            }
+            at = Some(e);
+        }
+        at.is_none_or(|end| end <= total)
+    }
+
     /// True when every range lies inside a file of `total` bytes.
     pub fn fits(&self, total: u64) -> bool {
         self.0.last().is_none_or(|&(_, end)| end <= total)

@@ -4,7 +4,8 @@
 
 use crate::download::DownloadError;
 use crate::download::event::{Event, Events};
-use std::time::{Duration, Instant, SystemTime};
+use crate::download::interrupt;
+use std::time::{Duration, SystemTime};
 use url::Url;
 
 /// How transient failures (connect errors, timeouts, resets, 408/429/5xx)
@@ -60,6 +61,10 @@ pub(crate) enum Failure<E = DownloadError> {
         /// The server's `Retry-After`, when it sent one.
         retry_after: Option<Duration>,
     },
+    /// The body stalled ([`StallPolicy`](crate::StallPolicy)): retried
+    /// like a transient failure, [`DownloadError::Stalled`] once the
+    /// retries run out.
+    Stalled(String),
     /// Not worth retrying.
     Fatal(E),
 }
@@ -81,6 +86,7 @@ impl Failure {
                 reason,
                 retry_after,
             },
+            Failure::Stalled(reason) => Failure::Stalled(reason),
             Failure::Fatal(e) => Failure::Fatal(e.into()),
         }
     }
@@ -96,38 +102,57 @@ pub(crate) fn transient<E>(reason: impl Into<String>) -> Failure<E> {
 
 /// Runs `op` until it succeeds, fails for good, or the retry budget is
 /// spent; each retry is reported as [`Event::Retrying`] before its wait.
+/// Under a cancelled token (see [`interrupt`](super::interrupt)) no
+/// attempt starts, the back-off wait ends at once, and whatever the
+/// attempt failed with becomes [`DownloadError::Cancelled`].
 pub(crate) fn retrying<T, E: From<DownloadError>>(
     policy: &RetryPolicy,
     url: &Url,
     events: Events<'_>,
     mut op: impl FnMut() -> Result<T, Failure<E>>,
 ) -> Result<T, E> {
+    let cancel = interrupt::current();
     let mut backoff = Backoff::new(policy);
     loop {
-        match op() {
+        if cancel.is_cancelled() {
+            return Err(DownloadError::Cancelled.into());
+        }
+        let (reason, retry_after, stalled) = match op() {
             Ok(v) => return Ok(v),
+            Err(_) if cancel.is_cancelled() => return Err(DownloadError::Cancelled.into()),
             Err(Failure::Fatal(e)) => return Err(e),
             Err(Failure::Transient {
                 reason,
                 retry_after,
-            }) => {
-                let attempt = backoff.attempt;
-                let Some(delay) = backoff.next_delay(retry_after) else {
-                    return Err(DownloadError::RetriesExhausted {
-                        url: narration_core::public_url(url.as_str()),
-                        attempts: attempt,
-                        last: reason,
-                    }
-                    .into());
-                };
-                events(Event::Retrying {
-                    attempt,
-                    max: policy.max_attempts,
-                    delay,
-                    reason: &reason,
-                });
-                sleep(delay);
+            }) => (reason, retry_after, false),
+            Err(Failure::Stalled(reason)) => (reason, None, true),
+        };
+        let attempt = backoff.attempt;
+        let Some(delay) = backoff.next_delay(retry_after) else {
+            let url = narration_core::public_url(url.as_str());
+            return Err(if stalled {
+                DownloadError::Stalled {
+                    url,
+                    attempts: attempt,
+                    last: reason,
+                }
+            } else {
+                DownloadError::RetriesExhausted {
+                    url,
+                    attempts: attempt,
+                    last: reason,
+                }
             }
+            .into());
+        };
+        events(Event::Retrying {
+            attempt,
+            max: policy.max_attempts,
+            delay,
+            reason: &reason,
+        });
+        if cancel.sleep(delay).is_err() {
+            return Err(DownloadError::Cancelled.into());
         }
     }
 }
@@ -176,17 +201,6 @@ impl Backoff {
         self.waited += delay;
         self.attempt += 1;
         Some(delay)
-    }
-}
-
-/// Sleeps for `d` (a named step so callers read as a sequence).
-fn sleep(d: Duration) {
-    let until = Instant::now() + d;
-    while let Some(left) = until.checked_duration_since(Instant::now()) {
-        if left.is_zero() {
-            break;
-        }
-        std::thread::sleep(left);
     }
 }
 

@@ -14,7 +14,8 @@ use crate::download::partial::Partial;
 use crate::download::pipeline::{Streamed, stream_body};
 use crate::download::policy::ParallelPolicy;
 use crate::download::retry::{Failure, retrying, transient};
-use crate::download::{parallel, parts};
+use crate::download::stall::StallPolicy;
+use crate::download::{parallel, parts, space};
 use std::cell::Cell;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -91,7 +92,8 @@ pub(crate) fn download(
             return Err(e);
         }
     };
-    let (transferred, connections) = (received.transferred, received.connections);
+    let (transferred, connections, size) =
+        (received.transferred, received.connections, received.have);
     let digest = verify(req, received)?;
     parts::remove(&req.partial);
     // Read-only, with a past mtime, before anyone can see it: its
@@ -105,6 +107,7 @@ pub(crate) fn download(
         elapsed: started.elapsed(),
         resumed_from,
         connections,
+        size,
     });
     Ok(Done {
         digest,
@@ -173,6 +176,9 @@ pub(super) fn stream(
     keep_finished_prefix(req)?;
     let mut partial = Partial::open(&req.partial, req.expected_size)?;
     let resumed_from = partial.have;
+    if let Some(total) = req.expected_size {
+        space::check(&req.partial, total.saturating_sub(partial.have))?;
+    }
     let start = Start {
         url: narration_core::public_url(req.url.as_str()),
         resumed_from,
@@ -200,7 +206,7 @@ pub(super) fn stream(
             &mut transferred,
             split_rest,
             &start,
-            events,
+            (client.stall(), events),
         )
     })?;
     let end = match (streamed, partial.total) {
@@ -252,7 +258,9 @@ fn keep_finished_prefix(req: &Request<'_>) -> Result<(), DownloadError> {
         .write(true)
         .open(&req.partial)
         .map_err(io("open"))?;
-    let keep = parts::load(&req.partial, &file).map_or(0, |p| p.done.prefix_end());
+    let (chunk, connections) = (req.parallel.chunk(), req.parallel.connections);
+    let max = |total| parts::max_ranges(total, chunk, connections);
+    let keep = parts::load(&req.partial, &file, max).map_or(0, |p| p.done.prefix_end());
     file.set_len(keep).map_err(io("truncate"))?;
     parts::remove(&req.partial);
     Ok(())
@@ -268,7 +276,7 @@ fn attempt(
     transferred: &mut u64,
     mut split_rest: Option<u64>,
     start: &Start,
-    events: Events<'_>,
+    (stall, events): (StallPolicy, Events<'_>),
 ) -> Result<Streamed, Failure> {
     match answer.status() {
         206 => {
@@ -308,9 +316,23 @@ fn attempt(
         }
         status => return Err(Failure::Fatal(status_error(&answer.url, status))),
     }
+    if req.expected_size.is_none()
+        && let Some(total) = partial.total
+    {
+        // A size only the answer told: checked before its body streams.
+        space::check(&req.partial, total.saturating_sub(partial.have))?;
+    }
     start.tell(partial.total, events);
     let body = answer.response.into_body().into_reader();
-    stream_body(body, &req.label, partial, transferred, split_rest, events)
+    stream_body(
+        body,
+        &req.label,
+        partial,
+        transferred,
+        split_rest,
+        stall,
+        events,
+    )
 }
 
 /// `bytes S-E/L` → (S, L).

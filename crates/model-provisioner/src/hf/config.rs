@@ -49,6 +49,8 @@ pub struct HfConfig {
     /// When large files go over several connections
     /// (`PROVISION_DOWNLOAD_CONNECTIONS` sets how many).
     pub parallel: ParallelPolicy,
+    /// When a transfer counts as stalled (and is retried, then fails).
+    pub stall: crate::download::StallPolicy,
 }
 
 impl fmt::Debug for HfConfig {
@@ -103,7 +105,14 @@ impl HfConfig {
             allow_insecure_http: false,
             lock_wait: crate::file_lock::LockWait::default(),
             parallel: ParallelPolicy::from_lookup(var),
+            stall: crate::download::StallPolicy::default(),
         }
+    }
+
+    /// Counts a transfer as stalled as `stall` says.
+    pub fn with_stall(mut self, stall: crate::download::StallPolicy) -> Self {
+        self.stall = stall;
+        self
     }
 
     /// Uses this Hub endpoint (a trailing `/` is dropped).

@@ -150,6 +150,7 @@ impl HfFetcher {
             connect_timeout: config.connect_timeout,
             read_timeout: config.read_timeout,
             max_redirects: config.max_redirects,
+            stall: config.stall,
         });
         Self { config, client }
     }
@@ -297,6 +298,9 @@ impl Fetcher for HfFetcher {
             path: path.as_deref(),
             quant: quant.as_deref(),
         };
+        // Every request, read, back-off and lock wait below runs under the
+        // ensure's cancel token.
+        let _cancel = crate::download::interrupt::enter(&ctx.cancel);
         let vouched = ctx.vouched.as_ref();
         let result = if self.config.offline || ctx.offline {
             self.offline(&want, vouched)

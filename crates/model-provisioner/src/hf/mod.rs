@@ -20,7 +20,7 @@ mod meta;
 mod select;
 mod shards;
 
-pub use crate::download::{ParallelPolicy, RetryPolicy};
+pub use crate::download::{ParallelPolicy, RetryPolicy, StallPolicy};
 pub(crate) use cache::is_commit_hash;
 pub use config::{DEFAULT_ENDPOINT, HfConfig};
 pub use error::HfError;

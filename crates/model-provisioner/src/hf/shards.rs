@@ -143,12 +143,15 @@ impl HfFetcher {
     fn run_at_once(&self, pool: &Pool<'_>, shares: &[ParallelPolicy]) -> Vec<(usize, Present)> {
         let dispatch = tracing::dispatcher::get_default(Clone::clone);
         let span = tracing::Span::current();
+        // Each runner waits under the fetch's cancel token.
+        let cancel = crate::download::interrupt::current();
         std::thread::scope(|s| {
             let runners: Vec<_> = shares
                 .iter()
                 .map(|parallel| {
-                    let (dispatch, span) = (&dispatch, &span);
+                    let (dispatch, span, cancel) = (&dispatch, &span, &cancel);
                     s.spawn(move || {
+                        let _cancel = crate::download::interrupt::enter(cancel);
                         tracing::dispatcher::with_default(dispatch, || {
                             span.in_scope(|| self.run(pool, parallel))
                         })

@@ -6,6 +6,7 @@ mod cache_scan;
 mod catalog;
 mod catalog_promises;
 mod deletion_bounds;
+mod download_control;
 mod ensure;
 mod ensure_processes;
 mod hf_auth_offline;
