@@ -3,9 +3,7 @@
 use std::fmt::Write as _;
 
 use model_provisioner::units::human_bytes;
-use model_provisioner::{
-    Digest, Locations, ModelProvisioner, ModelRef, ParallelPolicy, ResolvedModel,
-};
+use model_provisioner::{Digest, ModelProvisioner, ModelRef, ResolvedModel, Settings};
 
 use super::args::{Download, ModelArgs, ModelStore};
 use super::error::CliError;
@@ -32,14 +30,16 @@ pub fn run(args: &ModelArgs, out: &Output) -> Result<(), CliError> {
 /// over `--connections` per large file, the catalog at `--catalog` with
 /// the provenance log beside it.
 pub fn provisioner(store: &ModelStore, download: &Download) -> Result<ModelProvisioner, CliError> {
-    let at = Locations::from_env()
+    // The CLI is the program that reads the HF_* environment.
+    let mut settings = Settings::from_env();
+    settings.locations = settings
+        .locations
         .with_cache_dir(&store.cache_dir)
         .with_catalog(&store.catalog.catalog);
-    let mut parallel = ParallelPolicy::from_env();
     if let Some(n) = download.connections {
-        parallel.connections = n.get();
+        settings.parallel.connections = n.get();
     }
-    Ok(ModelProvisioner::at_with_parallel(at, parallel)
+    Ok(ModelProvisioner::with_settings(settings)
         .offline(store.offline)
         .build()?)
 }

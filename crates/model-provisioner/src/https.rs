@@ -44,6 +44,8 @@ pub struct HttpsConfig {
     /// When large files go over several connections; `Default` reads
     /// `PROVISION_DOWNLOAD_CONNECTIONS`.
     pub parallel: ParallelPolicy,
+    /// `User-Agent` sent instead of this crate's own.
+    pub user_agent: Option<String>,
 }
 
 impl Default for HttpsConfig {
@@ -58,6 +60,7 @@ impl Default for HttpsConfig {
             connect_timeout: Duration::from_secs(10),
             read_timeout: Duration::from_secs(30),
             parallel: ParallelPolicy::from_env(),
+            user_agent: None,
         }
     }
 }
@@ -96,6 +99,7 @@ impl HttpsFetcher {
             connect_timeout: config.connect_timeout,
             read_timeout: config.read_timeout,
             max_redirects: 10,
+            user_agent: config.user_agent.clone(),
         });
         Self { config, client }
     }

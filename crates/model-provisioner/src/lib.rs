@@ -24,13 +24,15 @@ mod model_ref;
 mod progress;
 mod provisioner;
 mod resolved;
+mod settings;
 mod transfer_events;
 pub mod units;
 
 pub use cancel::{Cancel, Cancelled};
 pub use catalog::{CatalogEntry, CatalogStore, Lifecycle, Origin, SqliteCatalog, VerifyOutcome};
 pub use digest::{
-    Digest, DigestError, HASH_BUFFER_BYTES, Sha256Stream, hash_file, hash_reader, sha256_bytes,
+    Digest, DigestError, HASH_BUFFER_BYTES, HashError, Sha256Stream, hash_file, hash_file_until,
+    hash_reader, sha256_bytes,
 };
 pub use download::{CONNECTIONS_ENV, DownloadError, ParallelPolicy, RetryPolicy};
 pub use error::{BoxError, CatalogError, ProvisionError};
@@ -51,3 +53,4 @@ pub use provisioner::{
     KeptFile, ModelProvisioner, ProvisionerBuilder, PrunePolicy, PruneReport, Pruned, Removal,
 };
 pub use resolved::{EnsureOptions, ResolvedModel, Verification};
+pub use settings::Settings;

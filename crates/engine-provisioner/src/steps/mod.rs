@@ -84,11 +84,11 @@ impl BuildLock {
                 path,
                 source,
             },
-            timeout @ LockError::Timeout { .. } => ProvisionError::LockTimeout(timeout),
             LockError::Cancelled { .. } => ProvisionError::Cancelled {
                 pool_id: say.pool_id.to_string(),
                 step: ev::LOCK_WAIT,
             },
+            timeout => ProvisionError::LockTimeout(timeout),
         })?;
         Ok(Self { lock })
     }

@@ -31,6 +31,8 @@ pub(crate) struct ClientSettings {
     pub connect_timeout: Duration,
     pub read_timeout: Duration,
     pub max_redirects: u32,
+    /// `User-Agent` sent instead of this crate's own.
+    pub user_agent: Option<String>,
 }
 
 /// The bytes a GET asks for: `start` to `end` (inclusive), or to the end
@@ -89,7 +91,7 @@ impl Client {
         let agent: Agent = Agent::config_builder()
             .max_redirects(0)
             .http_status_as_error(false)
-            .user_agent(USER_AGENT)
+            .user_agent(settings.user_agent.as_deref().unwrap_or(USER_AGENT))
             .timeout_connect(Some(settings.connect_timeout))
             .timeout_recv_response(Some(settings.read_timeout))
             .timeout_per_read(Some(settings.read_timeout))

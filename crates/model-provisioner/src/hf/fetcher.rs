@@ -122,6 +122,7 @@ impl HfFetcher {
             connect_timeout: config.connect_timeout,
             read_timeout: config.read_timeout,
             max_redirects: config.max_redirects,
+            user_agent: config.user_agent.clone(),
         });
         Self { config, client }
     }

@@ -20,6 +20,6 @@ mod select;
 mod shards;
 
 pub use crate::download::{ParallelPolicy, RetryPolicy};
-pub use config::{DEFAULT_ENDPOINT, HfConfig};
+pub use config::{DEFAULT_ENDPOINT, HfConfig, HubSettings};
 pub use error::HfError;
 pub use fetcher::HfFetcher;
