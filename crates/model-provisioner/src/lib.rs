@@ -5,6 +5,8 @@
 //! the same trait), verify its sha256 ([`Digest`]), and record it.
 //! [`cache_scan`] tells what the model cache holds.
 
+#[cfg(feature = "tokio")]
+pub mod blocking;
 pub mod cache_scan;
 mod cancel;
 pub mod catalog;

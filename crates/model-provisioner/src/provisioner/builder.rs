@@ -6,6 +6,7 @@ use crate::catalog::{CatalogStore, SqliteCatalog};
 use crate::download::ParallelPolicy;
 use crate::error::ProvisionError;
 use crate::fetch::{Fetcher, FileFetcher};
+use crate::file_lock::LockWait;
 use crate::fingerprint::RACY_WINDOW_NS;
 use crate::hf::{HfConfig, HfFetcher, HubSettings};
 use crate::https::{HttpsConfig, HttpsFetcher};
@@ -24,6 +25,7 @@ pub struct ProvisionerBuilder {
     offline: bool,
     racy_window: Duration,
     network: Option<Network>,
+    lock_wait: LockWait,
 }
 
 /// The network fetchers (Hub and HTTPS) and their settings. They are made
@@ -60,6 +62,7 @@ impl ProvisionerBuilder {
             offline: false,
             racy_window: Duration::from_nanos(RACY_WINDOW_NS as u64),
             network: None,
+            lock_wait: super::gate::ENSURE_LOCK_WAIT,
         }
     }
 
@@ -153,6 +156,14 @@ impl ProvisionerBuilder {
         self
     }
 
+    /// How long an ensure waits for another task or process ensuring the
+    /// same model (default: an hour, told at once); past it the ensure
+    /// fails with `lock-timeout` ([`ErrorKind::Locked`](crate::ErrorKind::Locked)).
+    pub fn ensure_lock_wait(mut self, wait: LockWait) -> Self {
+        self.lock_wait = wait;
+        self
+    }
+
     /// Open the catalog and build the provisioner.
     pub fn build(self) -> Result<ModelProvisioner, ProvisionError> {
         let catalog = match self.catalog {
@@ -191,6 +202,7 @@ impl ProvisionerBuilder {
             catalog,
             fetchers,
             offline,
+            lock_wait: self.lock_wait,
             racy_window_ns: i64::try_from(self.racy_window.as_nanos()).unwrap_or(i64::MAX),
         })
     }

@@ -2,6 +2,7 @@
 //! the end, with the action their step and error call for.
 
 use super::ModelProvisioner;
+use super::gate;
 use super::step::{During, Failed, Step};
 use crate::catalog::{CatalogEntry, Lifecycle};
 use crate::digest::Digest;
@@ -115,6 +116,15 @@ fn run(
     let m = Some(model);
     let steps = || -> Result<ResolvedModel, Failed> {
         checkpoint(&e, Step::Fetch)?;
+        // Held to the end of the steps: another ensure of this model waits,
+        // then finds it recorded.
+        let _gate = Step::Fetch.run(m, || {
+            let gated = model.scheme() != "file";
+            gated
+                .then(|| gate::enter(&e, &p.cache_dir, p.lock_wait))
+                .transpose()
+                .during(Step::Fetch)
+        })?;
         let (recorded, fetched) = Step::Fetch.run(m, || {
             let recorded = p.recorded(&e.target).during(Step::Fetch)?;
             let fetched = fetch(p, &e, model, expected.as_ref()).during(Step::Fetch)?;

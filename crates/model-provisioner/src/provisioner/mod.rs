@@ -6,7 +6,10 @@
 //! with their [`Step`]; the lifecycle narrates a failure once, at its
 //! boundary.
 
+#[cfg(feature = "tokio")]
+mod async_ensure;
 mod builder;
+mod gate;
 mod lifecycle;
 mod prune;
 mod register;
@@ -59,6 +62,7 @@ pub struct ModelProvisioner {
     fetchers: Vec<Arc<dyn Fetcher>>,
     offline: bool,
     racy_window_ns: i64,
+    lock_wait: crate::file_lock::LockWait,
 }
 
 impl std::fmt::Debug for ModelProvisioner {
