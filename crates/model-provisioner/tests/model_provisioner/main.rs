@@ -2,10 +2,14 @@
 //! SQLite catalog, real child processes, and Hugging Face and HTTPS
 //! fetching against the stand-in Hub over loopback.
 
+mod api_types;
 mod cache_scan;
+mod cancel;
 mod catalog;
 mod catalog_promises;
 mod ensure;
+#[cfg(feature = "tokio")]
+mod ensure_async;
 mod ensure_processes;
 mod hf_auth_offline;
 mod hf_concurrency;
@@ -18,9 +22,11 @@ mod hf_resume;
 mod hf_select;
 mod hf_shards;
 mod hf_support;
+mod one_execution;
 mod parallel;
 mod prune;
 mod removal;
+mod settings;
 
 /// The libtest name of `name` in the module `module` (from
 /// `module_path!()`), for re-running one test in a child process.
