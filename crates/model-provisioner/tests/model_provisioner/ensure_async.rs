@@ -4,7 +4,9 @@
 
 use crate::hf_support::{Env, GGUF_REF};
 use hub_standin::{Fault, FaultKind, Listener};
-use model_provisioner::{EnsureOptions, ModelProvisioner, ProvisionError, gguf};
+use model_provisioner::{
+    EnsureOptions, ModelProvisioner, Progress, ProgressObserver, ProgressStep, ProvisionError, gguf,
+};
 use narration_core::CaptureAdapter;
 use narration_core::catalog::model as act;
 use std::io::Write;
@@ -124,9 +126,11 @@ async fn four_ensures_on_two_workers_keep_a_ticker_running() {
         .map(|i| local_model(dir.path(), &format!("m{i}.gguf"), 48 << 20))
         .collect();
     let worst_us = Arc::new(AtomicU64::new(0));
+    let ticks = Arc::new(AtomicU64::new(0));
     let stop = Arc::new(AtomicBool::new(false));
     let ticker = tokio::spawn({
-        let (worst_us, stop) = (Arc::clone(&worst_us), Arc::clone(&stop));
+        let (worst_us, ticks, stop) =
+            (Arc::clone(&worst_us), Arc::clone(&ticks), Arc::clone(&stop));
         async move {
             let mut interval = tokio::time::interval(Duration::from_millis(10));
             let mut last = Instant::now();
@@ -135,14 +139,42 @@ async fn four_ensures_on_two_workers_keep_a_ticker_running() {
                 let now = Instant::now();
                 let gap = u64::try_from((now - last).as_micros()).unwrap_or(u64::MAX);
                 worst_us.fetch_max(gap, Ordering::Relaxed);
+                ticks.fetch_add(1, Ordering::Relaxed);
                 last = now;
             }
         }
     });
+    // Each ensure, as its hash begins, waits for the ticker to tick a few
+    // times: work that held the runtime's workers would starve the ticker
+    // and wait here until the (hang-avoiding) deadline.
+    let starved = Arc::new(AtomicBool::new(false));
+    let observer: Arc<dyn ProgressObserver> = {
+        let (ticks, starved) = (Arc::clone(&ticks), Arc::clone(&starved));
+        Arc::new(move |p: &Progress| {
+            if p.step != ProgressStep::Hash || p.done != 0 {
+                return;
+            }
+            let until = ticks.load(Ordering::Relaxed) + 3;
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while ticks.load(Ordering::Relaxed) < until {
+                if Instant::now() > deadline {
+                    starved.store(true, Ordering::Relaxed);
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        })
+    };
     let started = Instant::now();
     let ensures: Vec<_> = refs
         .iter()
-        .map(|r| tokio::spawn(models.ensure_async(r, None, EnsureOptions::default())))
+        .map(|r| {
+            let opts = EnsureOptions {
+                progress: Some(Arc::clone(&observer)),
+                ..Default::default()
+            };
+            tokio::spawn(models.ensure_async(r, None, opts))
+        })
         .collect();
     for e in ensures {
         let resolved: Result<_, ProvisionError> = e.await.unwrap();
@@ -153,5 +185,9 @@ async fn four_ensures_on_two_workers_keep_a_ticker_running() {
     ticker.await.unwrap();
     let worst = Duration::from_micros(worst_us.load(Ordering::Relaxed));
     println!("4 ensures (192 MiB hashed) took {took:?}; a 10 ms ticker's worst gap was {worst:?}");
+    assert!(
+        !starved.load(Ordering::Relaxed),
+        "the ticker stopped while ensures ran"
+    );
     assert!(worst < Duration::from_secs(2), "runtime frozen: {worst:?}");
 }
