@@ -60,6 +60,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let deadline = Duration::from_millis(800);
     let first_try =
         tokio::time::timeout(deadline, models.ensure_async(gamma, None, opts("pool-c"))).await;
+    let served_before = hub.body_bytes(&gamma_body);
     match first_try {
         Err(_) => println!("{gamma}: not ready within {deadline:?}; cancelled"),
         Ok(done) => println!("{gamma}: ready before the deadline: {}", done?.id),
@@ -71,7 +72,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // The second try continues from what the first one left (its partial
     // download, or the file the cancelled work finished meanwhile).
-    let served_before = hub.body_bytes(&gamma_body);
     let model = models.ensure_async(gamma, None, opts("pool-c")).await?;
     println!(
         "{}: ready on the second try ({}; {} of its {} bytes served after the deadline)",

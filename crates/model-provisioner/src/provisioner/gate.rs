@@ -16,6 +16,7 @@ use crate::digest::sha256_bytes;
 use crate::download::DownloadError;
 use crate::error::ProvisionError;
 use crate::file_lock::{self, FileLock, LockError, LockWait};
+use crate::progress::ProgressStep;
 use narration_core::catalog::model as act;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -86,6 +87,7 @@ pub(super) fn enter(
     // From here on this task is in the table: on any error, the gate's
     // drop takes it out again.
     let file = file_lock::acquire_until(&key, policy, cancel, &mut |w| {
+        e.ctx.progress.begin(ProgressStep::LockWait, None);
         let holder = w
             .holder_pid
             .map_or_else(|| "another process".to_string(), |p| format!("pid {p}"));
@@ -122,6 +124,7 @@ fn wait_in_process(
     while let Some(other) = table.get(key) {
         if !told {
             told = true;
+            e.ctx.progress.begin(ProgressStep::LockWait, None);
             e.say(
                 act::LOCK_WAIT,
                 format!(
