@@ -56,11 +56,16 @@ fn running() -> MutexGuard<'static, HashMap<PathBuf, String>> {
 /// Held while one ensure runs; dropping it lets the next one in.
 pub(super) struct Gate {
     key: PathBuf,
-    _file: FileLock,
+    file: Option<FileLock>,
 }
 
 impl Drop for Gate {
     fn drop(&mut self) {
+        // The file first: a task of this process let in by the table must
+        // find the file free, or it would wait (and say so) twice.
+        if let Some(file) = self.file.take() {
+            file.release();
+        }
         running().remove(&self.key);
         TABLE.freed.notify_all();
     }
@@ -108,7 +113,10 @@ pub(super) fn enter(
             return Err(lock_failed(e, err));
         }
     };
-    Ok(Gate { key, _file: file })
+    Ok(Gate {
+        key,
+        file: Some(file),
+    })
 }
 
 /// Wait for the task of this process that ensures the same ref, then

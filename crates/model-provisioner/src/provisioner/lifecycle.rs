@@ -116,19 +116,16 @@ fn run(
     let m = Some(model);
     let steps = || -> Result<ResolvedModel, Failed> {
         checkpoint(&e, Step::Fetch)?;
-        // Held to the end of the steps: another ensure of this model waits,
-        // then finds it recorded.
-        let _gate = Step::Fetch.run(m, || {
-            let gated = model.scheme() != "file";
-            gated
+        // The gate is held to the end of the steps: another ensure of this
+        // model waits, then finds it recorded.
+        let (_gate, recorded, fetched) = Step::Fetch.run(m, || {
+            let gate = (model.scheme() != "file")
                 .then(|| gate::enter(&e, &p.cache_dir, p.lock_wait))
                 .transpose()
-                .during(Step::Fetch)
-        })?;
-        let (recorded, fetched) = Step::Fetch.run(m, || {
+                .during(Step::Fetch)?;
             let recorded = p.recorded(&e.target).during(Step::Fetch)?;
             let fetched = fetch(p, &e, model, expected.as_ref()).during(Step::Fetch)?;
-            Ok((recorded, fetched))
+            Ok((gate, recorded, fetched))
         })?;
         checkpoint(&e, Step::Inspect)?;
         let (fingerprint, gguf) = Step::Inspect.run(m, || {
