@@ -12,6 +12,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use engine_provisioner::{PoolConfig, provider_for};
+use model_provisioner::hf::HubSettings;
 use model_provisioner::{Digest, EnsureOptions, Locations, ModelProvisioner};
 use narration_core::{InitOptions, NarrationFields, narrate};
 
@@ -29,13 +30,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // Models: verified, inspected and recorded in a SQLite catalog. One
     // provisioner serves the whole process (engines get it too); `at`
-    // adds the hf: and https: fetchers. `Locations::from_env()` alone
-    // gives the defaults the CLI uses (the HF hub cache, the XDG catalog).
+    // adds the hf: and https: fetchers. Settings are values the program
+    // passes in: the Hub (endpoint, token, offline) is `HubSettings`;
+    // `Settings::from_env()` reads what the CLI reads (HF_*, XDG) instead.
     let state = std::env::temp_dir().join("provision-orchestrator-example");
-    let at = Locations::from_env()
-        .with_cache_dir(state.join("models"))
-        .with_catalog(state.join("catalog.sqlite"));
-    let models = Arc::new(ModelProvisioner::at(at).build()?);
+    let hub = HubSettings {
+        endpoint: Some("https://huggingface.co".into()),
+        token: None,
+        ..HubSettings::default()
+    };
+    let models = Arc::new(
+        ModelProvisioner::at(Locations::under(&state))
+            .hub(hub)
+            .build()?,
+    );
     let digest: Digest =
         "sha256:13d1380edc9c49f2eb9c06e13ac4d954ae4edc7fb30fefd08cb57f77667621bd".parse()?;
     let model = models.ensure_present_str_with(

@@ -67,6 +67,20 @@ fn human_scan(s: &mut String, scan: &CacheScan, now: u64) {
             listed(&d.catalog_ids)
         );
     }
+    for d in &scan.in_progress {
+        let _ = writeln!(
+            s,
+            "downloading {}: {}  {}  {}",
+            d.repo_id,
+            d.path.display(),
+            human_bytes(d.size_bytes),
+            if d.resumable {
+                "resumes on the next ensure"
+            } else {
+                "starts over"
+            }
+        );
+    }
     for p in &scan.problems {
         let size = p
             .size_bytes

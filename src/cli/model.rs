@@ -5,8 +5,7 @@ use std::sync::Arc;
 
 use model_provisioner::units::human_bytes;
 use model_provisioner::{
-    Digest, EnsureOptions, Locations, ModelProvisioner, ModelRef, ParallelPolicy, ProgressObserver,
-    ResolvedModel,
+    Digest, EnsureOptions, ModelProvisioner, ModelRef, ProgressObserver, ResolvedModel, Settings,
 };
 
 use super::args::{Download, ModelArgs, ModelStore};
@@ -42,14 +41,16 @@ pub fn run(
 /// over `--connections` per large file, the catalog at `--catalog` with
 /// the provenance log beside it.
 pub fn provisioner(store: &ModelStore, download: &Download) -> Result<ModelProvisioner, CliError> {
-    let at = Locations::from_env()
+    // The CLI is the program that reads the HF_* environment.
+    let mut settings = Settings::from_env();
+    settings.locations = settings
+        .locations
         .with_cache_dir(&store.cache_dir)
         .with_catalog(&store.catalog.catalog);
-    let mut parallel = ParallelPolicy::from_env();
     if let Some(n) = download.connections {
-        parallel.connections = n.get();
+        settings.parallel.connections = n.get();
     }
-    Ok(ModelProvisioner::at_with_parallel(at, parallel)
+    Ok(ModelProvisioner::with_settings(settings)
         .offline(store.offline)
         .build()?)
 }

@@ -164,3 +164,48 @@ fn two_processes_on_one_large_model_transfer_its_pieces_once() {
         gets.len()
     );
 }
+
+#[test]
+fn two_processes_on_one_model_download_and_hash_it_once() {
+    let hub = Hub::start().expect("hub starts");
+    hub.commit(
+        "org/shared",
+        "main",
+        vec![("shared.gguf", FileSpec::lfs(big_gguf(4 << 20, 22)))],
+    );
+    slow_cdn(&hub);
+    let dirs = Dirs::new();
+    let outputs = run_together((0..2).map(|_| {
+        let mut cmd = provision_model(&dirs, &hub.endpoint(), "hf:org/shared/shared.gguf");
+        cmd.arg("--json");
+        cmd
+    }));
+    let mut how: Vec<String> = outputs
+        .iter()
+        .map(|o| json(o)["verification"].as_str().unwrap_or("?").to_string())
+        .collect();
+    how.sort();
+    assert_eq!(
+        how,
+        ["fingerprint", "in-flight"],
+        "one verified while downloading; the other waited and found it verified"
+    );
+    assert_eq!(cdn_gets(&hub).len(), 1, "one transfer");
+    let waiter = outputs
+        .iter()
+        .find(|o| json(o)["verification"] == "fingerprint")
+        .expect("the waiter");
+    let stderr = String::from_utf8_lossy(&waiter.stderr);
+    let waited = stderr
+        .lines()
+        .find(|l| l.contains("\"lock-wait\""))
+        .unwrap_or_else(|| panic!("the waiter said it waited:\n{stderr}"));
+    assert!(
+        waited.contains("pid "),
+        "naming the other process: {waited}"
+    );
+    assert!(
+        !stderr.contains("Hashing"),
+        "the waiter hashed nothing:\n{stderr}"
+    );
+}

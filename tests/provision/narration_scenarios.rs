@@ -51,6 +51,17 @@ const RUNNERS: &[(&str, Runner)] = &[
     ("hf HEAD without X-Repo-Commit", hf::no_repo_commit),
     ("Hub-unreachable fallback", hf::hub_unreachable_fallback),
     ("hf lock wait", hf::lock_wait),
+    ("a cancelled hash", local::cancelled_hash),
+    ("a cancelled download", hf::cancelled_download),
+    ("a cancelled lock wait", hf::cancelled_lock_wait),
+    (
+        "hf second ensure in one process",
+        hf::second_ensure_in_one_process,
+    ),
+    (
+        "hf second ensure in another process",
+        hf::second_ensure_in_another_process,
+    ),
     ("engine plan", engine::plan),
     ("engine cold", engine::cold),
     ("engine cached", engine::cached),

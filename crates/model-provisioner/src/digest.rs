@@ -5,6 +5,7 @@
 //! them at run time). Fetchers hash bytes as they arrive with
 //! [`Sha256Stream`], so a download is verified without a second pass.
 
+use crate::cancel::Cancel;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use sha2::{Digest as _, Sha256};
 use std::fmt;
@@ -33,6 +34,7 @@ pub struct Digest {
 /// Why a digest string was refused. Each variant keeps the input for the
 /// caller, but its message does not repeat it: a refused digest may be
 /// something else pasted by mistake, such as a token.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DigestError {
     /// No `sha256:` prefix.
@@ -262,6 +264,63 @@ pub fn hash_reader<R: Read>(reader: R) -> io::Result<(Digest, u64)> {
 /// The sha256 of a file's contents, and its length in bytes.
 pub fn hash_file(path: &Path) -> io::Result<(Digest, u64)> {
     hash_reader(std::fs::File::open(path)?)
+}
+
+/// Why [`hash_file_until`] stopped before the end of the file.
+#[non_exhaustive]
+#[derive(Debug, thiserror::Error)]
+pub enum HashError {
+    /// The file could not be opened or read.
+    #[error(transparent)]
+    Io(#[from] io::Error),
+    /// The caller cancelled through its [`Cancel`] token.
+    #[error("hashing was cancelled")]
+    Cancelled,
+}
+
+/// [`hash_file`] for work an orchestrator may stop: `cancel` is checked
+/// before each [`HASH_BUFFER_BYTES`] chunk, so a many-GB file stops being
+/// read within one chunk of the cancel, and `on_progress` hears the bytes
+/// hashed so far after each chunk (a progress bar for a long hash).
+///
+/// ```
+/// use model_provisioner::{Cancel, HashError, hash_file_until, sha256_bytes};
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("f");
+/// std::fs::write(&path, b"abc")?;
+/// let mut seen = Vec::new();
+/// let (digest, n) = hash_file_until(&path, &Cancel::new(), &mut |done| seen.push(done))?;
+/// assert_eq!((digest, n), (sha256_bytes(b"abc"), 3));
+/// assert_eq!(seen, [3]);
+///
+/// let cancel = Cancel::new();
+/// cancel.cancel();
+/// let stopped = hash_file_until(&path, &cancel, &mut |_| {});
+/// assert!(matches!(stopped, Err(HashError::Cancelled)));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn hash_file_until(
+    path: &Path,
+    cancel: &Cancel,
+    on_progress: &mut dyn FnMut(u64),
+) -> Result<(Digest, u64), HashError> {
+    let mut file = std::fs::File::open(path)?;
+    let mut s = Sha256Stream::new();
+    let mut buf = vec![0u8; HASH_BUFFER_BYTES];
+    loop {
+        cancel.check().map_err(|_| HashError::Cancelled)?;
+        let n = match file.read(&mut buf) {
+            Ok(0) => {
+                let bytes = s.bytes();
+                return Ok((s.finish(), bytes));
+            }
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e.into()),
+        };
+        s.update(&buf[..n]);
+        on_progress(s.bytes());
+    }
 }
 
 #[cfg(test)]

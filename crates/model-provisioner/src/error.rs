@@ -13,6 +13,7 @@ use std::path::PathBuf;
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// Why `ensure_present` (or a fetcher) failed.
+#[non_exhaustive]
 #[derive(Debug, thiserror::Error)]
 pub enum ProvisionError {
     /// The model reference does not parse.
@@ -251,6 +252,7 @@ impl ProvisionError {
 
 /// Why the catalog could not be read or written. The database path is
 /// always named.
+#[non_exhaustive]
 #[derive(Debug, thiserror::Error)]
 pub enum CatalogError {
     /// SQLite refused an operation.

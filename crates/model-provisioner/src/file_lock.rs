@@ -44,6 +44,7 @@ pub struct Waiting<'a> {
 }
 
 /// Why a lock was not taken.
+#[non_exhaustive]
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
     /// The lock file could not be created or locked.

@@ -46,6 +46,8 @@ pub struct HttpsConfig {
     pub parallel: ParallelPolicy,
     /// When a transfer counts as stalled (and is retried, then fails).
     pub stall: StallPolicy,
+    /// `User-Agent` sent instead of this crate's own.
+    pub user_agent: Option<String>,
 }
 
 impl Default for HttpsConfig {
@@ -61,6 +63,7 @@ impl Default for HttpsConfig {
             read_timeout: Duration::from_secs(30),
             parallel: ParallelPolicy::from_env(),
             stall: StallPolicy::default(),
+            user_agent: None,
         }
     }
 }
@@ -100,6 +103,7 @@ impl HttpsFetcher {
             read_timeout: config.read_timeout,
             max_redirects: 10,
             stall: config.stall,
+            user_agent: config.user_agent.clone(),
         });
         Self { config, client }
     }

@@ -5,6 +5,8 @@
 //! the same trait), verify its sha256 ([`Digest`]), and record it.
 //! [`cache_scan`] tells what the model cache holds.
 
+#[cfg(feature = "tokio")]
+pub mod blocking;
 pub mod cache_scan;
 mod cancel;
 pub mod catalog;
@@ -24,13 +26,15 @@ mod model_ref;
 mod progress;
 mod provisioner;
 mod resolved;
+mod settings;
 mod transfer_events;
 pub mod units;
 
 pub use cancel::{Cancel, Cancelled};
 pub use catalog::{CatalogEntry, CatalogStore, Lifecycle, Origin, SqliteCatalog, VerifyOutcome};
 pub use digest::{
-    Digest, DigestError, HASH_BUFFER_BYTES, Sha256Stream, hash_file, hash_reader, sha256_bytes,
+    Digest, DigestError, HASH_BUFFER_BYTES, HashError, Sha256Stream, hash_file, hash_file_until,
+    hash_reader, sha256_bytes,
 };
 pub use download::{CONNECTIONS_ENV, DownloadError, ParallelPolicy, RetryPolicy, StallPolicy};
 pub use error::{BoxError, CatalogError, ProvisionError};
@@ -51,3 +55,4 @@ pub use provisioner::{
     KeptFile, ModelProvisioner, ProvisionerBuilder, PrunePolicy, PruneReport, Pruned, Removal,
 };
 pub use resolved::{EnsureOptions, ResolvedModel, Verification};
+pub use settings::Settings;

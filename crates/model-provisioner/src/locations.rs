@@ -51,6 +51,26 @@ impl Locations {
         }
     }
 
+    /// Everything under one directory: downloads in `dir/hub`, the catalog
+    /// and provenance log beside them. For tests, examples and programs
+    /// that keep their own state directory; reads no environment.
+    ///
+    /// ```
+    /// use model_provisioner::Locations;
+    /// let at = Locations::under("/srv/models");
+    /// assert_eq!(at.cache_dir, std::path::Path::new("/srv/models/hub"));
+    /// assert_eq!(at.catalog, std::path::Path::new("/srv/models/catalog.sqlite"));
+    /// ```
+    pub fn under(dir: impl Into<PathBuf>) -> Self {
+        let dir = dir.into();
+        let catalog = dir.join("catalog.sqlite");
+        Self {
+            cache_dir: dir.join("hub"),
+            provenance: provenance_beside(&catalog),
+            catalog,
+        }
+    }
+
     /// Downloads go to `dir` instead.
     pub fn with_cache_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.cache_dir = dir.into();

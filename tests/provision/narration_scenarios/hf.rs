@@ -281,3 +281,112 @@ pub fn lock_wait() -> Captured {
     release.join().expect("the holder lets go");
     captured
 }
+
+/// Waits (bounded) until the body's GET reached the CDN.
+fn wait_for_body_get(s: &HubSetup) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while s
+        .hub
+        .count("GET", &Hub::cdn_path(&FileSpec::lfs(s.content.clone())))
+        == 0
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the download never started"
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+/// The body comes in over about two seconds.
+fn slow_body(s: &HubSetup) {
+    s.hub
+        .limit_connection_rate(Some((s.content.len() / 2) as u64));
+}
+
+/// Cancelled once the body's GET reached the CDN: the download stops
+/// (or, where the transfer does not watch the token, the lifecycle stops
+/// right after it).
+pub fn cancelled_download() -> Captured {
+    use model_provisioner::{Cancel, EnsureOptions};
+    let s = HubSetup::new();
+    slow_body(&s);
+    let cancel = Cancel::new();
+    let opts = EnsureOptions {
+        cancel: cancel.clone(),
+        ..Default::default()
+    };
+    let provisioner = s.provisioner(s.config(), false);
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            wait_for_body_get(&s);
+            cancel.cancel();
+        });
+        capture(|| provisioner.ensure_present_str_with(REF, None, &opts))
+    })
+}
+
+/// A first ensure (another thread, not captured) downloads the model
+/// slowly; the captured one waits for it and is cancelled as its wait
+/// begins (the observer cancels on the lock-wait report).
+pub fn cancelled_lock_wait() -> Captured {
+    use model_provisioner::{Cancel, EnsureOptions, Progress, ProgressObserver, ProgressStep};
+    let s = HubSetup::new();
+    slow_body(&s);
+    let cancel = Cancel::new();
+    let canceller = cancel.clone();
+    let observer: Arc<dyn ProgressObserver> = Arc::new(move |p: &Progress| {
+        if p.step == ProgressStep::LockWait {
+            canceller.cancel();
+        }
+    });
+    let opts = EnsureOptions {
+        cancel,
+        progress: Some(observer),
+        ..Default::default()
+    };
+    let provisioner = s.provisioner(s.config(), false);
+    std::thread::scope(|scope| {
+        scope.spawn(|| s.ensure_once());
+        wait_for_body_get(&s);
+        capture(|| provisioner.ensure_present_str_with(REF, None, &opts))
+    })
+}
+
+/// A first ensure (another thread, not captured) downloads the model
+/// slowly; the captured one waits for it, then finds it verified.
+pub fn second_ensure_in_one_process() -> Captured {
+    let s = HubSetup::new();
+    slow_body(&s);
+    std::thread::scope(|scope| {
+        scope.spawn(|| s.ensure_once());
+        wait_for_body_get(&s);
+        s.ensure()
+    })
+}
+
+/// The first ensure is a `provision model` process sharing the cache and
+/// catalog; the captured one waits for it, then finds it verified.
+pub fn second_ensure_in_another_process() -> Captured {
+    let s = HubSetup::new();
+    slow_body(&s);
+    let mut first = std::process::Command::new(env!("CARGO_BIN_EXE_provision"))
+        .args(["model", REF, "--cache-dir"])
+        .arg(s.cache())
+        .arg("--catalog")
+        .arg(s.cache().join("catalog.sqlite"))
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", s.dir.path())
+        .env("HF_ENDPOINT", s.hub.endpoint())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("provision starts");
+    wait_for_body_get(&s);
+    let captured = s.ensure();
+    let status = first.wait().expect("provision runs");
+    assert!(status.success(), "the first process failed");
+    captured
+}

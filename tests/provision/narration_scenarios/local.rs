@@ -86,3 +86,29 @@ pub fn retired() -> Captured {
         .expect("entry retired");
     local.ensure(None)
 }
+
+/// The hash is cancelled as it begins (the observer cancels on the first
+/// hash report).
+pub fn cancelled_hash() -> Captured {
+    use model_provisioner::{Cancel, EnsureOptions, Progress, ProgressObserver, ProgressStep};
+    use std::sync::Arc;
+    let local = Local::new();
+    let cancel = Cancel::new();
+    let canceller = cancel.clone();
+    let observer: Arc<dyn ProgressObserver> = Arc::new(move |p: &Progress| {
+        if p.step == ProgressStep::Hash {
+            canceller.cancel();
+        }
+    });
+    let opts = EnsureOptions {
+        cancel,
+        progress: Some(observer),
+        ..Default::default()
+    };
+    let model = local.model.to_string_lossy().into_owned();
+    capture(|| {
+        local
+            .provisioner
+            .ensure_present_str_with(&model, None, &opts)
+    })
+}

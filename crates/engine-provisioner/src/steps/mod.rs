@@ -95,10 +95,10 @@ impl BuildLock {
                     path,
                     source,
                 },
-                timeout @ LockError::Timeout { .. } => ProvisionError::LockTimeout(timeout),
                 LockError::Cancelled { .. } => {
                     ProvisionError::cancelled(say.pool_id, ev::LOCK_WAIT)
                 }
+                timeout => ProvisionError::LockTimeout(timeout),
             })?;
         Ok(Self { lock })
     }

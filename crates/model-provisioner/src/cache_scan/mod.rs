@@ -32,6 +32,10 @@ pub struct CacheScan {
     pub repos: Vec<CachedRepo>,
     /// Files fetched over HTTPS into `{cache}/https/`.
     pub downloads: Vec<CachedDownload>,
+    /// Repo folders holding only a partial download (a first download
+    /// running or interrupted, before any snapshot exists): not corrupted,
+    /// the next ensure of the file resumes them.
+    pub in_progress: Vec<PartialDownload>,
     /// What is wrong, for people to clean up.
     pub problems: Vec<CacheProblem>,
 }
@@ -49,6 +53,20 @@ pub struct CachedDownload {
     pub last_used_at_ms: Option<u64>,
     /// The file's last access (ms since the Unix epoch).
     pub last_accessed_ms: Option<u64>,
+}
+
+/// A first download of a repo's file, not finished yet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PartialDownload {
+    /// `org/name`.
+    pub repo_id: String,
+    /// The partial file (`blobs/{etag}.incomplete`).
+    pub path: PathBuf,
+    /// Bytes already there.
+    pub size_bytes: u64,
+    /// True when the next download of the file continues from these
+    /// bytes instead of starting over.
+    pub resumable: bool,
 }
 
 /// Something in the cache that is not as it should be.
@@ -110,6 +128,7 @@ pub fn scan(cache_dir: &Path, entries: &[CatalogEntry]) -> Result<CacheScan, Pro
         size_on_disk: 0,
         repos: Vec::new(),
         downloads: Vec::new(),
+        in_progress: Vec::new(),
         problems: Vec::new(),
     };
     let items = match std::fs::read_dir(cache_dir) {
@@ -129,6 +148,9 @@ pub fn scan(cache_dir: &Path, entries: &[CatalogEntry]) -> Result<CacheScan, Pro
         match name.as_str() {
             ".locks" | "CACHEDIR.TAG" | ".DS_Store" | "Thumbs.db" | "desktop.ini" => {}
             "https" if path.is_dir() => out.downloads.extend(downloads(&path, &uses)),
+            _ if repo::only_partial(&path) => {
+                out.in_progress.extend(repo::partials(&path));
+            }
             _ => out
                 .repos
                 .push(repo::scan_repo(&path, &uses, &mut out.problems)),
@@ -136,6 +158,7 @@ pub fn scan(cache_dir: &Path, entries: &[CatalogEntry]) -> Result<CacheScan, Pro
     }
     out.repos.sort_by(|a, b| a.repo_id.cmp(&b.repo_id));
     out.downloads.sort_by(|a, b| a.path.cmp(&b.path));
+    out.in_progress.sort_by(|a, b| a.path.cmp(&b.path));
     let healthy = out.repos.iter().filter(|r| r.corrupted.is_none());
     out.repo_count = healthy.clone().count();
     out.size_on_disk = healthy.map(|r| r.size_on_disk).sum();

@@ -1,7 +1,7 @@
 //! One repo folder of the hub cache, read the way the reference client
 //! reads it (`huggingface_hub/utils/_cache_manager.py`).
 
-use super::{CacheProblem, ProblemKind, Uses, accessed_ms, files_under};
+use super::{CacheProblem, PartialDownload, ProblemKind, Uses, accessed_ms, files_under};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Component, Path, PathBuf};
@@ -93,6 +93,48 @@ pub(super) fn scan_repo(
         repo.corrupted = Some(why);
     }
     repo
+}
+
+/// True for a repo folder that has no snapshot yet and whose blobs are
+/// only partial downloads: what a first download leaves while it runs, or
+/// after it was stopped. The reference client calls it corrupted ("no
+/// snapshots folder"); it is a download in progress.
+pub(super) fn only_partial(path: &Path) -> bool {
+    if path.join("snapshots").exists() || !path.join("blobs").is_dir() {
+        return false;
+    }
+    let blobs = files_under(&path.join("blobs"));
+    !blobs.is_empty() && blobs.iter().all(|(p, _)| is_partial(p))
+}
+
+/// The partial downloads of the repo folder at `path`.
+pub(super) fn partials(path: &Path) -> Vec<PartialDownload> {
+    let folder = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let repo_id = folder
+        .split_once("--")
+        .map_or(folder.as_str(), |(_, id)| id)
+        .replace("--", "/");
+    files_under(&path.join("blobs"))
+        .into_iter()
+        .filter(|(p, _)| p.extension().is_some_and(|e| e == "incomplete"))
+        .map(|(p, meta)| PartialDownload {
+            repo_id: repo_id.clone(),
+            path: p,
+            size_bytes: meta.len(),
+            resumable: meta.len() > 0,
+        })
+        .collect()
+}
+
+/// A partial download or the state files kept beside it
+/// (`{etag}.incomplete`, `{etag}.incomplete.*`).
+fn is_partial(path: &Path) -> bool {
+    path.file_name()
+        .map(|n| n.to_string_lossy())
+        .is_some_and(|n| n.ends_with(".incomplete") || n.contains(".incomplete."))
 }
 
 fn repo_type(prefix: &str) -> Option<&'static str> {

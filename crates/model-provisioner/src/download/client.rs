@@ -38,6 +38,8 @@ pub(crate) struct ClientSettings {
     pub max_redirects: u32,
     /// When a body counts as stalled.
     pub stall: crate::download::StallPolicy,
+    /// `User-Agent` sent instead of this crate's own.
+    pub user_agent: Option<String>,
 }
 
 /// The bytes a GET asks for: `start` to `end` (inclusive), or to the end
@@ -96,7 +98,7 @@ impl Client {
         let config = Agent::config_builder()
             .max_redirects(0)
             .http_status_as_error(false)
-            .user_agent(USER_AGENT)
+            .user_agent(settings.user_agent.as_deref().unwrap_or(USER_AGENT))
             .timeout_connect(Some(settings.connect_timeout))
             .timeout_recv_response(Some(settings.read_timeout))
             .timeout_per_read(Some(settings.read_timeout))

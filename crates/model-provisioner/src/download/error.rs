@@ -7,6 +7,7 @@ use crate::error_kind::ErrorKind;
 use std::path::PathBuf;
 
 /// Why an HTTP request or a transfer failed.
+#[non_exhaustive]
 #[derive(Debug, thiserror::Error)]
 pub enum DownloadError {
     /// The server wants credentials.

@@ -51,6 +51,8 @@ pub struct HfConfig {
     pub parallel: ParallelPolicy,
     /// When a transfer counts as stalled (and is retried, then fails).
     pub stall: crate::download::StallPolicy,
+    /// `User-Agent` sent instead of this crate's own.
+    pub user_agent: Option<String>,
 }
 
 impl fmt::Debug for HfConfig {
@@ -106,12 +108,28 @@ impl HfConfig {
             lock_wait: crate::file_lock::LockWait::default(),
             parallel: ParallelPolicy::from_lookup(var),
             stall: crate::download::StallPolicy::default(),
+            user_agent: None,
         }
     }
 
     /// Counts a transfer as stalled as `stall` says.
     pub fn with_stall(mut self, stall: crate::download::StallPolicy) -> Self {
         self.stall = stall;
+        self
+    }
+
+    /// Takes the Hub settings a program passed in: endpoint, token,
+    /// offline mode and user agent.
+    pub fn with_hub(mut self, hub: &HubSettings) -> Self {
+        self.endpoint = hub
+            .endpoint
+            .as_deref()
+            .unwrap_or(DEFAULT_ENDPOINT)
+            .trim_end_matches('/')
+            .to_string();
+        self.token = hub.token.clone();
+        self.offline = hub.offline;
+        self.user_agent = hub.user_agent.clone();
         self
     }
 
@@ -155,6 +173,68 @@ impl HfConfig {
     pub fn with_read_timeout(mut self, timeout: Duration) -> Self {
         self.read_timeout = timeout;
         self
+    }
+}
+
+/// What a program tells the provisioner about the Hub, as values: no
+/// environment is read unless it asks for that with
+/// [`from_env`](Self::from_env). `Default` is the public Hub, no token,
+/// online, this crate's user agent.
+///
+/// ```
+/// use model_provisioner::hf::HubSettings;
+/// let hub = HubSettings {
+///     endpoint: Some("http://127.0.0.1:8080".into()),
+///     token: Some("hf_xxx".into()),
+///     ..HubSettings::default()
+/// };
+/// assert!(!hub.offline);
+/// // Debug never shows the token.
+/// assert!(!format!("{hub:?}").contains("hf_xxx"));
+/// let env = HubSettings::from_lookup(|k| (k == "HF_HUB_OFFLINE").then(|| "1".to_string()));
+/// assert!(env.offline);
+/// ```
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct HubSettings {
+    /// Base URL of the Hub; `None`: [`DEFAULT_ENDPOINT`].
+    pub endpoint: Option<String>,
+    /// Bearer token sent to the endpoint (and never elsewhere).
+    pub token: Option<String>,
+    /// No network: serve from the cache or fail.
+    pub offline: bool,
+    /// `User-Agent` sent instead of this crate's own.
+    pub user_agent: Option<String>,
+}
+
+impl fmt::Debug for HubSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HubSettings")
+            .field("endpoint", &self.endpoint)
+            .field("token", &self.token.as_ref().map(|_| "<set>"))
+            .field("offline", &self.offline)
+            .field("user_agent", &self.user_agent)
+            .finish()
+    }
+}
+
+impl HubSettings {
+    /// The settings the reference client reads from this process's
+    /// environment (`HF_ENDPOINT`, `HF_TOKEN`, `HUGGING_FACE_HUB_TOKEN`,
+    /// the token file, `HF_HUB_OFFLINE`): the one place a program opts in
+    /// to reading them, as the CLI does.
+    pub fn from_env() -> Self {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// [`from_env`](Self::from_env) through `var` (a map in tests).
+    pub fn from_lookup(var: impl Fn(&str) -> Option<String>) -> Self {
+        let config = HfConfig::from_lookup(var);
+        Self {
+            endpoint: Some(config.endpoint),
+            token: config.token,
+            offline: config.offline,
+            user_agent: None,
+        }
     }
 }
 

@@ -8,6 +8,7 @@ use crate::error_kind::ErrorKind;
 use std::path::PathBuf;
 
 /// Why a Hub fetch failed.
+#[non_exhaustive]
 #[derive(Debug, thiserror::Error)]
 pub enum HfError {
     /// The Hub has no such repository (or it is private and no token with

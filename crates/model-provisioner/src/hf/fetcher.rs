@@ -151,6 +151,7 @@ impl HfFetcher {
             read_timeout: config.read_timeout,
             max_redirects: config.max_redirects,
             stall: config.stall,
+            user_agent: config.user_agent.clone(),
         });
         Self { config, client }
     }

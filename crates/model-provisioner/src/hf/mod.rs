@@ -22,6 +22,6 @@ mod shards;
 
 pub use crate::download::{ParallelPolicy, RetryPolicy, StallPolicy};
 pub(crate) use cache::is_commit_hash;
-pub use config::{DEFAULT_ENDPOINT, HfConfig};
+pub use config::{DEFAULT_ENDPOINT, HfConfig, HubSettings};
 pub use error::HfError;
 pub use fetcher::HfFetcher;

@@ -3,6 +3,7 @@
 use narration_core::public_url;
 
 /// Why a model reference was refused. Every variant carries the input.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RefError {
     /// Nothing was given.

@@ -3,9 +3,13 @@
 
 use super::ModelProvisioner;
 use crate::catalog::{CatalogStore, SqliteCatalog};
+use crate::download::ParallelPolicy;
 use crate::error::ProvisionError;
 use crate::fetch::{Fetcher, FileFetcher};
+use crate::file_lock::LockWait;
 use crate::fingerprint::RACY_WINDOW_NS;
+use crate::hf::{HfConfig, HfFetcher, HubSettings};
+use crate::https::{HttpsConfig, HttpsFetcher};
 use crate::locations::PROVENANCE_FILE;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -20,6 +24,19 @@ pub struct ProvisionerBuilder {
     fetchers: Vec<Arc<dyn Fetcher>>,
     offline: bool,
     racy_window: Duration,
+    network: Option<Network>,
+    lock_wait: LockWait,
+}
+
+/// The network fetchers (Hub and HTTPS) and their settings. They are made
+/// at [`ProvisionerBuilder::build`], so settings given at any point reach
+/// both of them.
+#[derive(Debug, Clone)]
+struct Network {
+    hub: HubSettings,
+    parallel: ParallelPolicy,
+    /// The hub cache downloads go to.
+    hf_cache: PathBuf,
 }
 
 impl std::fmt::Debug for ProvisionerBuilder {
@@ -29,6 +46,7 @@ impl std::fmt::Debug for ProvisionerBuilder {
             .field("catalog_path", &self.catalog_path)
             .field("fetchers", &self.fetchers.len())
             .field("offline", &self.offline)
+            .field("network", &self.network)
             .finish()
     }
 }
@@ -43,7 +61,59 @@ impl ProvisionerBuilder {
             fetchers: Vec::new(),
             offline: false,
             racy_window: Duration::from_nanos(RACY_WINDOW_NS as u64),
+            network: None,
+            lock_wait: super::gate::ENSURE_LOCK_WAIT,
         }
+    }
+
+    /// Adds the Hub and HTTPS fetchers, storing into `hf_cache`, with the
+    /// default settings until [`hub`](Self::hub) and
+    /// [`parallel`](Self::parallel) say otherwise.
+    pub(super) fn with_network(mut self, hf_cache: PathBuf) -> Self {
+        self.network = Some(Network {
+            hub: HubSettings::default(),
+            parallel: ParallelPolicy::default(),
+            hf_cache,
+        });
+        self
+    }
+
+    fn network_mut(&mut self) -> &mut Network {
+        let cache = self.cache_dir.clone();
+        self.network.get_or_insert_with(|| Network {
+            hub: HubSettings::default(),
+            parallel: ParallelPolicy::default(),
+            hf_cache: cache,
+        })
+    }
+
+    /// The Hub to ask (endpoint, token, offline mode, user agent), as
+    /// values: nothing is read from the environment. Keeps the HTTPS
+    /// fetcher beside the Hub's (adds both when this builder has none);
+    /// offline mode holds for both.
+    ///
+    /// ```
+    /// use model_provisioner::hf::HubSettings;
+    /// use model_provisioner::{Locations, ModelProvisioner};
+    /// let dir = tempfile::tempdir()?;
+    /// let at = Locations::under(dir.path());
+    /// let models = ModelProvisioner::at(at)
+    ///     .hub(HubSettings { endpoint: Some("http://127.0.0.1:9".into()), ..Default::default() })
+    ///     .build()?;
+    /// assert_eq!(models.schemes(), ["hf", "https", "http", "file"]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn hub(mut self, hub: HubSettings) -> Self {
+        self.network_mut().hub = hub;
+        self
+    }
+
+    /// How both network fetchers split large files over connections
+    /// (default [`ParallelPolicy::default`]; the CLI passes its
+    /// `--connections`, or [`ParallelPolicy::from_env`]).
+    pub fn parallel(mut self, parallel: ParallelPolicy) -> Self {
+        self.network_mut().parallel = parallel;
+        self
     }
 
     /// The catalog database file (default `<cache_dir>/catalog.sqlite`).
@@ -86,6 +156,14 @@ impl ProvisionerBuilder {
         self
     }
 
+    /// How long an ensure waits for another task or process ensuring the
+    /// same model (default: an hour, told at once); past it the ensure
+    /// fails with `lock-timeout` ([`ErrorKind::Locked`](crate::ErrorKind::Locked)).
+    pub fn ensure_lock_wait(mut self, wait: LockWait) -> Self {
+        self.lock_wait = wait;
+        self
+    }
+
     /// Open the catalog and build the provisioner.
     pub fn build(self) -> Result<ModelProvisioner, ProvisionError> {
         let catalog = match self.catalog {
@@ -97,7 +175,24 @@ impl ProvisionerBuilder {
                 Arc::new(SqliteCatalog::open(path)?)
             }
         };
-        let mut fetchers = self.fetchers;
+        let mut fetchers: Vec<Arc<dyn Fetcher>> = Vec::new();
+        let mut offline = self.offline;
+        if let Some(net) = self.network {
+            offline |= net.hub.offline;
+            let hf = HfConfig::default()
+                .with_hub(&net.hub)
+                .with_cache_dir(&net.hf_cache)
+                .with_parallel(net.parallel.clone());
+            let https = HttpsConfig {
+                parallel: net.parallel,
+                offline: net.hub.offline,
+                user_agent: net.hub.user_agent,
+                ..HttpsConfig::default()
+            };
+            fetchers.push(Arc::new(HfFetcher::new(hf)));
+            fetchers.push(Arc::new(HttpsFetcher::new(https)));
+        }
+        fetchers.extend(self.fetchers);
         fetchers.push(Arc::new(FileFetcher));
         Ok(ModelProvisioner {
             provenance_path: self
@@ -106,7 +201,8 @@ impl ProvisionerBuilder {
             cache_dir: self.cache_dir,
             catalog,
             fetchers,
-            offline: self.offline,
+            offline,
+            lock_wait: self.lock_wait,
             racy_window_ns: i64::try_from(self.racy_window.as_nanos()).unwrap_or(i64::MAX),
         })
     }

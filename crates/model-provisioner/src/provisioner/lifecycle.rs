@@ -2,10 +2,12 @@
 //! the end, with the action their step and error call for.
 
 use super::ModelProvisioner;
+use super::gate;
 use super::step::{During, Failed, Step};
 use crate::catalog::{CatalogEntry, Lifecycle};
 use crate::digest::Digest;
 use crate::error::ProvisionError;
+use crate::error_kind::ErrorKind;
 use crate::fetch::{FetchContext, Fetched};
 use crate::fingerprint::{Fingerprint, now_ns};
 use crate::gguf::{GgmlType, GgufHeader, GgufSummary, GgufTensorInfo, read_header_file};
@@ -113,12 +115,20 @@ fn run(
     e.say(act::ENSURE, format!("Ensuring model present: {}", e.target));
     let m = Some(model);
     let steps = || -> Result<ResolvedModel, Failed> {
-        let (recorded, fetched) = Step::Fetch.run(m, || {
+        checkpoint(&e, Step::Fetch)?;
+        // The gate is held to the end of the steps: another ensure of this
+        // model waits, then finds it recorded.
+        let (_gate, recorded, fetched) = Step::Fetch.run(m, || {
+            let gate = (model.scheme() != "file")
+                .then(|| gate::enter(&e, &p.cache_dir, p.lock_wait))
+                .transpose()
+                .during(Step::Fetch)?;
             let recorded = p.recorded(&e.target).during(Step::Fetch)?;
             let fetched =
                 fetch(p, &e, model, expected.as_ref(), recorded.as_ref()).during(Step::Fetch)?;
-            Ok((recorded, fetched))
+            Ok((gate, recorded, fetched))
         })?;
+        checkpoint(&e, Step::Inspect)?;
         let (fingerprint, gguf) = Step::Inspect.run(m, || {
             let fingerprint = Fingerprint::of(&fetched.path)
                 .map_err(|source| unreadable(&fetched.path, source))
@@ -127,6 +137,7 @@ fn run(
                 inspect(&e, &fetched.path, fingerprint, recorded.as_ref()).during(Step::Inspect)?;
             Ok((fingerprint, gguf))
         })?;
+        checkpoint(&e, Step::Verify)?;
         let verified = Step::Verify.run(m, || {
             p.verify(&e, &fetched, fingerprint, recorded, expected.as_ref())
                 .during(Step::Verify)
@@ -140,6 +151,8 @@ fn run(
             source: fetched.source.clone(),
             verification: verified.verification,
         };
+        // Nothing is registered once the caller has let go.
+        checkpoint(&e, Step::Register)?;
         Step::Register.run(m, || {
             p.register(&e, model, &resolved, &verified, fetched.bytes_transferred)
                 .during(Step::Register)
@@ -164,8 +177,37 @@ fn run(
     Ok(resolved)
 }
 
-/// The one place an ensure's failure is narrated.
+/// Between two steps: stop before `next` when the caller cancelled.
+fn checkpoint(e: &Ensure<'_>, next: Step) -> Result<(), Failed> {
+    e.ctx
+        .cancel
+        .check()
+        .map_err(|_| cancelled(e, next))
+        .during(next)
+}
+
+fn cancelled(e: &Ensure<'_>, step: Step) -> ProvisionError {
+    ProvisionError::Cancelled {
+        model: e.target.clone(),
+        step: step.word(),
+    }
+}
+
+/// The one place an ensure's failure is narrated. A cancel that reached
+/// here as another layer's error (a download, a lock wait) becomes
+/// [`ProvisionError::Cancelled`] naming its step, so a caller matches
+/// one variant and the narration is `cancelled`, never `*-failed`.
 fn boundary(e: &Ensure<'_>, failed: Failed) -> ProvisionError {
+    let other_layers_cancel = failed.error.kind() == ErrorKind::Cancelled
+        && !matches!(*failed.error, ProvisionError::Cancelled { .. });
+    let failed = if other_layers_cancel {
+        Failed {
+            step: failed.step,
+            error: Box::new(cancelled(e, failed.step)),
+        }
+    } else {
+        failed
+    };
     let action = failed.error.failure_action(failed.step);
     if action == act::VERIFY_FAILED && failed.step == Step::Fetch {
         // The fetcher checked the digest it could establish (the Hub's

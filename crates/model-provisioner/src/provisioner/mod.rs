@@ -6,7 +6,10 @@
 //! with their [`Step`]; the lifecycle narrates a failure once, at its
 //! boundary.
 
+#[cfg(feature = "tokio")]
+mod async_ensure;
 mod builder;
+mod gate;
 mod lifecycle;
 mod prune;
 mod register;
@@ -21,13 +24,13 @@ pub(crate) use step::Step;
 
 use crate::catalog::CatalogStore;
 use crate::digest::Digest;
-use crate::download::ParallelPolicy;
 use crate::error::ProvisionError;
 use crate::fetch::Fetcher;
 use crate::handoff::write_handoff;
 use crate::locations::Locations;
 use crate::model_ref::ModelRef;
 use crate::resolved::{EnsureOptions, ResolvedModel};
+use crate::settings::Settings;
 use lifecycle::Ensure;
 use narration_core::catalog::model as act;
 use std::path::{Path, PathBuf};
@@ -59,6 +62,7 @@ pub struct ModelProvisioner {
     fetchers: Vec<Arc<dyn Fetcher>>,
     offline: bool,
     racy_window_ns: i64,
+    lock_wait: crate::file_lock::LockWait,
 }
 
 impl std::fmt::Debug for ModelProvisioner {
@@ -80,44 +84,54 @@ impl ModelProvisioner {
     }
 
     /// A builder at `locations` (downloads, catalog, provenance log) with
-    /// the network fetchers: Hugging Face (configured from the `HF_*`
-    /// environment, storing into `locations.cache_dir`) and HTTPS. The
-    /// CLI, the engine provisioner's callers and orchestrators start here,
-    /// so they share one cache and one catalog.
+    /// the network fetchers: Hugging Face (storing into
+    /// `locations.cache_dir`) and HTTPS. The CLI, the engine provisioner's
+    /// callers and orchestrators start here, so they share one cache and
+    /// one catalog. Nothing is read from the environment: the Hub is the
+    /// public one, online, without a token, until
+    /// [`hub`](ProvisionerBuilder::hub) says otherwise;
+    /// [`with_settings`](Self::with_settings) takes all of it at once.
     ///
-    /// ```no_run
+    /// ```
+    /// use model_provisioner::hf::HubSettings;
     /// use model_provisioner::{Locations, ModelProvisioner};
-    /// let models = ModelProvisioner::at(Locations::from_env()).build()?;
-    /// # Ok::<(), model_provisioner::ProvisionError>(())
+    /// let dir = tempfile::tempdir()?;
+    /// let models = ModelProvisioner::at(Locations::under(dir.path()))
+    ///     .hub(HubSettings { offline: true, ..Default::default() })
+    ///     .build()?;
+    /// let err = models.ensure_present_str("hf:org/repo/m.gguf", None).unwrap_err();
+    /// assert_eq!(err.kind(), model_provisioner::ErrorKind::OfflineMiss);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn at(locations: Locations) -> ProvisionerBuilder {
-        Self::at_with_parallel(locations, ParallelPolicy::from_env())
-    }
-
-    /// [`at`](Self::at), with both network fetchers splitting large files
-    /// as `parallel` says instead of as `PROVISION_DOWNLOAD_CONNECTIONS`
-    /// does: for callers with their own setting, such as the CLI's
-    /// `--connections`.
-    ///
-    /// ```no_run
-    /// use model_provisioner::{Locations, ModelProvisioner, ParallelPolicy};
-    /// let parallel = ParallelPolicy { connections: 4, ..ParallelPolicy::from_env() };
-    /// let models = ModelProvisioner::at_with_parallel(Locations::from_env(), parallel).build()?;
-    /// # Ok::<(), model_provisioner::ProvisionError>(())
-    /// ```
-    pub fn at_with_parallel(locations: Locations, parallel: ParallelPolicy) -> ProvisionerBuilder {
-        let hf = crate::hf::HfConfig::from_env()
-            .with_cache_dir(&locations.cache_dir)
-            .with_parallel(parallel.clone());
-        let https = crate::https::HttpsConfig {
-            parallel,
-            ..crate::https::HttpsConfig::default()
-        };
         Self::builder(&locations.cache_dir)
             .catalog_path(&locations.catalog)
             .provenance_path(&locations.provenance)
-            .fetcher(Arc::new(crate::hf::HfFetcher::new(hf)))
-            .fetcher(Arc::new(crate::https::HttpsFetcher::new(https)))
+            .with_network(locations.cache_dir)
+    }
+
+    /// A builder from `settings`: [`at`](Self::at) its locations, with its
+    /// Hub and connection settings. [`Settings::from_env`] is how a
+    /// program opts in to the environment (the CLI does).
+    ///
+    /// ```no_run
+    /// use model_provisioner::{ModelProvisioner, Settings};
+    /// let models = ModelProvisioner::with_settings(Settings::from_env()).build()?;
+    /// # Ok::<(), model_provisioner::ProvisionError>(())
+    /// ```
+    pub fn with_settings(settings: Settings) -> ProvisionerBuilder {
+        Self::at(settings.locations)
+            .hub(settings.hub)
+            .parallel(settings.parallel)
+    }
+
+    /// The schemes this provisioner fetches, in the order its fetchers
+    /// are asked.
+    pub fn schemes(&self) -> Vec<&'static str> {
+        self.fetchers
+            .iter()
+            .flat_map(|f| f.schemes().iter().copied())
+            .collect()
     }
 
     /// The catalog this provisioner records models in.

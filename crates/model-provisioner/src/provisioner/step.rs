@@ -36,6 +36,18 @@ impl Step {
         }
     }
 
+    /// The word a [`ProvisionError::Cancelled`] names this step by: the
+    /// fetch step is where bytes are downloaded.
+    pub fn word(self) -> &'static str {
+        match self {
+            Self::Resolve => "resolve",
+            Self::Fetch => "download",
+            Self::Inspect => "inspect",
+            Self::Verify => "verify",
+            Self::Register => "register",
+        }
+    }
+
     /// The span this step runs in, a child of the current (lifecycle)
     /// span. The fetch span names the URL of an `http(s)` ref, without
     /// credentials.

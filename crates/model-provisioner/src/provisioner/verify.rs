@@ -5,10 +5,11 @@
 use super::ModelProvisioner;
 use super::lifecycle::{Ensure, elapsed_ms, unreadable};
 use crate::catalog::CatalogEntry;
-use crate::digest::{Digest, hash_file};
+use crate::digest::{Digest, HashError, hash_file_until};
 use crate::error::ProvisionError;
 use crate::fetch::Fetched;
 use crate::fingerprint::{Fingerprint, now_ns};
+use crate::progress::ProgressStep;
 use crate::resolved::Verification;
 use narration_core::NarrationFields;
 use narration_core::catalog::model as act;
@@ -118,7 +119,7 @@ impl ModelProvisioner {
         });
         let started = Instant::now();
         let started_ns = now_ns();
-        let (digest, bytes) = hash_file(path).map_err(|err| unreadable(path, err))?;
+        let (digest, bytes) = hash_reporting(e, path, fingerprint.size)?;
         let after = Fingerprint::of(path).map_err(|err| unreadable(path, err))?;
         if after != fingerprint || after.size != bytes {
             return Err(ProvisionError::ChangedWhileHashing {
@@ -141,6 +142,27 @@ impl ModelProvisioner {
             bytes_hashed: bytes,
             entry: None,
         })
+    }
+}
+
+/// Hash `path` (`size` bytes), stopping at the ensure's cancel and
+/// reporting [`ProgressStep::Hash`] as the chunks go by.
+fn hash_reporting(e: &Ensure<'_>, path: &Path, size: u64) -> Result<(Digest, u64), ProvisionError> {
+    let progress = &e.ctx.progress;
+    progress.begin(ProgressStep::Hash, Some(size));
+    let hashed = hash_file_until(path, &e.ctx.cancel, &mut |done| {
+        progress.report(ProgressStep::Hash, done, Some(size), 0, false);
+    });
+    match hashed {
+        Ok((digest, bytes)) => {
+            progress.report(ProgressStep::Hash, bytes, Some(size), 0, true);
+            Ok((digest, bytes))
+        }
+        Err(HashError::Io(err)) => Err(unreadable(path, err)),
+        Err(_) => Err(ProvisionError::Cancelled {
+            model: e.target.clone(),
+            step: super::Step::Verify.word(),
+        }),
     }
 }
 

@@ -209,3 +209,30 @@ fn scan_totals_equal_the_reference_client_on_files_both_downloaded() {
         .collect();
     assert_eq!(files, ["config.json", "model-Q4_K_M.gguf"]);
 }
+
+#[test]
+fn a_repo_holding_only_a_partial_download_is_a_download_in_progress_not_a_corrupted_repo() {
+    let env = Env::new();
+    let cache = env.cache.path();
+    // What a first download stopped halfway leaves: no snapshot yet.
+    let half = env.weights().len() / 2;
+    let partial = blob(
+        cache,
+        "models--org--model",
+        &format!("{}.incomplete", env.digest().hex()),
+        &env.weights()[..half],
+    );
+    let scan = cache_scan::scan(cache, &[]).unwrap();
+    assert!(scan.repos.is_empty(), "{:#?}", scan.repos);
+    assert!(scan.problems.is_empty(), "{:#?}", scan.problems);
+    assert_eq!(scan.in_progress.len(), 1, "{scan:#?}");
+    let p = &scan.in_progress[0];
+    assert_eq!(p.repo_id, "org/model");
+    assert_eq!(p.path, partial);
+    assert_eq!(p.size_bytes, half as u64);
+    assert!(p.resumable);
+    // And it is what the next download resumes.
+    let got = env.fetch("hf:org/model/model-Q4_K_M.gguf").unwrap();
+    assert_eq!(got.bytes_transferred, (env.weights().len() - half) as u64);
+    assert!(cache_scan::scan(cache, &[]).unwrap().in_progress.is_empty());
+}

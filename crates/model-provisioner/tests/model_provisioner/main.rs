@@ -2,12 +2,16 @@
 //! SQLite catalog, real child processes, and Hugging Face and HTTPS
 //! fetching against the stand-in Hub over loopback.
 
+mod api_types;
 mod cache_scan;
+mod cancel;
 mod catalog;
 mod catalog_promises;
 mod deletion_bounds;
 mod download_control;
 mod ensure;
+#[cfg(feature = "tokio")]
+mod ensure_async;
 mod ensure_processes;
 mod hf_auth_offline;
 mod hf_concurrency;
@@ -22,9 +26,11 @@ mod hf_select;
 mod hf_shards;
 mod hf_support;
 mod hf_trust;
+mod one_execution;
 mod parallel;
 mod prune;
 mod removal;
+mod settings;
 
 /// The libtest name of `name` in the module `module` (from
 /// `module_path!()`), for re-running one test in a child process.

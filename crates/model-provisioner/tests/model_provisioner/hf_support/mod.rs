@@ -122,3 +122,48 @@ impl Env {
         self.hub.count("GET", &self.cdn_path())
     }
 }
+
+/// A GGUF model a few MiB long (the tiny llama, then zero padding), for
+/// tests that ensure through the whole lifecycle.
+pub fn gguf_model(padding: usize) -> Vec<u8> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tiny.gguf");
+    model_provisioner::gguf::write_tiny_llama(&path, model_provisioner::gguf::TINY_LLAMA_SEED)
+        .unwrap();
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes.resize(bytes.len() + padding, 0);
+    bytes
+}
+
+/// The ref of the GGUF model [`Env::with_gguf`] commits.
+pub const GGUF_REF: &str = "hf:org/tiny/tiny.gguf";
+
+impl Env {
+    /// [`Env::new`], plus `org/tiny` holding `tiny.gguf`, a GGUF model
+    /// of about SIZE bytes (LFS).
+    pub fn with_gguf() -> Self {
+        let env = Self::new();
+        env.hub.commit(
+            "org/tiny",
+            "main",
+            vec![("tiny.gguf", FileSpec::lfs(gguf_model(SIZE)))],
+        );
+        env
+    }
+
+    /// The GGUF model's bytes.
+    pub fn gguf(&self) -> Vec<u8> {
+        gguf_model(SIZE)
+    }
+
+    /// GETs of the GGUF model's body at the CDN.
+    pub fn gguf_gets(&self) -> usize {
+        self.hub
+            .count("GET", &Hub::cdn_path(&FileSpec::lfs(self.gguf())))
+    }
+
+    /// The GGUF model's sha256.
+    pub fn gguf_digest(&self) -> Digest {
+        Digest::from_sha256_hex(&FileSpec::lfs(self.gguf()).sha256()).unwrap()
+    }
+}

@@ -1,0 +1,64 @@
+//! Everything a program tells the model provisioner, as one value: where
+//! things live, which Hub to ask and how many connections a download may
+//! use. Built by the program; [`Settings::from_env`] is the one place the
+//! environment is read, for programs (like the CLI) that want that.
+
+use crate::download::ParallelPolicy;
+use crate::hf::HubSettings;
+use crate::locations::Locations;
+
+/// The settings of a [`ModelProvisioner`](crate::ModelProvisioner), passed
+/// in with [`ModelProvisioner::with_settings`](crate::ModelProvisioner::with_settings).
+///
+/// ```
+/// use model_provisioner::hf::HubSettings;
+/// use model_provisioner::{Locations, ModelProvisioner, ParallelPolicy, Settings};
+/// let dir = tempfile::tempdir()?;
+/// let settings = Settings {
+///     locations: Locations::under(dir.path()),
+///     hub: HubSettings { endpoint: Some("http://127.0.0.1:9".into()), ..Default::default() },
+///     parallel: ParallelPolicy { connections: 2, ..Default::default() },
+/// };
+/// let models = ModelProvisioner::with_settings(settings).build()?;
+/// assert!(models.schemes().contains(&"https"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Downloads, catalog and provenance log.
+    pub locations: Locations,
+    /// The Hub: endpoint, token, offline mode, user agent.
+    pub hub: HubSettings,
+    /// How large downloads are split over connections.
+    pub parallel: ParallelPolicy,
+}
+
+impl Settings {
+    /// All of it from this process's environment, as the reference HF
+    /// client and the CLI read it (`HF_HOME`, `HF_HUB_CACHE`,
+    /// `HF_ENDPOINT`, `HF_TOKEN`, `HF_HUB_OFFLINE`, `XDG_DATA_HOME`,
+    /// `PROVISION_DOWNLOAD_CONNECTIONS`).
+    pub fn from_env() -> Self {
+        Self::from_lookup(crate::locations::env_var)
+    }
+
+    /// [`from_env`](Self::from_env) through `var` (a map in tests).
+    ///
+    /// ```
+    /// use model_provisioner::Settings;
+    /// let s = Settings::from_lookup(|k| match k {
+    ///     "HF_ENDPOINT" => Some("http://127.0.0.1:8080/".to_string()),
+    ///     "HOME" => Some("/home/u".to_string()),
+    ///     _ => None,
+    /// });
+    /// assert_eq!(s.hub.endpoint.as_deref(), Some("http://127.0.0.1:8080"));
+    /// assert_eq!(s.locations.cache_dir, std::path::Path::new("/home/u/.cache/huggingface/hub"));
+    /// ```
+    pub fn from_lookup(var: impl Fn(&str) -> Option<String>) -> Self {
+        Self {
+            locations: Locations::from_lookup(&var),
+            hub: HubSettings::from_lookup(&var),
+            parallel: ParallelPolicy::from_lookup(&var),
+        }
+    }
+}
