@@ -13,6 +13,9 @@ pub mod model {
     pub const ENSURE: &str = "ensure";
     /// Starting a download.
     pub const DOWNLOAD: &str = "download";
+    /// An OCI manifest was fetched and its digest pinned (format and
+    /// layers named).
+    pub const MANIFEST: &str = "manifest";
     /// The download finished.
     pub const DOWNLOADED: &str = "downloaded";
     /// The download failed for good.
@@ -68,6 +71,7 @@ pub mod model {
         RESOLVE_FAILED,
         ENSURE,
         ENSURE_FAILED,
+        MANIFEST,
         DOWNLOAD,
         DOWNLOAD_PROGRESS,
         DOWNLOAD_RETRY,

@@ -57,6 +57,11 @@ impl ByteRange {
 pub(crate) struct Client {
     agent: Agent,
     settings: ClientSettings,
+    /// A whole `Authorization` value (an OCI registry's `Basic …` or
+    /// `Bearer …`) sent to `auth_origin` instead of `Bearer {token}`.
+    authorization: Option<String>,
+    /// `Accept` sent with every request (OCI manifests need it).
+    accept: Option<&'static str>,
 }
 
 /// The response that ended a request, and the URL that gave it.
@@ -97,7 +102,25 @@ impl Client {
             .input_buffer_size(512 * 1024)
             .build()
             .into();
-        Self { agent, settings }
+        Self {
+            agent,
+            settings,
+            authorization: None,
+            accept: None,
+        }
+    }
+
+    /// This client, sending `authorization` as the whole `Authorization`
+    /// header, to `auth_origin` only (so never to a redirect's storage).
+    pub fn with_authorization(mut self, authorization: Option<String>) -> Self {
+        self.authorization = authorization;
+        self
+    }
+
+    /// This client, sending `Accept: accept` with every request.
+    pub fn with_accept(mut self, accept: &'static str) -> Self {
+        self.accept = Some(accept);
+        self
     }
 
     /// How transient failures are retried.
@@ -125,10 +148,17 @@ impl Client {
         if let Some(range) = range {
             req = req.header("Range", range.header());
         }
-        if let (Some(token), Some(auth)) = (&self.settings.token, &self.settings.auth_origin)
+        if let Some(accept) = self.accept {
+            req = req.header("Accept", accept);
+        }
+        let authorization = self.authorization.clone().or_else(|| {
+            let token = self.settings.token.as_ref()?;
+            Some(format!("Bearer {token}"))
+        });
+        if let (Some(value), Some(auth)) = (authorization, &self.settings.auth_origin)
             && url.origin() == *auth
         {
-            req = req.header("Authorization", format!("Bearer {token}"));
+            req = req.header("Authorization", value);
         }
         let req = req.body(()).map_err(|_| DownloadError::BadUrl {
             url: public_url(url.as_str()),

@@ -118,6 +118,7 @@ impl ModelProvisioner {
             .provenance_path(&locations.provenance)
             .fetcher(Arc::new(crate::hf::HfFetcher::new(hf)))
             .fetcher(Arc::new(crate::https::HttpsFetcher::new(https)))
+            .fetcher(Arc::new(crate::oci::OciFetcher::for_locations(&locations)))
     }
 
     /// The catalog this provisioner records models in.

@@ -18,6 +18,8 @@ mod hf_resume;
 mod hf_select;
 mod hf_shards;
 mod hf_support;
+mod oci_pull;
+mod oci_support;
 mod parallel;
 mod prune;
 mod removal;

@@ -1,0 +1,38 @@
+//! Models from OCI registries: `oci://REGISTRY/REPOSITORY[:TAG][@sha256:DIGEST]`.
+//!
+//! A fleet keeps models where it keeps images. This module speaks the
+//! distribution API ([`registry`]: manifests with the right `Accept`,
+//! Basic and bearer-token auth from the Docker config), reads the three
+//! model packagings ([`manifest`]: Docker Model Runner, CNCF ModelPack,
+//! Ollama), and stores what it pulls as a standard OCI image layout
+//! ([`layout`]) under `<cache>/oci/<registry>/<repository>/`. Blobs go
+//! through the shared download layer (resume, parallel ranges, sha256 in
+//! flight) and are verified against their layer digest; the manifest is
+//! pinned by `Docker-Content-Digest` (or the reference's `@sha256:`) and
+//! checked against the bytes received. See `specs/oci.md`.
+
+mod auth;
+mod error;
+mod fetcher;
+mod layout;
+pub mod manifest;
+pub(crate) mod reference;
+mod registry;
+
+pub use auth::RegistryAuth;
+pub use error::OciError;
+pub use fetcher::{OciConfig, OciFetcher};
+pub use manifest::Format;
+pub use reference::DEFAULT_TAG;
+
+impl OciFetcher {
+    /// The fetcher the CLI and [`ModelProvisioner::at`](crate::ModelProvisioner::at)
+    /// register: layouts under the cache, GGUFs already in the Hugging
+    /// Face cache there reused, credentials from the environment.
+    pub fn for_locations(locations: &crate::Locations) -> Self {
+        Self::new(OciConfig {
+            hf_cache: Some(locations.cache_dir.clone()),
+            ..OciConfig::from_env()
+        })
+    }
+}
