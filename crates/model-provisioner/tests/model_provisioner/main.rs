@@ -20,6 +20,7 @@ mod hf_shards;
 mod hf_support;
 mod oci_pull;
 mod oci_support;
+mod oci_token;
 mod parallel;
 mod prune;
 mod removal;
