@@ -15,6 +15,9 @@ mod fault_matrix;
 mod hostile_input;
 mod kill_parallel;
 mod narration_scenarios;
+mod oci;
+#[path = "../../crates/model-provisioner/tests/model_provisioner/oci_support/mod.rs"]
+mod oci_support;
 mod secrets;
 mod support;
 mod telemetry;

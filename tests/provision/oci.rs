@@ -1,0 +1,62 @@
+//! `provision model oci://…` against a real registry (the CNCF
+//! distribution registry, Basic auth, artifacts pushed by oras): the
+//! credentials come from the file `REGISTRY_AUTH_FILE` names and never
+//! reach the output.
+
+use crate::oci_support::{Registry, components_available, tiny_gguf};
+use crate::support::{Dirs, provision_model};
+use base64::Engine;
+
+#[test]
+fn provision_model_pulls_an_oci_ref_with_credentials_from_the_registry_auth_file() {
+    if !components_available() {
+        return;
+    }
+    let password = "cli-Pa55-SECRET";
+    let reg = Registry::with_basic_auth("puller", password);
+    let dirs = Dirs::new();
+    let (gguf, bytes) = tiny_gguf(dirs.root.path(), "tiny.gguf", 11);
+    reg.push("ai/tiny:q", "docker", &[&gguf]);
+    let reference = reg.model_ref("ai/tiny:q");
+    let auth = base64::engine::general_purpose::STANDARD.encode(format!("puller:{password}"));
+
+    let refused = provision_model(&dirs, "http://127.0.0.1:9", &reference)
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("\"error_kind\":\"unauthorized\""),
+        "{stderr}"
+    );
+
+    let file = dirs.root.path().join("auth.json");
+    std::fs::write(
+        &file,
+        format!(r#"{{"auths":{{"{}":{{"auth":"{auth}"}}}}}}"#, reg.host),
+    )
+    .unwrap();
+    let out = provision_model(&dirs, "http://127.0.0.1:9", &reference)
+        .arg("--json")
+        .env("REGISTRY_AUTH_FILE", &file)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{stderr}");
+    let resolved: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let path = resolved["local_path"].as_str().unwrap();
+    assert_eq!(std::fs::read(path).unwrap(), bytes);
+    assert!(
+        resolved["source"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("{reference}@sha256:"))
+    );
+    assert!(stderr.contains("\"action\":\"manifest\""), "{stderr}");
+    for text in [&stdout, &stderr] {
+        assert!(!text.contains(password) && !text.contains(&auth), "{text}");
+    }
+}
