@@ -143,14 +143,8 @@ impl OciFetcher {
         let events: download::Events<'_> = &on_event;
 
         let pinned = self.pin(&session, &layout, &parts, offline, events, &id)?;
+        narrate_manifest(ctx, model, &pinned);
         let chosen = manifest::select(&id, &pinned.manifest).map_err(oci)?;
-        narrate_manifest(
-            ctx,
-            model,
-            &pinned,
-            chosen.format.name(),
-            chosen.files.len(),
-        );
         let first = &chosen.files[0];
         if let Some(expected) = expected
             && *expected != first.digest
@@ -179,13 +173,19 @@ impl OciFetcher {
             }
             let label = if count > 1 {
                 format!(
-                    "{} (layer {} of {count}, {})",
+                    "{} ({} layer {} of {count}, {})",
                     file.name,
+                    chosen.format.name(),
                     i + 1,
                     file.digest.short()
                 )
             } else {
-                format!("{} ({})", file.name, file.digest.short())
+                format!(
+                    "{} ({} layer, {})",
+                    file.name,
+                    chosen.format.name(),
+                    file.digest.short()
+                )
             };
             let lt = Narrator::new(ctx, model).transfer(label.clone());
             let client = session.client();
@@ -452,28 +452,23 @@ fn source(parts: &Parts<'_>, manifest: &Digest) -> String {
     )
 }
 
-/// `manifest`: the digest this pull is pinned to, with the format found.
-fn narrate_manifest(
-    ctx: &FetchContext,
-    model: &ModelRef,
-    pinned: &Pinned,
-    format: &str,
-    files: usize,
-) {
+/// `manifest`: the digest this pull is pinned to and what it holds.
+fn narrate_manifest(ctx: &FetchContext, model: &ModelRef, pinned: &Pinned) {
     let layers = pinned
         .manifest
         .layers
         .iter()
-        .map(|l| l.digest.as_str())
+        .map(|l| format!("{} {}", l.media_type, l.digest))
         .collect::<Vec<_>>()
         .join(", ");
     narrate(ctx.fields(
         actions::MANIFEST,
         model,
         format!(
-            "Pinned {} to manifest sha256:{} ({format}, {files} model file(s); layers {layers})",
+            "Pinned {} to manifest sha256:{} (config {}; layers: {layers})",
             model.id(),
-            pinned.digest.hex()
+            pinned.digest.hex(),
+            pinned.manifest.config.media_type
         ),
     ));
 }

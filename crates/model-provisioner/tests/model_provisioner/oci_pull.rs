@@ -114,8 +114,8 @@ fn each_format_pulls_byte_equal_verified_catalogued_and_skopeo_reads_the_layout(
         } else {
             // The blob is in the layout already (same sha256): no transfer.
             let actions: Vec<_> = capture.captured().iter().map(|n| n.action).collect();
-            assert!(!actions.iter().any(|a| *a == act::DOWNLOAD), "{actions:?}");
-            assert!(actions.iter().any(|a| *a == act::MANIFEST), "{actions:?}");
+            assert!(!actions.contains(&act::DOWNLOAD), "{actions:?}");
+            assert!(actions.contains(&act::MANIFEST), "{actions:?}");
         }
     }
 }
@@ -140,7 +140,7 @@ fn a_warm_pull_moves_no_blob_and_offline_resolves_the_tag_from_the_layout() {
         .unwrap();
     assert_eq!(again.local_path, first.local_path);
     let actions: Vec<_> = capture.captured().iter().map(|n| n.action).collect();
-    assert!(!actions.iter().any(|a| *a == act::DOWNLOAD), "{actions:?}");
+    assert!(!actions.contains(&act::DOWNLOAD), "{actions:?}");
     drop(reg);
     let offline = provisioner_with(
         cache.path(),
@@ -308,4 +308,71 @@ fn basic_auth_comes_from_the_docker_config_and_never_shows() {
         let text = format!("{n:?}");
         assert!(!text.contains(password) && !text.contains(&auth), "{text}");
     }
+}
+
+#[test]
+fn a_sharded_model_keeps_its_layers_in_order_under_their_names() {
+    if !components_available() {
+        return;
+    }
+    let reg = Registry::start();
+    let work = tempfile::tempdir().unwrap();
+    let (first, first_bytes) = tiny_gguf(work.path(), "tiny-00001-of-00002.gguf", 21);
+    let (second, second_bytes) = tiny_gguf(work.path(), "tiny-00002-of-00002.gguf", 22);
+    reg.push("ai/sharded:v1", "docker", &[&first, &second]);
+    let cache = tempfile::tempdir().unwrap();
+    let resolved = provisioner(cache.path(), RegistryAuth::anonymous())
+        .ensure_present_str(&reg.model_ref("ai/sharded:v1"), None)
+        .unwrap();
+    assert_eq!(
+        resolved.local_path.file_name().unwrap(),
+        "tiny-00001-of-00002.gguf"
+    );
+    assert_eq!(std::fs::read(&resolved.local_path).unwrap(), first_bytes);
+    let sibling = resolved
+        .local_path
+        .with_file_name("tiny-00002-of-00002.gguf");
+    assert_eq!(std::fs::read(sibling).unwrap(), second_bytes);
+    assert_eq!(resolved.digest, sha256_bytes(&first_bytes));
+}
+
+#[test]
+fn a_gguf_already_in_the_hugging_face_cache_is_linked_not_downloaded() {
+    if !components_available() {
+        return;
+    }
+    let reg = Registry::start();
+    let work = tempfile::tempdir().unwrap();
+    let (gguf, bytes) = tiny_gguf(work.path(), "m.gguf", 31);
+    reg.push("ai/shared:v1", "docker", &[&gguf]);
+    let digest = sha256_bytes(&bytes);
+    let cache = tempfile::tempdir().unwrap();
+    let blobs = cache.path().join("models--org--m/blobs");
+    std::fs::create_dir_all(&blobs).unwrap();
+    std::fs::write(blobs.join(digest.hex()), &bytes).unwrap();
+    let config = |cache: &std::path::Path| OciConfig {
+        hf_cache: Some(cache.to_path_buf()),
+        retry: model_provisioner::RetryPolicy::quick(),
+        ..OciConfig::default()
+    };
+    let capture = CaptureAdapter::install();
+    let resolved = provisioner_with(cache.path(), config(cache.path()))
+        .ensure_present_str(&reg.model_ref("ai/shared:v1"), None)
+        .unwrap();
+    assert_eq!(std::fs::read(&resolved.local_path).unwrap(), bytes);
+    let actions: Vec<_> = capture.captured().iter().map(|n| n.action).collect();
+    assert!(!actions.contains(&act::DOWNLOAD), "{actions:?}");
+
+    // A file under that name with other bytes is not trusted: downloaded.
+    let other_cache = tempfile::tempdir().unwrap();
+    let blobs = other_cache.path().join("models--org--m/blobs");
+    std::fs::create_dir_all(&blobs).unwrap();
+    std::fs::write(blobs.join(digest.hex()), b"not the model").unwrap();
+    capture.clear();
+    let resolved = provisioner_with(other_cache.path(), config(other_cache.path()))
+        .ensure_present_str(&reg.model_ref("ai/shared:v1"), None)
+        .unwrap();
+    assert_eq!(std::fs::read(&resolved.local_path).unwrap(), bytes);
+    let actions: Vec<_> = capture.captured().iter().map(|n| n.action).collect();
+    assert!(actions.contains(&act::DOWNLOAD), "{actions:?}");
 }
