@@ -11,6 +11,7 @@ mod logging;
 mod model;
 mod output;
 mod progress;
+mod push;
 mod tensors;
 
 use std::process::ExitCode;
@@ -55,6 +56,7 @@ fn run(command: Command, out: &Output) -> Result<(), CliError> {
         Command::Doctor(args) => doctor::run(&args, out),
         Command::Model(args) => model::run(&args, out),
         Command::Engine(args) => engine::run(&args, out),
+        Command::Push(args) => push::run(&args, out),
     }
 }
 

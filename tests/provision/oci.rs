@@ -60,3 +60,61 @@ fn provision_model_pulls_an_oci_ref_with_credentials_from_the_registry_auth_file
         assert!(!text.contains(password) && !text.contains(&auth), "{text}");
     }
 }
+
+#[test]
+fn provision_push_publishes_a_local_model_that_provision_model_pulls_back() {
+    if !components_available() {
+        return;
+    }
+    let reg = Registry::start();
+    let dirs = Dirs::new();
+    let (gguf, bytes) = tiny_gguf(dirs.root.path(), "tiny.gguf", 13);
+    let target = reg.model_ref("pub/tiny:v1");
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_provision"))
+            .args(args)
+            .arg("--cache-dir")
+            .arg(dirs.cache())
+            .arg("--catalog")
+            .arg(dirs.catalog())
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", dirs.home())
+            .output()
+            .unwrap()
+    };
+    let pushed = run(&[
+        "--json",
+        "push",
+        gguf.to_str().unwrap(),
+        &target,
+        "--format",
+        "docker",
+    ]);
+    let stderr = String::from_utf8_lossy(&pushed.stderr);
+    assert!(pushed.status.success(), "{stderr}");
+    let report: serde_json::Value = serde_json::from_slice(&pushed.stdout).unwrap();
+    assert_eq!(report["uploaded"], 2, "{report}");
+    assert!(
+        report["reference"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("{target}@sha256:"))
+    );
+
+    let other = Dirs::new();
+    let out = provision_model(&other, "http://127.0.0.1:9", &target)
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let resolved: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        std::fs::read(resolved["local_path"].as_str().unwrap()).unwrap(),
+        bytes
+    );
+}

@@ -65,6 +65,17 @@ pub mod model {
     /// it stopped in); the partial download is kept for the next ensure.
     pub const CANCELLED: &str = "cancelled";
 
+    /// Publishing a verified model to an OCI registry began.
+    pub const PUSH: &str = "push";
+    /// One blob of a push: uploaded, or skipped because the registry has it
+    /// (`bytes`).
+    pub const PUSH_BLOB: &str = "push-blob";
+    /// The push finished: the manifest is under its tag (`bytes` uploaded,
+    /// `duration_ms`).
+    pub const PUSHED: &str = "pushed";
+    /// The push failed (`error_kind`).
+    pub const PUSH_FAILED: &str = "push-failed";
+
     /// Every action, in lifecycle order.
     pub const ALL: &[&str] = &[
         RESOLVE,
@@ -93,6 +104,10 @@ pub mod model {
         PRUNE,
         PRUNE_FAILED,
         CANCELLED,
+        PUSH,
+        PUSH_BLOB,
+        PUSHED,
+        PUSH_FAILED,
     ];
 }
 

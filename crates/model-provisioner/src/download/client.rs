@@ -133,14 +133,14 @@ impl Client {
         self.settings.token.is_some()
     }
 
-    /// One request, no redirect followed. The token is attached only when
-    /// `url` is on its origin.
-    fn send(
+    /// A request to `url` with this client's headers. The authorization
+    /// is attached only when `url` is on its origin.
+    fn builder(
         &self,
         method: &str,
         url: &Url,
         range: Option<ByteRange>,
-    ) -> Result<Response<Body>, Failure> {
+    ) -> ureq::http::request::Builder {
         let mut req = ureq::http::Request::builder()
             .method(method)
             .uri(url.as_str())
@@ -160,11 +160,52 @@ impl Client {
         {
             req = req.header("Authorization", value);
         }
-        let req = req.body(()).map_err(|_| DownloadError::BadUrl {
-            url: public_url(url.as_str()),
-            reason: "it cannot be used in an HTTP request",
-        })?;
+        req
+    }
+
+    /// One request, no redirect followed.
+    fn send(
+        &self,
+        method: &str,
+        url: &Url,
+        range: Option<ByteRange>,
+    ) -> Result<Response<Body>, Failure> {
+        let req = self
+            .builder(method, url, range)
+            .body(())
+            .map_err(|_| unusable(url))?;
         self.agent.run(req).map_err(|e| classify(url, e))
+    }
+
+    /// Sends `body` (with its length) to `url`, no redirect followed: an
+    /// OCI blob or manifest upload. A status worth retrying becomes
+    /// [`Failure::Transient`].
+    pub fn upload(
+        &self,
+        method: &str,
+        url: &Url,
+        content_type: &str,
+        body: Upload,
+    ) -> Result<Answer, Failure> {
+        let req = self
+            .builder(method, url, None)
+            .header("Content-Type", content_type);
+        let response = match body {
+            Upload::Bytes(bytes) => self.agent.run(req.body(bytes).map_err(|_| unusable(url))?),
+            Upload::File(file) => self.agent.run(req.body(file).map_err(|_| unusable(url))?),
+        }
+        .map_err(|e| classify(url, e))?;
+        let answer = Answer {
+            response,
+            url: url.clone(),
+        };
+        if is_retryable_status(answer.status()) {
+            return Err(Failure::Transient {
+                reason: format!("HTTP {}", answer.status()),
+                retry_after: parse_retry_after(answer.header("retry-after"), SystemTime::now()),
+            });
+        }
+        Ok(answer)
     }
 
     /// Sends `method` to `url`, following redirects as `follow` says.
@@ -209,6 +250,22 @@ impl Client {
             max: self.settings.max_redirects,
         }))
     }
+}
+
+/// The body of an [`Client::upload`].
+#[derive(Debug)]
+pub(crate) enum Upload {
+    /// Bytes in memory (a manifest, a config, an empty body).
+    Bytes(Vec<u8>),
+    /// A file, sent with its length.
+    File(std::fs::File),
+}
+
+fn unusable(url: &Url) -> Failure {
+    Failure::Fatal(DownloadError::BadUrl {
+        url: public_url(url.as_str()),
+        reason: "it cannot be used in an HTTP request",
+    })
 }
 
 /// Where a 3xx answer points, resolved against the URL that gave it.

@@ -38,7 +38,8 @@ pub use policy::{CONNECTIONS_ENV, ParallelPolicy};
 pub use retry::RetryPolicy;
 
 pub(crate) use client::{
-    Answer, Client, ClientSettings, Follow, is_loopback, parse_url, redirect_target, status_error,
+    Answer, Client, ClientSettings, Follow, Upload, is_loopback, parse_url, redirect_target,
+    status_error,
 };
 pub(crate) use event::{Event, Events};
 pub(crate) use lock::lock;

@@ -16,6 +16,7 @@ mod error;
 mod fetcher;
 mod layout;
 pub mod manifest;
+mod push;
 pub(crate) mod reference;
 mod registry;
 
@@ -23,6 +24,7 @@ pub use auth::RegistryAuth;
 pub use error::OciError;
 pub use fetcher::{OciConfig, OciFetcher};
 pub use manifest::Format;
+pub use push::{PushFormat, PushReport, push};
 pub use reference::DEFAULT_TAG;
 
 impl OciFetcher {

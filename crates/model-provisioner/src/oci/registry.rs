@@ -7,7 +7,8 @@ use super::auth::{Challenge, Credentials, RegistryAuth, parse_challenge};
 use super::error::OciError;
 use super::manifest::{ACCEPT, MAX_MANIFEST};
 use crate::download::{
-    Answer, Client, ClientSettings, DownloadError, Events, Follow, is_loopback, parse_url, retrying,
+    Answer, Client, ClientSettings, DownloadError, Events, Follow, Upload, is_loopback, parse_url,
+    retrying,
 };
 use crate::error::ProvisionError;
 use std::cell::RefCell;
@@ -112,6 +113,81 @@ impl<'a> Session<'a> {
         let url = self.blob_url(digest)?;
         let answer = self.get(&url, None, events, "blob")?;
         read_bounded(answer, MAX_MANIFEST).map_err(|e| e.into_provision(self.model.clone()))
+    }
+
+    /// The upload-session URL of this repository.
+    pub fn uploads_url(&self) -> Result<Url, ProvisionError> {
+        self.url("blobs", "uploads/")
+    }
+
+    /// The manifest URL of `reference`.
+    pub fn manifest_url(&self, reference: &str) -> Result<Url, ProvisionError> {
+        self.url("manifests", reference)
+    }
+
+    /// True when the registry already has the blob (`HEAD` answered 2xx).
+    pub fn has_blob(&self, digest: &str, events: Events<'_>) -> Result<bool, ProvisionError> {
+        let url = self.blob_url(digest)?;
+        for round in 0..2 {
+            let client = self.client();
+            let answer = retrying(client.retry(), &url, events, || {
+                client.request("HEAD", &url, None, Follow::All)
+            })
+            .map_err(|e| e.into_provision(self.model.clone()))?;
+            match answer.status() {
+                200..=299 => return Ok(true),
+                401 if round == 0 => {
+                    let challenge = answer.header("www-authenticate").and_then(parse_challenge);
+                    self.authenticate(challenge, events)?;
+                }
+                401 | 403 => return Err(self.oci(self.unauthorized())),
+                _ => return Ok(false),
+            }
+        }
+        Err(self.oci(self.unauthorized()))
+    }
+
+    /// Sends `body()` with `method` to `url`; the answer must have one of
+    /// `want`'s statuses, after one round of authentication when asked.
+    pub fn upload(
+        &self,
+        method: &str,
+        url: &Url,
+        content_type: &str,
+        body: &dyn Fn() -> Result<Upload, ProvisionError>,
+        want: &[u16],
+        what: &'static str,
+    ) -> Result<Answer, ProvisionError> {
+        let events: Events<'_> = &|_| {};
+        for round in 0..2 {
+            let client = self.client();
+            let answer = retrying(client.retry(), url, events, || {
+                let upload = body().map_err(|_| {
+                    crate::download::Failure::Fatal(DownloadError::Network {
+                        url: narration_core::public_url(url.as_str()),
+                        reason: "the file to upload cannot be read",
+                    })
+                })?;
+                client.upload(method, url, content_type, upload)
+            })
+            .map_err(|e| e.into_provision(self.model.clone()))?;
+            match answer.status() {
+                s if want.contains(&s) => return Ok(answer),
+                401 if round == 0 => {
+                    let challenge = answer.header("www-authenticate").and_then(parse_challenge);
+                    self.authenticate(challenge, events)?;
+                }
+                401 | 403 => return Err(self.oci(self.unauthorized())),
+                status => {
+                    return Err(self.oci(OciError::Status {
+                        registry: self.registry.to_string(),
+                        status,
+                        what,
+                    }));
+                }
+            }
+        }
+        Err(self.oci(self.unauthorized()))
     }
 
     /// A GET answered 2xx, after one round of authentication when the

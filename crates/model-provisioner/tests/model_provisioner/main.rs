@@ -19,6 +19,7 @@ mod hf_select;
 mod hf_shards;
 mod hf_support;
 mod oci_pull;
+mod oci_push;
 mod oci_support;
 mod oci_token;
 mod parallel;
