@@ -142,6 +142,11 @@ impl OciFetcher {
         let on_event = |e: download::Event<'_>| t.on(e);
         let events: download::Events<'_> = &on_event;
 
+        let cancelled = |step| ProvisionError::Cancelled {
+            model: id.clone(),
+            step,
+        };
+        ctx.cancel.check().map_err(|_| cancelled("resolve"))?;
         let pinned = self.pin(&session, &layout, &parts, offline, events, &id)?;
         narrate_manifest(ctx, model, &pinned);
         let chosen = manifest::select(&id, &pinned.manifest).map_err(oci)?;
@@ -171,6 +176,9 @@ impl OciFetcher {
             if offline {
                 return Err(ProvisionError::Offline { model: id.clone() });
             }
+            // Between blobs: a cancel stops before the next transfer (the
+            // download layer watches it within one).
+            ctx.cancel.check().map_err(|_| cancelled("download"))?;
             let label = if count > 1 {
                 format!(
                     "{} ({} layer {} of {count}, {})",

@@ -376,3 +376,22 @@ fn a_gguf_already_in_the_hugging_face_cache_is_linked_not_downloaded() {
     let actions: Vec<_> = capture.captured().iter().map(|n| n.action).collect();
     assert!(actions.contains(&act::DOWNLOAD), "{actions:?}");
 }
+
+#[test]
+fn a_cancelled_ensure_stops_before_any_request() {
+    if !components_available() {
+        return;
+    }
+    let reg = Registry::start();
+    let cache = tempfile::tempdir().unwrap();
+    let cancel = model_provisioner::Cancel::new();
+    cancel.cancel();
+    let opts = model_provisioner::EnsureOptions {
+        cancel,
+        ..Default::default()
+    };
+    let err = provisioner(cache.path(), RegistryAuth::anonymous())
+        .ensure_present_str_with(&reg.model_ref("ai/none:v1"), None, &opts)
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Cancelled, "{err}");
+}
