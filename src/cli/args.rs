@@ -177,7 +177,7 @@ pub enum PushFormatArg {
 /// `provision model`.
 #[derive(Debug, Args)]
 pub struct ModelArgs {
-    /// The model: a path, file:/abs, hf:org/repo/file.gguf, hf:org/repo:Q4_K_M, https://…
+    /// The model: a path, file:/abs, hf:org/repo/file.gguf, hf:org/repo:Q4_K_M, https://…, oci://registry/repo:tag
     #[arg(value_name = "REF")]
     pub model_ref: String,
 
