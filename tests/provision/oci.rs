@@ -118,3 +118,45 @@ fn provision_push_publishes_a_local_model_that_provision_model_pulls_back() {
         bytes
     );
 }
+
+#[test]
+fn a_pool_names_an_oci_model_and_a_hostile_one_is_refused_before_any_step() {
+    let dirs = Dirs::new();
+    let pool = |model: &str| {
+        let path = dirs.root.path().join("pool.toml");
+        std::fs::write(
+            &path,
+            format!(
+                "id = \"oci-pool\"\nengine = \"llamacpp\"\n[provisioning.source]\nrepo = \"file:///nowhere\"\nref = \"v0\"\n[provisioning.source.build]\ncache_dir = \"{}\"\n[provisioning.model]\nref = \"{model}\"\n",
+                dirs.root.path().join("engine").display()
+            ),
+        )
+        .unwrap();
+        std::process::Command::new(env!("CARGO_BIN_EXE_provision"))
+            .args(["--json", "engine"])
+            .arg(&path)
+            .arg("--plan")
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", dirs.home())
+            .output()
+            .unwrap()
+    };
+    let out = pool("oci://registry.example.com/ai/tiny:v1");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        plan["model_ref"], "oci://registry.example.com/ai/tiny:v1",
+        "{plan}"
+    );
+
+    let refused = pool("oci://registry.example.com/ai/../../etc:v1");
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("would leave the repository"), "{stderr}");
+    assert!(!dirs.root.path().join("engine").exists());
+}
