@@ -84,6 +84,8 @@ pub enum Command {
     Gguf(GgufArgs),
     /// Check that this machine is ready: tools, GPU, disk, catalog, Hub, and the pools given
     Doctor(DoctorArgs),
+    /// Publish a verified model to an OCI registry as a model artifact
+    Push(PushArgs),
 }
 
 impl Command {
@@ -96,6 +98,7 @@ impl Command {
             Self::Gguf(_) => "gguf",
             Self::Cache(_) => "cache",
             Self::Doctor(_) => "doctor",
+            Self::Push(_) => "push",
         }
     }
 }
@@ -140,10 +143,41 @@ fn parse_connections(value: &str) -> Result<NonZeroUsize, String> {
         .map_err(|_| "expected a whole number of at least 1 (1: one stream per file)".to_string())
 }
 
+/// `provision push`.
+#[derive(Debug, Args)]
+pub struct PushArgs {
+    /// The model to publish (ensured and verified first): any model REF
+    #[arg(value_name = "MODEL-REF")]
+    pub model_ref: String,
+
+    /// Where: oci://REGISTRY/REPOSITORY:TAG (credentials from REGISTRY_AUTH_FILE or ~/.docker/config.json)
+    #[arg(value_name = "OCI-REF")]
+    pub target: String,
+
+    /// The packaging: CNCF ModelPack or Docker Model Runner
+    #[arg(long, value_enum, default_value = "modelpack")]
+    pub format: PushFormatArg,
+
+    #[command(flatten)]
+    pub store: ModelStore,
+
+    #[command(flatten)]
+    pub download: Download,
+}
+
+/// `--format` of `provision push`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum PushFormatArg {
+    /// application/vnd.cncf.model.weight.v1.raw
+    Modelpack,
+    /// application/vnd.docker.ai.gguf.v3
+    Docker,
+}
+
 /// `provision model`.
 #[derive(Debug, Args)]
 pub struct ModelArgs {
-    /// The model: a path, file:/abs, hf:org/repo/file.gguf, hf:org/repo:Q4_K_M, https://…
+    /// The model: a path, file:/abs, hf:org/repo/file.gguf, hf:org/repo:Q4_K_M, https://…, oci://registry/repo:tag
     #[arg(value_name = "REF")]
     pub model_ref: String,
 

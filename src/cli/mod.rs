@@ -11,6 +11,7 @@ mod logging;
 mod model;
 mod output;
 mod progress;
+mod push;
 mod tensors;
 
 use std::process::ExitCode;
@@ -64,6 +65,7 @@ fn run(
         Command::Doctor(args) => doctor::run(&args, out),
         Command::Model(args) => model::run(&args, out, progress),
         Command::Engine(args) => engine::run(&args, out, progress),
+        Command::Push(args) => push::run(&args, out),
     }
 }
 

@@ -19,6 +19,9 @@ mod hostile_input;
 mod inert_output;
 mod kill_parallel;
 mod narration_scenarios;
+mod oci;
+#[path = "../../crates/model-provisioner/tests/model_provisioner/oci_support/mod.rs"]
+mod oci_support;
 mod progress_output;
 mod secrets;
 mod support;

@@ -8,6 +8,7 @@
 mod engine;
 mod hf;
 mod local;
+mod oci;
 
 use narration_core::{CaptureAdapter, CapturedNarration};
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -73,6 +74,10 @@ const RUNNERS: &[(&str, Runner)] = &[
         engine::model_failure,
     ),
     ("engine cancelled during the build", engine::cancelled_build),
+    ("oci cold", oci::cold),
+    ("oci warm", oci::warm),
+    ("oci unsupported artifact", oci::unsupported_artifact),
+    ("oci tampered blob", oci::tampered_blob),
 ];
 
 /// The spec file and the heading of the table this test runs.
@@ -91,7 +96,14 @@ fn every_scenario_narrates_exactly_the_sequence_the_spec_lists() {
             ));
         }
     }
+    // The oci scenarios need a registry, skopeo and oras: skipped with a
+    // message when missing, except under CI=true.
+    let oci = rows.iter().any(|r| r.scenario.starts_with("oci "))
+        && crate::oci_support::components_available();
     for row in &rows {
+        if row.scenario.starts_with("oci ") && !oci {
+            continue;
+        }
         if rows.iter().filter(|r| r.scenario == row.scenario).count() > 1 {
             problems.push(format!("scenario `{}` has more than one row", row.scenario));
         }

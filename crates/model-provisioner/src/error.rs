@@ -122,6 +122,15 @@ pub enum ProvisionError {
         #[source]
         source: crate::download::DownloadError,
     },
+    /// Pulling from an OCI registry failed.
+    #[error("fetching {model} failed: {source}")]
+    Oci {
+        /// The model ref, normalized.
+        model: String,
+        /// What went wrong with the registry or the layout.
+        #[source]
+        source: crate::oci::OciError,
+    },
     /// A third-party fetcher failed.
     #[error("fetching {model} failed: {source}")]
     Fetch {
@@ -189,6 +198,7 @@ impl ProvisionError {
             Self::Offline { .. } => ErrorKind::OfflineMiss,
             Self::Hub { source, .. } => source.class(),
             Self::Download { source, .. } => source.class(),
+            Self::Oci { source, .. } => source.class(),
             Self::Fetch { .. } => ErrorKind::Other,
             Self::Cancelled { .. } => ErrorKind::Cancelled,
         }
@@ -212,6 +222,7 @@ impl ProvisionError {
             Self::Offline { .. } => "offline-miss",
             Self::Hub { source, .. } => source.kind(),
             Self::Download { source, .. } => source.kind(),
+            Self::Oci { source, .. } => source.kind(),
             Self::Fetch { kind, .. } => kind,
             Self::Cancelled { .. } => "cancelled",
             Self::Write { .. } => "write",
@@ -241,7 +252,11 @@ impl ProvisionError {
             // repo, revision or file, gated, not a Hub, nothing selected):
             // no download started.
             Self::Hub { source, .. } if source.download().is_none() => act::ENSURE_FAILED,
-            Self::Hub { .. } | Self::Download { .. } | Self::Fetch { .. } => act::DOWNLOAD_FAILED,
+            Self::Oci { source, .. } if source.is_verification() => act::VERIFY_FAILED,
+            Self::Oci { source, .. } if source.is_unavailable() => act::ENSURE_FAILED,
+            Self::Hub { .. } | Self::Download { .. } | Self::Fetch { .. } | Self::Oci { .. } => {
+                act::DOWNLOAD_FAILED
+            }
             Self::Cancelled { .. } => act::CANCELLED,
             Self::UnreadableFile { .. } | Self::Catalog(_) | Self::Write { .. } => {
                 step.failed_action()

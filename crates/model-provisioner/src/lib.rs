@@ -23,6 +23,7 @@ pub mod hf;
 pub mod https;
 pub mod locations;
 mod model_ref;
+pub mod oci;
 mod progress;
 mod provisioner;
 mod resolved;

@@ -6,6 +6,7 @@
 use crate::download::ParallelPolicy;
 use crate::hf::HubSettings;
 use crate::locations::Locations;
+use crate::oci::RegistryAuth;
 
 /// The settings of a [`ModelProvisioner`](crate::ModelProvisioner), passed
 /// in with [`ModelProvisioner::with_settings`](crate::ModelProvisioner::with_settings).
@@ -18,6 +19,7 @@ use crate::locations::Locations;
 ///     locations: Locations::under(dir.path()),
 ///     hub: HubSettings { endpoint: Some("http://127.0.0.1:9".into()), ..Default::default() },
 ///     parallel: ParallelPolicy { connections: 2, ..Default::default() },
+///     registry: Default::default(),
 /// };
 /// let models = ModelProvisioner::with_settings(settings).build()?;
 /// assert!(models.schemes().contains(&"https"));
@@ -31,13 +33,16 @@ pub struct Settings {
     pub hub: HubSettings,
     /// How large downloads are split over connections.
     pub parallel: ParallelPolicy,
+    /// Credentials for `oci://` registries.
+    pub registry: RegistryAuth,
 }
 
 impl Settings {
     /// All of it from this process's environment, as the reference HF
     /// client and the CLI read it (`HF_HOME`, `HF_HUB_CACHE`,
     /// `HF_ENDPOINT`, `HF_TOKEN`, `HF_HUB_OFFLINE`, `XDG_DATA_HOME`,
-    /// `PROVISION_DOWNLOAD_CONNECTIONS`).
+    /// `PROVISION_DOWNLOAD_CONNECTIONS`; registry credentials from the Docker
+    /// config: `REGISTRY_AUTH_FILE`, `DOCKER_CONFIG`, `~/.docker`).
     pub fn from_env() -> Self {
         Self::from_lookup(crate::locations::env_var)
     }
@@ -59,6 +64,7 @@ impl Settings {
             locations: Locations::from_lookup(&var),
             hub: HubSettings::from_lookup(&var),
             parallel: ParallelPolicy::from_lookup(&var),
+            registry: RegistryAuth::from_lookup(&var),
         }
     }
 }

@@ -13,6 +13,9 @@ pub mod model {
     pub const ENSURE: &str = "ensure";
     /// Starting a download.
     pub const DOWNLOAD: &str = "download";
+    /// An OCI manifest was fetched and its digest pinned (format and
+    /// layers named).
+    pub const MANIFEST: &str = "manifest";
     /// The download finished.
     pub const DOWNLOADED: &str = "downloaded";
     /// The download failed for good.
@@ -71,12 +74,24 @@ pub mod model {
     /// it stopped in); the partial download is kept for the next ensure.
     pub const CANCELLED: &str = "cancelled";
 
+    /// Publishing a verified model to an OCI registry began.
+    pub const PUSH: &str = "push";
+    /// One blob of a push: uploaded, or skipped because the registry has it
+    /// (`bytes`).
+    pub const PUSH_BLOB: &str = "push-blob";
+    /// The push finished: the manifest is under its tag (`bytes` uploaded,
+    /// `duration_ms`).
+    pub const PUSHED: &str = "pushed";
+    /// The push failed (`error_kind`).
+    pub const PUSH_FAILED: &str = "push-failed";
+
     /// Every action, in lifecycle order.
     pub const ALL: &[&str] = &[
         RESOLVE,
         RESOLVE_FAILED,
         ENSURE,
         ENSURE_FAILED,
+        MANIFEST,
         DOWNLOAD,
         DOWNLOAD_PROGRESS,
         DOWNLOAD_RETRY,
@@ -101,6 +116,10 @@ pub mod model {
         PRUNE_FAILED,
         DELETE_WARNING,
         CANCELLED,
+        PUSH,
+        PUSH_BLOB,
+        PUSHED,
+        PUSH_FAILED,
     ];
 }
 

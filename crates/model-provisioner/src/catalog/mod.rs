@@ -64,7 +64,9 @@ impl Origin {
         match model {
             crate::ModelRef::File { .. } => Self::Local,
             crate::ModelRef::Hf { .. } => Self::HubCache,
-            crate::ModelRef::Https { .. } | crate::ModelRef::Http { .. } => Self::Download,
+            crate::ModelRef::Https { .. }
+            | crate::ModelRef::Http { .. }
+            | crate::ModelRef::Oci { .. } => Self::Download,
         }
     }
 

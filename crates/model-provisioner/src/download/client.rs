@@ -66,6 +66,11 @@ impl ByteRange {
 pub(crate) struct Client {
     agent: Agent,
     settings: ClientSettings,
+    /// A whole `Authorization` value (an OCI registry's `Basic …` or
+    /// `Bearer …`) sent to `auth_origin` instead of `Bearer {token}`.
+    authorization: Option<String>,
+    /// `Accept` sent with every request (OCI manifests need it).
+    accept: Option<&'static str>,
 }
 
 /// The response that ended a request, and the URL that gave it.
@@ -107,7 +112,25 @@ impl Client {
             .build();
         let connector = DefaultConnector::new().chain(Watchful);
         let agent = Agent::with_parts(config, connector, DefaultResolver::default());
-        Self { agent, settings }
+        Self {
+            agent,
+            settings,
+            authorization: None,
+            accept: None,
+        }
+    }
+
+    /// This client, sending `authorization` as the whole `Authorization`
+    /// header, to `auth_origin` only (so never to a redirect's storage).
+    pub fn with_authorization(mut self, authorization: Option<String>) -> Self {
+        self.authorization = authorization;
+        self
+    }
+
+    /// This client, sending `Accept: accept` with every request.
+    pub fn with_accept(mut self, accept: &'static str) -> Self {
+        self.accept = Some(accept);
+        self
     }
 
     /// How transient failures are retried.
@@ -125,8 +148,37 @@ impl Client {
         self.settings.token.is_some()
     }
 
-    /// One request, no redirect followed. The token is attached only when
-    /// `url` is on its origin.
+    /// A request to `url` with this client's headers. The authorization
+    /// is attached only when `url` is on its origin.
+    fn builder(
+        &self,
+        method: &str,
+        url: &Url,
+        range: Option<ByteRange>,
+    ) -> ureq::http::request::Builder {
+        let mut req = ureq::http::Request::builder()
+            .method(method)
+            .uri(url.as_str())
+            .header("Accept-Encoding", "identity");
+        if let Some(range) = range {
+            req = req.header("Range", range.header());
+        }
+        if let Some(accept) = self.accept {
+            req = req.header("Accept", accept);
+        }
+        let authorization = self.authorization.clone().or_else(|| {
+            let token = self.settings.token.as_ref()?;
+            Some(format!("Bearer {token}"))
+        });
+        if let (Some(value), Some(auth)) = (authorization, &self.settings.auth_origin)
+            && url.origin() == *auth
+        {
+            req = req.header("Authorization", value);
+        }
+        req
+    }
+
+    /// One request, no redirect followed.
     fn send(
         &self,
         method: &str,
@@ -136,23 +188,45 @@ impl Client {
         if interrupt::cancelled() {
             return Err(Failure::Fatal(DownloadError::Cancelled));
         }
-        let mut req = ureq::http::Request::builder()
-            .method(method)
-            .uri(url.as_str())
-            .header("Accept-Encoding", "identity");
-        if let Some(range) = range {
-            req = req.header("Range", range.header());
-        }
-        if let (Some(token), Some(auth)) = (&self.settings.token, &self.settings.auth_origin)
-            && url.origin() == *auth
-        {
-            req = req.header("Authorization", format!("Bearer {token}"));
-        }
-        let req = req.body(()).map_err(|_| DownloadError::BadUrl {
-            url: public_url(url.as_str()),
-            reason: "it cannot be used in an HTTP request",
-        })?;
+        let req = self
+            .builder(method, url, range)
+            .body(())
+            .map_err(|_| unusable(url))?;
         self.agent.run(req).map_err(|e| classify(url, e))
+    }
+
+    /// Sends `body` (with its length) to `url`, no redirect followed: an
+    /// OCI blob or manifest upload. A status worth retrying becomes
+    /// [`Failure::Transient`].
+    pub fn upload(
+        &self,
+        method: &str,
+        url: &Url,
+        content_type: &str,
+        body: Upload,
+    ) -> Result<Answer, Failure> {
+        if interrupt::cancelled() {
+            return Err(Failure::Fatal(DownloadError::Cancelled));
+        }
+        let req = self
+            .builder(method, url, None)
+            .header("Content-Type", content_type);
+        let response = match body {
+            Upload::Bytes(bytes) => self.agent.run(req.body(bytes).map_err(|_| unusable(url))?),
+            Upload::File(file) => self.agent.run(req.body(file).map_err(|_| unusable(url))?),
+        }
+        .map_err(|e| classify(url, e))?;
+        let answer = Answer {
+            response,
+            url: url.clone(),
+        };
+        if is_retryable_status(answer.status()) {
+            return Err(Failure::Transient {
+                reason: format!("HTTP {}", answer.status()),
+                retry_after: parse_retry_after(answer.header("retry-after"), SystemTime::now()),
+            });
+        }
+        Ok(answer)
     }
 
     /// Sends `method` to `url`, following redirects as `follow` says.
@@ -197,6 +271,22 @@ impl Client {
             max: self.settings.max_redirects,
         }))
     }
+}
+
+/// The body of an [`Client::upload`].
+#[derive(Debug)]
+pub(crate) enum Upload {
+    /// Bytes in memory (a manifest, a config, an empty body).
+    Bytes(Vec<u8>),
+    /// A file, sent with its length.
+    File(std::fs::File),
+}
+
+fn unusable(url: &Url) -> Failure {
+    Failure::Fatal(DownloadError::BadUrl {
+        url: public_url(url.as_str()),
+        reason: "it cannot be used in an HTTP request",
+    })
 }
 
 /// Where a 3xx answer points, resolved against the URL that gave it.

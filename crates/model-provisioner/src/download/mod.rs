@@ -46,7 +46,8 @@ pub use retry::RetryPolicy;
 pub use stall::StallPolicy;
 
 pub(crate) use client::{
-    Answer, Client, ClientSettings, Follow, is_loopback, parse_url, redirect_target, status_error,
+    Answer, Client, ClientSettings, Follow, Upload, is_loopback, parse_url, redirect_target,
+    status_error,
 };
 pub(crate) use event::{Event, Events};
 pub(crate) use lock::lock;

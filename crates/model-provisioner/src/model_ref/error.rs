@@ -21,7 +21,7 @@ pub enum RefError {
     },
     /// A scheme other than `file:`, `hf:`, `https:` or `http:`.
     #[error(
-        "model reference {input:?} uses unknown scheme {scheme:?}: use file:, hf:, https: or http:"
+        "model reference {input:?} uses unknown scheme {scheme:?}: use file:, hf:, https:, http: or oci:"
     )]
     UnknownScheme {
         /// The reference as given.
@@ -81,6 +81,16 @@ pub enum RefError {
         /// What is wrong with it.
         reason: &'static str,
     },
+    /// An `@digest` that is not `sha256:` and 64 lower-case hex digits.
+    #[error("model reference {input:?}: digest {digest:?} is not valid ({reason})")]
+    BadDigest {
+        /// The reference as given.
+        input: String,
+        /// The digest given.
+        digest: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
     /// A relative path, and no current directory to resolve it against.
     #[error(
         "model reference {input:?}: the current directory is unavailable to resolve a relative path"
@@ -112,6 +122,7 @@ impl RefError {
             | Self::AbsolutePath { input }
             | Self::BadRevision { input, .. }
             | Self::BadUrl { input, .. }
+            | Self::BadDigest { input, .. }
             | Self::NoCurrentDir { input } => Some(input),
         }
     }
@@ -128,6 +139,7 @@ impl RefError {
             | Self::AbsolutePath { input }
             | Self::BadRevision { input, .. }
             | Self::BadUrl { input, .. }
+            | Self::BadDigest { input, .. }
             | Self::NoCurrentDir { input } => input,
         }
     }

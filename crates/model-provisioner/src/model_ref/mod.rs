@@ -11,6 +11,7 @@
 //! | `hf:org/repo@revision/path.gguf` | with `revision` (branch, tag, commit, `refs/pr/N`) |
 //! | `hf:org/repo:Q4_K_M` | with `quant`, resolved from the repo listing |
 //! | `https://…`, `http://…` | [`ModelRef::Https`] / [`ModelRef::Http`] |
+//! | `oci://registry/repo[:tag][@sha256:…]` | [`ModelRef::Oci`] (tag `latest` when neither is given) |
 
 mod error;
 mod parse;
@@ -71,6 +72,17 @@ pub enum ModelRef {
         /// The URL as given, credentials included (never shown).
         url: String,
     },
+    /// A model artifact in an OCI registry (see [`crate::oci`]).
+    Oci {
+        /// `host[:port]`, lower-cased.
+        registry: String,
+        /// The repository, e.g. `ai/smollm2`.
+        repository: String,
+        /// The tag; `None` only when `digest` pins the manifest.
+        tag: Option<String>,
+        /// `sha256:…` of the manifest, when pinned.
+        digest: Option<String>,
+    },
 }
 
 impl ModelRef {
@@ -101,6 +113,7 @@ impl ModelRef {
             Some(("hf", rest)) => parse_hf(input, rest),
             Some(("https", _)) => parse_url(input, "https").map(|url| Self::Https { url }),
             Some(("http", _)) => parse_url(input, "http").map(|url| Self::Http { url }),
+            Some(("oci", rest)) => crate::oci::reference::parse(input, rest),
             Some((scheme, _)) => Err(RefError::UnknownScheme {
                 input: input.to_string(),
                 scheme: scheme.to_string(),
@@ -115,13 +128,14 @@ impl ModelRef {
         self.to_string()
     }
 
-    /// `file`, `hf`, `https` or `http`: what picks the fetcher.
+    /// `file`, `hf`, `https`, `http` or `oci`: what picks the fetcher.
     pub fn scheme(&self) -> &'static str {
         match self {
             Self::File { .. } => "file",
             Self::Hf { .. } => "hf",
             Self::Https { .. } => "https",
             Self::Http { .. } => "http",
+            Self::Oci { .. } => "oci",
         }
     }
 }
@@ -150,6 +164,21 @@ impl fmt::Display for ModelRef {
                 Ok(())
             }
             Self::Https { url } | Self::Http { url } => f.write_str(&public_url(url)),
+            Self::Oci {
+                registry,
+                repository,
+                tag,
+                digest,
+            } => {
+                write!(f, "oci://{registry}/{repository}")?;
+                if let Some(tag) = tag {
+                    write!(f, ":{tag}")?;
+                }
+                if let Some(digest) = digest {
+                    write!(f, "@{digest}")?;
+                }
+                Ok(())
+            }
         }
     }
 }
@@ -179,6 +208,18 @@ impl fmt::Debug for ModelRef {
             Self::Http { url } => f
                 .debug_struct("Http")
                 .field("url", &public_url(url))
+                .finish(),
+            Self::Oci {
+                registry,
+                repository,
+                tag,
+                digest,
+            } => f
+                .debug_struct("Oci")
+                .field("registry", registry)
+                .field("repository", repository)
+                .field("tag", tag)
+                .field("digest", digest)
                 .finish(),
         }
     }

@@ -11,6 +11,7 @@ use crate::fingerprint::RACY_WINDOW_NS;
 use crate::hf::{HfConfig, HfFetcher, HubSettings};
 use crate::https::{HttpsConfig, HttpsFetcher};
 use crate::locations::PROVENANCE_FILE;
+use crate::oci::{OciConfig, OciFetcher, RegistryAuth};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -35,6 +36,8 @@ pub struct ProvisionerBuilder {
 struct Network {
     hub: HubSettings,
     parallel: ParallelPolicy,
+    /// Credentials for `oci://` registries.
+    registry: RegistryAuth,
     /// The hub cache downloads go to.
     hf_cache: PathBuf,
 }
@@ -73,6 +76,7 @@ impl ProvisionerBuilder {
         self.network = Some(Network {
             hub: HubSettings::default(),
             parallel: ParallelPolicy::default(),
+            registry: RegistryAuth::anonymous(),
             hf_cache,
         });
         self
@@ -83,6 +87,7 @@ impl ProvisionerBuilder {
         self.network.get_or_insert_with(|| Network {
             hub: HubSettings::default(),
             parallel: ParallelPolicy::default(),
+            registry: RegistryAuth::anonymous(),
             hf_cache: cache,
         })
     }
@@ -100,7 +105,7 @@ impl ProvisionerBuilder {
     /// let models = ModelProvisioner::at(at)
     ///     .hub(HubSettings { endpoint: Some("http://127.0.0.1:9".into()), ..Default::default() })
     ///     .build()?;
-    /// assert_eq!(models.schemes(), ["hf", "https", "http", "file"]);
+    /// assert_eq!(models.schemes(), ["hf", "https", "http", "oci", "file"]);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn hub(mut self, hub: HubSettings) -> Self {
@@ -113,6 +118,13 @@ impl ProvisionerBuilder {
     /// `--connections`, or [`ParallelPolicy::from_env`]).
     pub fn parallel(mut self, parallel: ParallelPolicy) -> Self {
         self.network_mut().parallel = parallel;
+        self
+    }
+
+    /// Credentials for `oci://` registries (default: anonymous), as a
+    /// value; [`RegistryAuth::from_env`] reads the Docker config.
+    pub fn registry(mut self, auth: RegistryAuth) -> Self {
+        self.network_mut().registry = auth;
         self
     }
 
@@ -183,6 +195,13 @@ impl ProvisionerBuilder {
                 .with_hub(&net.hub)
                 .with_cache_dir(&net.hf_cache)
                 .with_parallel(net.parallel.clone());
+            let oci = OciConfig {
+                hf_cache: Some(net.hf_cache.clone()),
+                auth: net.registry,
+                offline: net.hub.offline,
+                parallel: net.parallel.clone(),
+                ..OciConfig::default()
+            };
             let https = HttpsConfig {
                 parallel: net.parallel,
                 offline: net.hub.offline,
@@ -191,6 +210,7 @@ impl ProvisionerBuilder {
             };
             fetchers.push(Arc::new(HfFetcher::new(hf)));
             fetchers.push(Arc::new(HttpsFetcher::new(https)));
+            fetchers.push(Arc::new(OciFetcher::new(oci)));
         }
         fetchers.extend(self.fetchers);
         fetchers.push(Arc::new(FileFetcher));

@@ -123,6 +123,7 @@ impl ModelProvisioner {
         Self::at(settings.locations)
             .hub(settings.hub)
             .parallel(settings.parallel)
+            .registry(settings.registry)
     }
 
     /// The schemes this provisioner fetches, in the order its fetchers

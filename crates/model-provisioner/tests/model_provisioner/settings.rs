@@ -26,7 +26,7 @@ fn an_endpoint_passed_in_reaches_the_hub_fetcher_and_keeps_the_https_one() {
             ..HubSettings::default()
         },
     );
-    assert_eq!(models.schemes(), ["hf", "https", "http", "file"]);
+    assert_eq!(models.schemes(), ["hf", "https", "http", "oci", "file"]);
     let resolved = models.ensure_present_str(REF, None).unwrap();
     assert_eq!(resolved.verification, Verification::InFlight);
     let hub_requests: Vec<_> = env

@@ -1,0 +1,28 @@
+//! Models from OCI registries: `oci://REGISTRY/REPOSITORY[:TAG][@sha256:DIGEST]`.
+//!
+//! A fleet keeps models where it keeps images. This module speaks the
+//! distribution API ([`registry`]: manifests with the right `Accept`,
+//! Basic and bearer-token auth from the Docker config), reads the three
+//! model packagings ([`manifest`]: Docker Model Runner, CNCF ModelPack,
+//! Ollama), and stores what it pulls as a standard OCI image layout
+//! ([`layout`]) under `<cache>/oci/<registry>/<repository>/`. Blobs go
+//! through the shared download layer (resume, parallel ranges, sha256 in
+//! flight) and are verified against their layer digest; the manifest is
+//! pinned by `Docker-Content-Digest` (or the reference's `@sha256:`) and
+//! checked against the bytes received. See `specs/oci.md`.
+
+mod auth;
+mod error;
+mod fetcher;
+mod layout;
+pub mod manifest;
+mod push;
+pub(crate) mod reference;
+mod registry;
+
+pub use auth::RegistryAuth;
+pub use error::OciError;
+pub use fetcher::{OciConfig, OciFetcher};
+pub use manifest::Format;
+pub use push::{PushFormat, PushReport, push};
+pub use reference::DEFAULT_TAG;
