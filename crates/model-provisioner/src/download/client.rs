@@ -138,9 +138,15 @@ impl Client {
         &self.settings.retry
     }
 
-    /// When a body counts as stalled.
+    /// When a body counts as stalled: the stall policy, with its silence
+    /// limit no longer than the read timeout (a body read never waits
+    /// past it, as a header read never does).
     pub fn stall(&self) -> crate::download::StallPolicy {
-        self.settings.stall
+        let stall = self.settings.stall;
+        crate::download::StallPolicy {
+            idle: stall.idle.min(self.settings.read_timeout),
+            ..stall
+        }
     }
 
     /// True when this client has a token to send.
