@@ -41,6 +41,8 @@
 
 #![warn(missing_docs)]
 
+#[cfg(feature = "tokio")]
+mod async_ensure;
 mod build_progress;
 mod build_state;
 mod cache;
@@ -62,6 +64,8 @@ mod steps;
 mod toolchain;
 mod validate;
 
+#[cfg(feature = "tokio")]
+pub use async_ensure::ensure_async;
 pub use build_state::BuildCacheState;
 pub use cache::{CacheKey, FileId, Stamp};
 pub use config::{

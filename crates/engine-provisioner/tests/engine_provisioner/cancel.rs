@@ -264,3 +264,56 @@ fn a_cancelled_model_step_is_the_engines_cancelled() {
         .ensure(&pool)
         .expect("the next ensure succeeds");
 }
+
+/// `ensure_async` from a tokio task: a capture installed for the task
+/// hears the build's narrations, and the deadline of
+/// `tokio::time::timeout` (dropping the future) stops the build and its
+/// process group, leaving no stamp, like a cancel.
+#[cfg(feature = "tokio")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropping_the_async_ensure_at_a_deadline_stops_the_build_group() {
+    let fake = FakeTools::new();
+    fake.fail("cmake.slow-build");
+    let pool = fake.pool("v0", &[]);
+    let (building_tx, building) = tokio::sync::oneshot::channel();
+    let building_tx = std::sync::Mutex::new(Some(building_tx));
+    let options = on_step(ProgressStep::Build, move |p| {
+        if p.done >= 3
+            && let Some(tx) = building_tx.lock().unwrap().take()
+        {
+            let _ = tx.send(());
+        }
+    });
+    let cancel = options.cancel.clone();
+    let capture = CaptureAdapter::install();
+    let provider: Arc<dyn EngineProvisioner + Send + Sync> = Arc::new(fake.provider());
+    let ensure = engine_provisioner::ensure_async(provider, pool, options);
+    let outcome = tokio::time::timeout(HANG, async {
+        tokio::select! {
+            _ = ensure => panic!("the slow build finished"),
+            _ = building => {}
+        }
+    })
+    .await;
+    assert!(outcome.is_ok(), "the build never reported [3/600]");
+    // `select!` dropped the ensure's future once the build was under way.
+    assert!(cancel.is_cancelled(), "dropping the future cancels");
+    let deadline = Instant::now() + HANG;
+    while !capture
+        .captured()
+        .iter()
+        .any(|n| n.actor == ev::ACTOR && n.action == ev::CANCELLED)
+    {
+        assert!(Instant::now() < deadline, "no cancelled narration");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        capture
+            .captured()
+            .iter()
+            .any(|n| n.action == ev::CMAKE_BUILD),
+        "the task's capture hears the blocking thread's narrations"
+    );
+    assert_group_gone(&fake, "cmake-build");
+    assert!(!fake.cache.join("build.stamp").exists());
+}
