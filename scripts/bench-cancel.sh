@@ -6,5 +6,5 @@
 # Figures are printed; nothing is asserted.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release --quiet -p model-provisioner --example bench_cancel
+cargo build --release --quiet -p model-provisioner --features tokio --example bench_cancel
 exec target/release/examples/bench_cancel "$@"
