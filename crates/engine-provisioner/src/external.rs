@@ -252,7 +252,9 @@ impl LlamaCppExternal {
             return Err(binary_error(plan, binary, why));
         }
         let Some((build, commit)) = parse_version(&text) else {
-            let why = format!("`--version` printed no `version: N (commit)` line: {quoted}");
+            let why = format!(
+                "`--version` printed no `version: N (commit)` or `version: X (build N, commit C)` line: {quoted}"
+            );
             return Err(binary_error(plan, binary, why));
         };
         let version = format!("llamacpp-external:b{build}");
@@ -294,22 +296,36 @@ fn binary_error(plan: &Plan, binary: &Path, problem: String) -> ProvisionError {
     }
 }
 
-/// `version: 6000 (abcdef0)` → `("6000", "abcdef0")`.
+/// The build number and commit of `--version`'s version line, in either
+/// form llama.cpp prints: `version: 6000 (abcdef0)` → `("6000",
+/// "abcdef0")`; `version: 0.5.0-dev (build 1, commit 784bfba)` → `("1",
+/// "784bfba")`.
 fn parse_version(text: &str) -> Option<(String, String)> {
+    let is_word = |w: &str| !w.is_empty() && w.bytes().all(|b| b.is_ascii_alphanumeric());
+    let digits = |w: &str| !w.is_empty() && w.bytes().all(|b| b.is_ascii_digit());
     text.lines().find_map(|line| {
         let rest = line.trim().strip_prefix("version:")?.trim();
-        let (number, rest) = rest.split_once(' ').unwrap_or((rest, ""));
-        if number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit()) {
-            return None;
-        }
-        let commit = rest
+        let (first, rest) = rest.split_once(' ').unwrap_or((rest, ""));
+        let inside = rest
             .trim()
             .strip_prefix('(')
             .and_then(|r| r.split(')').next())
-            .filter(|c| c.bytes().all(|b| b.is_ascii_alphanumeric()))
-            .unwrap_or("")
-            .to_string();
-        Some((number.to_string(), commit))
+            .unwrap_or("");
+        if digits(first) {
+            let commit = Some(inside).filter(|c| is_word(c)).unwrap_or("");
+            return Some((first.to_string(), commit.to_string()));
+        }
+        // `(build N, commit H)`
+        let mut build = None;
+        let mut commit = "";
+        for part in inside.split(',') {
+            match part.trim().split_once(' ') {
+                Some(("build", n)) if digits(n) => build = Some(n),
+                Some(("commit", c)) if is_word(c) => commit = c,
+                _ => {}
+            }
+        }
+        build.map(|n| (n.to_string(), commit.to_string()))
     })
 }
 
@@ -378,6 +394,10 @@ mod tests {
             Some(("6000".into(), "abcdef0".into()))
         );
         assert_eq!(parse_version("version: 12"), Some(("12".into(), "".into())));
+        assert_eq!(
+            parse_version("version: 0.5.0-dev (build 1, commit 784bfba)\nbuilt with GNU"),
+            Some(("1".into(), "784bfba".into()))
+        );
         assert_eq!(parse_version("version: dev (x)"), None);
         assert_eq!(parse_version("llama-server 1.0"), None);
     }
