@@ -61,6 +61,11 @@ const RUNNERS: &[(&str, Runner)] = &[
         engine::model_failure,
     ),
     ("engine cancelled during the build", engine::cancelled_build),
+    ("engine external", engine::external_ok),
+    (
+        "engine external binary failing",
+        engine::external_failing,
+    ),
 ];
 
 /// The spec file and the heading of the table this test runs.
