@@ -4,8 +4,8 @@
 use std::io::IsTerminal;
 use std::sync::Arc;
 
-use narration_core::{BoxMakeWriter, InitError, InitGuard, InitOptions, LogFormat, Verbosity};
 use narration_core::catalog::doctor;
+use narration_core::{BoxMakeWriter, InitError, InitGuard, InitOptions, LogFormat, Verbosity};
 
 use super::args::{Global, LogFormatArg};
 use super::progress::{BarWriter, ProgressDisplay, ProgressLayer, SHOWN_AS_BARS};
@@ -79,7 +79,11 @@ fn options(
             .push(Box::new(ProgressLayer::new(Arc::clone(&shown))));
         options.writer = Some(BoxMakeWriter::new(writer));
         if global.verbose == 0 {
-            options.shown_elsewhere = SHOWN_AS_BARS.iter().chain(SHOWN_AS_TABLE).copied().collect();
+            options.shown_elsewhere = SHOWN_AS_BARS
+                .iter()
+                .chain(SHOWN_AS_TABLE)
+                .copied()
+                .collect();
         }
         display = Some(shown);
     }

@@ -62,10 +62,7 @@ const RUNNERS: &[(&str, Runner)] = &[
     ),
     ("engine cancelled during the build", engine::cancelled_build),
     ("engine external", engine::external_ok),
-    (
-        "engine external binary failing",
-        engine::external_failing,
-    ),
+    ("engine external binary failing", engine::external_failing),
 ];
 
 /// The spec file and the heading of the table this test runs.

@@ -117,10 +117,7 @@ mod tests {
 
         std::fs::create_dir_all(plan.binary_path.parent().unwrap()).unwrap();
         std::fs::write(&plan.binary_path, b"llama-server").unwrap();
-        assert!(matches!(
-            plan.cache_state(),
-            BuildCacheState::Stale { .. }
-        ));
+        assert!(matches!(plan.cache_state(), BuildCacheState::Stale { .. }));
 
         let commit = "a".repeat(40);
         let stamp = Stamp {
@@ -152,9 +149,6 @@ mod tests {
 
         std::fs::write(plan.checkout_dir.join(".git/HEAD"), &commit).unwrap();
         std::fs::write(&plan.binary_path, b"rebuilt by hand").unwrap();
-        assert!(matches!(
-            plan.cache_state(),
-            BuildCacheState::Stale { .. }
-        ));
+        assert!(matches!(plan.cache_state(), BuildCacheState::Stale { .. }));
     }
 }

@@ -88,13 +88,15 @@ impl LlamaCppExternal {
 
     fn plan_for(&self, pool: &PoolConfig) -> Result<Plan> {
         pool.validate()?;
-        let external = pool.provisioning.external.as_ref().ok_or_else(|| {
-            ProvisionError::MissingSection {
-                pool_id: pool.id.clone(),
-                key: "provisioning.external",
-                hint: "add binary (a path or a name on PATH) under [provisioning.external]",
-            }
-        })?;
+        let external =
+            pool.provisioning
+                .external
+                .as_ref()
+                .ok_or_else(|| ProvisionError::MissingSection {
+                    pool_id: pool.id.clone(),
+                    key: "provisioning.external",
+                    hint: "add binary (a path or a name on PATH) under [provisioning.external]",
+                })?;
         let model = required_model(pool)?;
         let cache_dir = match &external.cache_dir {
             Some(dir) => dir.clone(),
@@ -150,8 +152,7 @@ impl LlamaCppExternal {
     pub fn execute_with(&self, plan: &Plan, options: &EngineOptions) -> Result<PreparedEngine> {
         let _span = lifecycle_span(&plan.pool_id).entered();
         let say = say_for(&plan.pool_id, options);
-        self.run(plan, options, &say)
-            .inspect_err(|e| say.failed(e))
+        self.run(plan, options, &say).inspect_err(|e| say.failed(e))
     }
 
     /// The lifecycle: start, preflight (the binary is there and

@@ -73,15 +73,15 @@ pub use config::{
     PoolConfig, Provisioning, Source,
 };
 pub use error::{GitStep, ProvisionError, Result};
+pub use external::{DEFAULT_VERSION_TIMEOUT, ExternalPlan, LlamaCppExternal};
 /// The kind an error is ([`ProvisionError::kind`]) and the token that
 /// cancels an ensure ([`EngineOptions::cancel`]), shared with
 /// model-provisioner.
 pub use model_provisioner::{Cancel, ErrorKind};
 pub use options::{DEFAULT_REPLICA_ID, EngineOptions};
-pub use external::{DEFAULT_VERSION_TIMEOUT, ExternalPlan, LlamaCppExternal};
 pub use plan::{ModeDetails, Plan, PlanStep};
-pub use providers::{ProviderFactory, Providers};
 pub use prepared::PreparedEngine;
+pub use providers::{ProviderFactory, Providers};
 pub use refs::{GitRef, RepoUrl};
 pub use source::LlamaCppSource;
 pub use source_plan::{SourcePlan, ToolVars};

@@ -3,12 +3,12 @@
 //! implementing [`EngineProvisioner`] that makes a neutral [`Plan`]) and
 //! one row here — or, outside this crate, one [`Providers::with`] call.
 
+use crate::EngineProvisioner;
 use crate::config::{Engine, Mode, PoolConfig};
 use crate::error::{ProvisionError, Result};
 use crate::external::LlamaCppExternal;
 use crate::say::Say;
 use crate::source::LlamaCppSource;
-use crate::EngineProvisioner;
 use model_provisioner::ModelProvisioner;
 use std::sync::Arc;
 

@@ -8,9 +8,9 @@ use crate::error::{ProvisionError, Result};
 use crate::exec::ToolEnv;
 use crate::options::EngineOptions;
 use crate::plan::Plan;
-use crate::source_plan::SourcePlan;
 use crate::prepared::PreparedEngine;
 use crate::say::Say;
+use crate::source_plan::SourcePlan;
 use crate::steps::{self, BuildLock};
 use crate::{EngineProvisioner, toolchain};
 use model_provisioner::file_lock::LockWait;
@@ -90,8 +90,7 @@ impl LlamaCppSource {
     pub fn execute_with(&self, plan: &Plan, options: &EngineOptions) -> Result<PreparedEngine> {
         let _span = lifecycle_span(&plan.pool_id).entered();
         let say = say_for(&plan.pool_id, options);
-        self.run(plan, options, &say)
-            .inspect_err(|e| say.failed(e))
+        self.run(plan, options, &say).inspect_err(|e| say.failed(e))
     }
 
     /// The PATH and the pool's variables every tool runs with, and the
@@ -106,12 +105,12 @@ impl LlamaCppSource {
 
     /// The lifecycle, one step per line.
     fn run(&self, plan: &Plan, options: &EngineOptions, say: &Say<'_>) -> Result<PreparedEngine> {
-        let details = plan
-            .details::<SourcePlan>()
-            .ok_or_else(|| ProvisionError::UnsupportedMode {
-                pool_id: plan.pool_id.clone(),
-                mode: plan.mode.as_str(),
-            })?;
+        let details =
+            plan.details::<SourcePlan>()
+                .ok_or_else(|| ProvisionError::UnsupportedMode {
+                    pool_id: plan.pool_id.clone(),
+                    mode: plan.mode.as_str(),
+                })?;
         let t0 = Instant::now();
         let replica_id = steps::finish::replica_id(options)?;
         let progress = ProgressReporter::new(

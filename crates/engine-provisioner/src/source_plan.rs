@@ -4,8 +4,8 @@
 //! executing it never reads the pool config again. It rides in the
 //! neutral [`Plan`] as its [`ModeDetails`].
 
-use crate::cmake::{self, Defs};
 use crate::build_state::BuildCacheState;
+use crate::cmake::{self, Defs};
 use crate::config::{ConfigError, Generator, Mode, ModelSpec, PoolConfig, Source, model_ref_id};
 use crate::error::ProvisionError;
 use crate::exec::ToolEnv;

@@ -7,8 +7,8 @@ use crate::cache::{self, CacheKey, FileId, Stamp};
 use crate::cmake;
 use crate::error::{ProvisionError, Result};
 use crate::exec::{self, Stop, ToolEnv};
-use crate::source_plan::SourcePlan;
 use crate::say::Say;
+use crate::source_plan::SourcePlan;
 use crate::toolchain::Toolchain;
 use model_provisioner::{ProgressReporter, ProgressStep};
 use narration_core::catalog::engine as ev;
@@ -138,7 +138,12 @@ fn compile(
 }
 
 /// Hash the new binary and write the stamp (atomically).
-fn stamp(plan: &SourcePlan, key: CacheKey, host_compilers: Vec<FileId>, t: Instant) -> Result<Built> {
+fn stamp(
+    plan: &SourcePlan,
+    key: CacheKey,
+    host_compilers: Vec<FileId>,
+    t: Instant,
+) -> Result<Built> {
     let binary = FileId::of(&plan.binary_path).ok_or_else(|| ProvisionError::BinaryMissing {
         path: plan.binary_path.clone(),
         log: plan.build_log.clone(),

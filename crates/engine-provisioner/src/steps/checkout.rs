@@ -5,14 +5,19 @@
 use crate::error::{GitStep, ProvisionError, Result};
 use crate::exec::{Stop, ToolEnv};
 use crate::git::{self, Git, LocalRef};
-use crate::source_plan::SourcePlan;
 use crate::say::Say;
+use crate::source_plan::SourcePlan;
 use crate::toolchain::Toolchain;
 use narration_core::catalog::engine as ev;
 use std::time::Instant;
 
 /// The commit now checked out in `plan.checkout_dir`.
-pub(crate) fn run(plan: &SourcePlan, tools: &Toolchain, env: &ToolEnv, say: &Say<'_>) -> Result<String> {
+pub(crate) fn run(
+    plan: &SourcePlan,
+    tools: &Toolchain,
+    env: &ToolEnv,
+    say: &Say<'_>,
+) -> Result<String> {
     let git = Git {
         git: &tools.git,
         env,
@@ -86,7 +91,12 @@ fn resolve(plan: &SourcePlan, git: &Git<'_>) -> Result<Option<String>> {
 
 /// HEAD is already detached at the commit: at most the submodules need
 /// an update.
-fn already_there(plan: &SourcePlan, git: &Git<'_>, commit: String, say: &Say<'_>) -> Result<String> {
+fn already_there(
+    plan: &SourcePlan,
+    git: &Git<'_>,
+    commit: String,
+    say: &Say<'_>,
+) -> Result<String> {
     let src = &plan.checkout_dir;
     if plan.submodules && !git.submodules_current(src) {
         git.submodules(src)

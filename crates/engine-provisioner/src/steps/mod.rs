@@ -11,9 +11,9 @@ pub(crate) mod model;
 pub(crate) mod preflight;
 
 use crate::error::{ProvisionError, Result};
-use crate::source_plan::SourcePlan;
 use crate::prepared::PreparedEngine;
 use crate::say::Say;
+use crate::source_plan::SourcePlan;
 use model_provisioner::file_lock::{self, FileLock, LockError, LockWait, Waiting};
 use model_provisioner::{Cancel, ProgressReporter, ProgressStep};
 use narration_core::catalog::engine as ev;

@@ -3,9 +3,9 @@
 
 use crate::error::{ProvisionError, Result};
 use crate::exec::{self, Stop, ToolEnv};
-use crate::source_plan::SourcePlan;
 use crate::say::Say;
 use crate::source::LlamaCppSource;
+use crate::source_plan::SourcePlan;
 use crate::toolchain::{self, MissingTool, PackageManager, Toolchain};
 use model_provisioner::Cancel;
 use narration_core::catalog::engine as ev;

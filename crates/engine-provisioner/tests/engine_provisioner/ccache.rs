@@ -28,7 +28,10 @@ fn ccache_on_path_is_the_compiler_launcher_with_a_shared_cache() {
         let def = format!("-DCMAKE_{lang}_COMPILER_LAUNCHER={}", ccache.display());
         assert!(configure.contains(&def), "{def} missing: {configure}");
     }
-    assert!(!configure.contains("CMAKE_CUDA_COMPILER_LAUNCHER"), "CPU build: {configure}");
+    assert!(
+        !configure.contains("CMAKE_CUDA_COMPILER_LAUNCHER"),
+        "CPU build: {configure}"
+    );
     let env = ccache_env(&fake);
     let expected = format!(
         "CCACHE_BASEDIR={}\nCCACHE_DIR={}\nCCACHE_NOHASHDIR=1\n",
@@ -40,9 +43,14 @@ fn ccache_on_path_is_the_compiler_launcher_with_a_shared_cache() {
     // The launcher is part of the build cache key: turning ccache off
     // rebuilds.
     fake.clear();
-    fake.provider().ensure(&pool_with(&fake, "ccache = false")).unwrap();
+    fake.provider()
+        .ensure(&pool_with(&fake, "ccache = false"))
+        .unwrap();
     let configure = fake.configures().join("\n");
-    assert!(!configure.is_empty(), "the stamp key changed: configure again");
+    assert!(
+        !configure.is_empty(),
+        "the stamp key changed: configure again"
+    );
     assert!(!configure.contains("COMPILER_LAUNCHER"), "{configure}");
     assert!(configure.contains("-DGGML_CCACHE=OFF"), "{configure}");
     assert_eq!(ccache_env(&fake), "", "no ccache variables when off");
@@ -52,8 +60,11 @@ fn ccache_on_path_is_the_compiler_launcher_with_a_shared_cache() {
 fn cuda_builds_launch_nvcc_through_ccache_and_a_pool_value_wins() {
     let fake = FakeTools::new();
     fake.script("ccache", "exit 0");
-    let toml = fake
-        .pool_toml("v0", &["-DGGML_CUDA=ON"], "env = { CCACHE_DIR = \"/srv/ccache\" }");
+    let toml = fake.pool_toml(
+        "v0",
+        &["-DGGML_CUDA=ON"],
+        "env = { CCACHE_DIR = \"/srv/ccache\" }",
+    );
     let pool = PoolConfig::from_toml_str(&toml).unwrap();
     let plan = fake.provider().plan(&pool).unwrap();
     let source = plan.details::<SourcePlan>().unwrap();
@@ -61,7 +72,11 @@ fn cuda_builds_launch_nvcc_through_ccache_and_a_pool_value_wins() {
         "-DCMAKE_CUDA_COMPILER_LAUNCHER={}",
         fake.bin.join("ccache").display()
     );
-    assert!(source.cmake_defs.contains(&launcher), "{:?}", source.cmake_defs);
+    assert!(
+        source.cmake_defs.contains(&launcher),
+        "{:?}",
+        source.cmake_defs
+    );
     assert_eq!(source.ccache, Some(fake.bin.join("ccache")));
     let names: Vec<&str> = source.tool_env.names().collect();
     assert_eq!(
@@ -78,7 +93,10 @@ fn without_ccache_on_path_nothing_changes() {
     let source = plan.details::<SourcePlan>().unwrap();
     assert_eq!(source.ccache, None);
     assert!(
-        !source.cmake_defs.iter().any(|d| d.contains("CCACHE") || d.contains("LAUNCHER")),
+        !source
+            .cmake_defs
+            .iter()
+            .any(|d| d.contains("CCACHE") || d.contains("LAUNCHER")),
         "{:?}",
         source.cmake_defs
     );

@@ -76,7 +76,10 @@ fn a_working_binary_is_checked_hashed_and_handed_out_without_building() {
     assert_eq!(engine.binary_sha256, digest.hex());
     assert_eq!(engine.model_path, tiny_model());
     assert!(
-        engine.flags.windows(2).any(|w| w == ["--n-gpu-layers", "99"]),
+        engine
+            .flags
+            .windows(2)
+            .any(|w| w == ["--n-gpu-layers", "99"]),
         "the build is unknown: GPU layers pass through: {:?}",
         engine.flags
     );
@@ -126,7 +129,10 @@ fn the_plan_is_neutral_and_builds_nothing() {
 #[test]
 fn a_failing_binary_is_binary_check_failed_naming_the_key() {
     let fake = FakeTools::new();
-    fake.script("llama-server", "echo 'error while loading shared libraries: libggml.so' >&2; exit 127");
+    fake.script(
+        "llama-server",
+        "echo 'error while loading shared libraries: libggml.so' >&2; exit 127",
+    );
     let capture = CaptureAdapter::install();
     let err = provider(&fake)
         .ensure(&pool(&fake, "llama-server"))
@@ -210,7 +216,10 @@ fn a_cancel_stops_the_version_check() {
 fn relative_binary_paths_are_refused_at_load() {
     let fake = FakeTools::new();
     let err = PoolConfig::from_toml_str(&pool_toml(&fake, "bin/llama-server")).unwrap_err();
-    assert!(err.to_string().contains("provisioning.external.binary"), "{err}");
+    assert!(
+        err.to_string().contains("provisioning.external.binary"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -252,7 +261,11 @@ fn the_real_server_provisioned_externally_answers_health() {
         .unwrap()
         .ensure(&pool)
         .unwrap();
-    assert!(engine.engine_version.starts_with("llamacpp-external:b"), "{}", engine.engine_version);
+    assert!(
+        engine.engine_version.starts_with("llamacpp-external:b"),
+        "{}",
+        engine.engine_version
+    );
     let mut child = std::process::Command::new(&engine.binary_path)
         .args(&engine.flags)
         .envs(&engine.env)

@@ -98,7 +98,9 @@ ref = "{}"
 fn a_mode_added_outside_the_crate_is_planned_and_ensured_through_the_table() {
     let fake = FakeTools::new();
     let pool = package_pool();
-    let refused = provider_for(&pool, fake.models.clone()).err().expect("refused");
+    let refused = provider_for(&pool, fake.models.clone())
+        .err()
+        .expect("refused");
     assert_eq!(refused.kind(), ErrorKind::Unsupported);
 
     let providers = Providers::builtin().with(Mode::Package, |_| Box::new(FakePackage));
@@ -109,7 +111,10 @@ fn a_mode_added_outside_the_crate_is_planned_and_ensured_through_the_table() {
     let json = serde_json::to_value(&plan).unwrap();
     assert_eq!(json["package"], "llama.cpp-server", "details join the JSON");
     assert_eq!(json["mode"], "package");
-    assert_eq!(json["model_ref"], format!("file:{}", tiny_model().display()));
+    assert_eq!(
+        json["model_ref"],
+        format!("file:{}", tiny_model().display())
+    );
     assert_eq!(plan.build_cache_state(), None, "nothing to build");
 
     let engine = provider.ensure(&pool).unwrap();
