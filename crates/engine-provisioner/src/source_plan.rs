@@ -187,7 +187,7 @@ impl SourcePlan {
             binary_path: self.binary_path.clone(),
             tools: self.tools.clone(),
             model_ref: self.model_ref.clone(),
-            model_digest: self.model_digest.clone(),
+            model_digest: self.model_digest,
             server_flags: self.server_flags.clone(),
             ports: self.ports.clone(),
             steps: self.describe_steps(),
