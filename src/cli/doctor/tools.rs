@@ -25,6 +25,7 @@ pub fn checks() -> Vec<Check> {
             "install a C++ compiler (g++ or clang++)",
         ),
         nvcc(),
+        ccache(),
     ];
     out.push(nvidia_smi());
     out
@@ -47,6 +48,26 @@ fn tool(name: &str, candidates: &[&str], hint: &str) -> Check {
     match candidates.iter().find_map(|c| which(c)) {
         Some(path) => Check::ok(name, format!("{} ({})", version(&path), path.display())),
         None => Check::warn(name, "not found on PATH; needed to build engines").hint(hint),
+    }
+}
+
+/// ccache: optional; when on PATH, source builds use it as the compiler
+/// launcher (a rebuild in a new dir takes seconds, not minutes).
+fn ccache() -> Check {
+    match which("ccache") {
+        Some(path) => Check::ok(
+            "ccache",
+            format!(
+                "{} ({}); used by source builds",
+                version(&path),
+                path.display()
+            ),
+        ),
+        None => Check::ok(
+            "ccache",
+            "not found: every source build compiles from scratch",
+        )
+        .hint("install ccache (apt-get install ccache) to make rebuilds fast"),
     }
 }
 
