@@ -266,8 +266,8 @@ fn the_real_server_provisioned_externally_answers_health() {
         "{}",
         engine.engine_version
     );
-    let mut child = std::process::Command::new(&engine.binary_path)
-        .args(&engine.flags)
+    let mut child = std::process::Command::new(engine.command())
+        .args(engine.args())
         .envs(&engine.env)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
