@@ -1,5 +1,5 @@
 //! `provision engine POOL.toml [--plan]`: prepare (or plan) a llama.cpp
-//! engine for a pool. Nothing is started.
+//! engine for a pool, in the pool's provisioning mode. Nothing is started.
 
 use std::fmt::Write as _;
 
@@ -43,24 +43,25 @@ pub fn run(
     }
 }
 
+/// The plan from its neutral fields only: each mode's specifics are in
+/// its steps' sentences and paths.
 fn human_plan(s: &mut String, p: &Plan) {
     let rows = [
         ("pool", p.pool_id.clone()),
         ("engine", p.engine_version.clone()),
-        ("source", format!("{} @ {}", p.repo, p.git_ref)),
-        ("checkout", p.checkout_dir.display().to_string()),
-        ("build", p.build_dir.display().to_string()),
+        ("mode", p.mode.as_str().to_string()),
         ("binary", p.binary_path.display().to_string()),
         ("model", p.model_ref.id()),
-        ("cmake", p.cmake_defs.join(" ")),
-        ("jobs", p.jobs.to_string()),
     ];
     for (k, v) in rows {
         let _ = writeln!(s, "{k:<10}{v}");
     }
     let _ = writeln!(s, "steps:");
     for (i, step) in p.steps.iter().enumerate() {
-        let _ = writeln!(s, "  {}. {step}", i + 1);
+        let _ = writeln!(s, "  {}. {}: {}", i + 1, step.kind, step.detail);
+        for path in &step.paths {
+            let _ = writeln!(s, "       {}", path.display());
+        }
     }
 }
 

@@ -4,6 +4,7 @@
 use std::io::IsTerminal;
 use std::sync::Arc;
 
+use narration_core::catalog::doctor;
 use narration_core::{BoxMakeWriter, InitError, InitGuard, InitOptions, LogFormat, Verbosity};
 
 use super::args::{Global, LogFormatArg};
@@ -37,6 +38,10 @@ pub fn install(global: &Global) -> Result<Logging, InitError> {
         display,
     })
 }
+
+/// Narrations a command's own table shows on a terminal: the doctor's
+/// passing checks (warnings and failures are still narrated as lines).
+const SHOWN_AS_TABLE: &[(&str, &str)] = &[(doctor::ACTOR, doctor::CHECK)];
 
 /// The options for `global`'s flags; progress bars when stderr is a
 /// `terminal` and plain narration lines are all that is printed. Without
@@ -74,7 +79,11 @@ fn options(
             .push(Box::new(ProgressLayer::new(Arc::clone(&shown))));
         options.writer = Some(BoxMakeWriter::new(writer));
         if global.verbose == 0 {
-            options.shown_elsewhere = SHOWN_AS_BARS.to_vec();
+            options.shown_elsewhere = SHOWN_AS_BARS
+                .iter()
+                .chain(SHOWN_AS_TABLE)
+                .copied()
+                .collect();
         }
         display = Some(shown);
     }
@@ -96,7 +105,7 @@ mod tests {
     use super::*;
     use crate::cli::args::Cli;
     use clap::Parser;
-    use narration_core::catalog::model;
+    use narration_core::catalog::{doctor, model};
 
     /// (a display, download-progress lines left out) for these flags.
     fn bars(flags: &[&str], terminal: bool) -> (bool, bool) {
@@ -109,6 +118,13 @@ mod tests {
         let hidden = options
             .shown_elsewhere
             .contains(&(model::ACTOR, model::DOWNLOAD_PROGRESS));
+        let check_hidden = options
+            .shown_elsewhere
+            .contains(&(doctor::ACTOR, doctor::CHECK));
+        assert_eq!(hidden, check_hidden, "OK checks follow the bars' rule");
+        for shown in [doctor::CHECK_WARNING, doctor::CHECK_FAILED] {
+            assert!(!options.shown_elsewhere.contains(&(doctor::ACTOR, shown)));
+        }
         (display.is_some(), hidden)
     }
 

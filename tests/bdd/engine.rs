@@ -177,7 +177,10 @@ fn plan_defs(w: &mut World, def: String) {
         .expect("a plan ran")
         .as_ref()
         .expect("plan ok");
-    assert!(plan.cmake_defs.contains(&def), "{:?}", plan.cmake_defs);
+    let source = plan
+        .details::<engine_provisioner::SourcePlan>()
+        .expect("a source plan");
+    assert!(source.cmake_defs.contains(&def), "{:?}", source.cmake_defs);
 }
 
 #[then("no tool was run")]

@@ -817,6 +817,50 @@ digest = "{TINY_DIGEST}"
 }
 
 #[test]
+fn engine_plan_of_an_external_pool_shows_its_mode_and_steps() {
+    let env = Env::new();
+    let pool = env.path("ext.toml");
+    std::fs::write(
+        &pool,
+        format!(
+            "id = \"ext\"\nengine = \"llamacpp\"\n[provisioning]\nmode = \"external\"\n\
+             [provisioning.external]\nbinary = \"/usr/bin/llama-server\"\ncache_dir = \"{}\"\n\
+             [provisioning.model]\nref = \"{}\"\n",
+            env.path("engine").display(),
+            tiny().display()
+        ),
+    )
+    .expect("write pool");
+    let pool = pool.to_str().expect("utf-8");
+    let human = env.run(&["engine", pool, "--plan"]).ok().stdout();
+    assert!(human.contains("mode      external\n"), "{human}");
+    assert!(
+        human.contains("  1. binary-check: run /usr/bin/llama-server --version"),
+        "{human}"
+    );
+    let plan = env.run(&["engine", pool, "--plan", "--json"]).ok().json();
+    assert_eq!(plan["mode"], "external");
+    assert_eq!(plan["steps"][0]["kind"], "binary-check");
+    assert_eq!(plan["configured"], "/usr/bin/llama-server");
+
+    let package = env.path("pkg.toml");
+    std::fs::write(
+        &package,
+        std::fs::read_to_string(pool)
+            .expect("read")
+            .replace("\"external\"\n", "\"package\"\n"),
+    )
+    .expect("write pool");
+    let stderr = env
+        .run(&["engine", package.to_str().expect("utf-8"), "--plan"])
+        .stderr();
+    assert!(
+        stderr.contains("provisioning mode \"package\" is not supported yet"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn engine_plan_prints_steps_or_a_plan_object() {
     let env = Env::new();
     let pool = pool_toml(&env, "llamacpp");

@@ -296,3 +296,47 @@ fn doctor_heads_the_hub_endpoint_unless_offline() {
         "{down}"
     );
 }
+
+#[test]
+fn doctor_reads_an_external_pool_through_the_neutral_plan() {
+    let m = Machine::new();
+    let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/tiny-llama.gguf");
+    let server = m.dir.path().join("llama-server");
+    std::fs::write(&server, "#!/bin/sh\necho 'version: 6000 (abcdef0)'\n").unwrap();
+    let pool = m.dir.path().join("pool.toml");
+    std::fs::write(
+        &pool,
+        format!(
+            "id = \"ext\"\nengine = \"llamacpp\"\n[provisioning]\nmode = \"external\"\n\
+             [provisioning.external]\nbinary = \"{}\"\ncache_dir = \"{}\"\n[provisioning.model]\nref = \"{}\"\n",
+            server.display(),
+            m.dir.path().join("engine").display(),
+            model.display()
+        ),
+    )
+    .unwrap();
+    let (_, checks, _) = m.doctor(&[pool.to_str().unwrap(), "--offline"]);
+    let plan = check(&checks, "pool ext: plan");
+    assert_eq!(plan["status"], "OK", "{checks:#?}");
+    assert!(
+        plan["detail"]
+            .as_str()
+            .unwrap()
+            .contains("llamacpp-external")
+    );
+    assert_eq!(
+        check(&checks, "pool ext: tools")["detail"],
+        "none needed in mode external"
+    );
+    let cache = check(&checks, "pool ext: build cache");
+    assert_eq!(cache["status"], "OK");
+    assert!(
+        cache["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("nothing to build in mode external"),
+        "{cache}"
+    );
+    let ccache = check(&checks, "ccache");
+    assert_eq!(ccache["status"], "OK", "{ccache}");
+}

@@ -78,6 +78,8 @@ const RUNNERS: &[(&str, Runner)] = &[
     ("oci warm", oci::warm),
     ("oci unsupported artifact", oci::unsupported_artifact),
     ("oci tampered blob", oci::tampered_blob),
+    ("engine external", engine::external_ok),
+    ("engine external binary failing", engine::external_failing),
 ];
 
 /// The spec file and the heading of the table this test runs.

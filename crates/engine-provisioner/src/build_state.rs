@@ -4,7 +4,7 @@
 //! keeps using [`crate::cache::hit`] with the full key.
 
 use crate::cache::{self, FileId};
-use crate::plan::Plan;
+use crate::source_plan::SourcePlan;
 use serde::Serialize;
 use std::path::Path;
 
@@ -27,9 +27,9 @@ pub enum BuildCacheState {
     },
 }
 
-impl Plan {
+impl SourcePlan {
     /// The state of this plan's build cache (see [`BuildCacheState`]).
-    pub fn build_cache_state(&self) -> BuildCacheState {
+    pub fn cache_state(&self) -> BuildCacheState {
         let Some(stamp) = cache::read(&self.stamp_path) else {
             return if self.binary_path.exists() {
                 stale("a binary without a build stamp (an interrupted build?)")
@@ -99,28 +99,25 @@ mod tests {
     use crate::config::PoolConfig;
     use crate::exec::ToolEnv;
 
-    fn plan(dir: &Path) -> Plan {
+    fn plan(dir: &Path) -> SourcePlan {
         let pool = PoolConfig::from_toml_str(&format!(
             "id = \"p\"\nengine = \"llamacpp\"\n[provisioning.source]\nrepo = \"https://example.invalid/llama.cpp\"\nref = \"v1\"\n\
              [provisioning.source.build]\ncache_dir = \"{}\"\ngenerator = \"make\"\n[provisioning.model]\nref = \"/m.gguf\"\n",
             dir.display()
         ))
         .unwrap();
-        Plan::for_pool(&pool, &ToolEnv::default()).unwrap()
+        SourcePlan::for_pool(&pool, &ToolEnv::default()).unwrap()
     }
 
     #[test]
     fn state_follows_the_stamp_the_binary_and_the_checkout() {
         let dir = tempfile::tempdir().unwrap();
         let plan = plan(dir.path());
-        assert_eq!(plan.build_cache_state(), BuildCacheState::NotBuilt);
+        assert_eq!(plan.cache_state(), BuildCacheState::NotBuilt);
 
         std::fs::create_dir_all(plan.binary_path.parent().unwrap()).unwrap();
         std::fs::write(&plan.binary_path, b"llama-server").unwrap();
-        assert!(matches!(
-            plan.build_cache_state(),
-            BuildCacheState::Stale { .. }
-        ));
+        assert!(matches!(plan.cache_state(), BuildCacheState::Stale { .. }));
 
         let commit = "a".repeat(40);
         let stamp = Stamp {
@@ -137,7 +134,7 @@ mod tests {
         };
         cache::write(&plan.stamp_path, &stamp).unwrap();
         assert_eq!(
-            plan.build_cache_state(),
+            plan.cache_state(),
             BuildCacheState::Fresh {
                 commit: commit.clone()
             }
@@ -145,16 +142,13 @@ mod tests {
 
         std::fs::create_dir_all(plan.checkout_dir.join(".git")).unwrap();
         std::fs::write(plan.checkout_dir.join(".git/HEAD"), "b".repeat(40)).unwrap();
-        let BuildCacheState::Stale { reason } = plan.build_cache_state() else {
+        let BuildCacheState::Stale { reason } = plan.cache_state() else {
             panic!("a checkout at another commit is stale");
         };
         assert!(reason.contains(&commit), "{reason}");
 
         std::fs::write(plan.checkout_dir.join(".git/HEAD"), &commit).unwrap();
         std::fs::write(&plan.binary_path, b"rebuilt by hand").unwrap();
-        assert!(matches!(
-            plan.build_cache_state(),
-            BuildCacheState::Stale { .. }
-        ));
+        assert!(matches!(plan.cache_state(), BuildCacheState::Stale { .. }));
     }
 }

@@ -96,6 +96,18 @@ pub fn effective_defs(user: &[String]) -> Defs {
     }
 }
 
+/// Add `-DNAME=VALUE` unless a definition of `NAME` is already there (the
+/// user's value wins).
+pub fn set_default_def(defs: &mut Defs, name: &str, value: &str) {
+    if !defs
+        .flags
+        .iter()
+        .any(|f| split_def(f).is_some_and(|(n, _)| n == name))
+    {
+        defs.flags.push(format!("-D{name}={value}"));
+    }
+}
+
 /// Definitions pointing CMake at a CUDA root found outside PATH.
 pub fn cuda_hints(root: &Path, nvcc: &Path) -> Vec<String> {
     vec![

@@ -84,6 +84,30 @@ pub enum ProvisionError {
         /// The engine named.
         engine: &'static str,
     },
+    /// The pool's provisioning mode parses but has no provider (or a plan
+    /// made for one mode was handed to another mode's provider).
+    #[error(
+        "pool {pool_id}: provisioning mode {mode:?} is not supported yet; set `provisioning.mode` to \"source\" (build from git) or \"external\" (an installed llama-server)"
+    )]
+    UnsupportedMode {
+        /// The pool.
+        pool_id: String,
+        /// The mode named.
+        mode: &'static str,
+    },
+    /// The `external` mode's binary is missing, not executable, or failed
+    /// its `--version` check.
+    #[error(
+        "pool {pool_id}: `provisioning.external.binary` {binary}: {problem}; point it at a working llama-server (an absolute path or a name on PATH)"
+    )]
+    ExternalBinary {
+        /// The pool.
+        pool_id: String,
+        /// The binary as configured (or resolved).
+        binary: String,
+        /// What is wrong with it.
+        problem: String,
+    },
     /// Build tools are missing (all of them listed).
     #[error("{}", crate::toolchain::describe_missing(missing, note))]
     MissingTools {
@@ -202,7 +226,8 @@ impl ProvisionError {
         use ProvisionError::*;
         match self {
             Config(_) | MissingSection { .. } => ev::CONFIG_FAILED,
-            Unsupported { .. } => ev::PROVIDER_FAILED,
+            Unsupported { .. } | UnsupportedMode { .. } => ev::PROVIDER_FAILED,
+            ExternalBinary { .. } => ev::BINARY_CHECK_FAILED,
             MissingTools { .. } => ev::PREFLIGHT_FAILED,
             Git { .. } | RefNotFound { .. } => ev::GIT_FAILED,
             CmakeConfigure { .. } => ev::CMAKE_FAILED,
@@ -221,6 +246,8 @@ impl ProvisionError {
             Config(_) => "invalid-config",
             MissingSection { .. } => "missing-config",
             Unsupported { .. } => "unsupported-engine",
+            UnsupportedMode { .. } => "unsupported-mode",
+            ExternalBinary { .. } => "binary-check",
             MissingTools { .. } => "missing-tools",
             Git { step, .. } => step.error_kind(),
             RefNotFound { .. } => "ref-not-found",
@@ -246,7 +273,8 @@ impl ProvisionError {
         use ProvisionError::*;
         match self {
             Config(_) | MissingSection { .. } => ErrorKind::InvalidInput,
-            Unsupported { .. } => ErrorKind::Unsupported,
+            Unsupported { .. } | UnsupportedMode { .. } => ErrorKind::Unsupported,
+            ExternalBinary { .. } => ErrorKind::Toolchain,
             MissingTools { .. } => ErrorKind::Toolchain,
             // Clone, fetch and submodule updates talk to the remote.
             Git {

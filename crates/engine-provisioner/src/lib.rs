@@ -34,6 +34,7 @@
 //! let provisioner = provider_for(&pool, models)?;
 //! let plan = provisioner.plan(&pool)?; // starts nothing, writes nothing
 //! assert_eq!(plan.engine_version, "llamacpp-source:b6000-cpu");
+//! assert_eq!(plan.mode.as_str(), "source");
 //! assert_eq!(plan.model_ref.id(), "file:/models/tiny.gguf");
 //! // provisioner.ensure(&pool)? clones, builds and ensures the model.
 //! # Ok::<(), Box<dyn std::error::Error>>(())
@@ -51,15 +52,18 @@ mod cmake;
 mod config;
 mod error;
 mod exec;
+mod external;
 mod flags;
 mod git;
 mod options;
 mod plan;
 mod port;
 mod prepared;
+mod providers;
 mod refs;
 mod say;
 mod source;
+mod source_plan;
 mod steps;
 mod toolchain;
 mod validate;
@@ -69,20 +73,23 @@ pub use async_ensure::ensure_async;
 pub use build_state::BuildCacheState;
 pub use cache::{CacheKey, FileId, Stamp};
 pub use config::{
-    Build, ConfigError, Engine, Generator, MAX_POOL_FILE_BYTES, ModelSpec, PoolConfig,
-    Provisioning, Source,
+    Build, ConfigError, Engine, External, Generator, MAX_POOL_FILE_BYTES, Mode, ModelSpec,
+    PoolConfig, Provisioning, Source,
 };
 pub use error::{GitStep, ProvisionError, Result};
+pub use external::{DEFAULT_VERSION_TIMEOUT, ExternalPlan, LlamaCppExternal};
 /// The kind an error is ([`ProvisionError::kind`]) and the token that
 /// cancels an ensure ([`EngineOptions::cancel`]), shared with
 /// model-provisioner.
 pub use model_provisioner::{Cancel, ErrorKind};
 pub use options::{DEFAULT_REPLICA_ID, EngineOptions};
-pub use plan::{Plan, ToolVars};
+pub use plan::{ModeDetails, Plan, PlanStep};
 pub use prepared::PreparedEngine;
+pub use providers::{ProviderFactory, Providers};
 pub use refs::{GitRef, RepoUrl};
 pub use source::LlamaCppSource;
-pub use toolchain::MissingTool;
+pub use source_plan::{SourcePlan, ToolVars};
+pub use toolchain::{DEFAULT_CUDA_SEARCH_DIRS, MissingTool, NvccFound, find_nvcc_on};
 pub use validate::ValidationError;
 
 use model_provisioner::ModelProvisioner;
@@ -106,23 +113,15 @@ pub trait EngineProvisioner {
     }
 }
 
-/// The provisioner for the pool's engine, getting models from `models`:
-/// llama.cpp from source; other engines parse but are refused here. It
-/// may move to and be shared between threads (an async runtime's
-/// `spawn_blocking`, one task per pool).
+/// The provisioner for the pool's engine and mode, getting models from
+/// `models`: llama.cpp `source` (the default) or `external`; other
+/// engines and modes parse but are refused here (`unsupported`). It may
+/// move to and be shared between threads (an async runtime's
+/// `spawn_blocking`, one task per pool). [`Providers`] is the table behind
+/// it, for a caller adding a mode.
 pub fn provider_for(
     pool: &PoolConfig,
     models: Arc<ModelProvisioner>,
 ) -> Result<Box<dyn EngineProvisioner + Send + Sync>> {
-    match pool.engine {
-        Engine::Llamacpp => Ok(Box::new(LlamaCppSource::new(models))),
-        other => {
-            let err = ProvisionError::Unsupported {
-                pool_id: pool.id.clone(),
-                engine: other.as_str(),
-            };
-            say::Say::new(&pool.id).failed(&err);
-            Err(err)
-        }
-    }
+    Providers::builtin().provider_for(pool, models)
 }

@@ -1,341 +1,162 @@
-//! The plan: everything `ensure` will do for a pool, computed without
-//! starting a process or writing a file. It owns every input the steps
-//! need, already typed and checked, so executing it never reads the pool
-//! config again.
+//! The provider-neutral plan: what `ensure` will do for a pool, whatever
+//! the mode. The common inputs (pool, engine version, model, flags, ports)
+//! are fields; the steps are data ([`PlanStep`]: a kind, a sentence, the
+//! paths involved); a mode's own typed details ride along as
+//! [`ModeDetails`], so its provider can execute the plan without reading
+//! the pool again, and readers of the plan (CLI, doctor, orchestrators)
+//! never need to know the mode.
 
-use crate::cmake::{self, Defs};
-use crate::config::{ConfigError, Generator, ModelSpec, PoolConfig, Source, model_ref_id};
-use crate::error::ProvisionError;
-use crate::exec::ToolEnv;
-use crate::refs::{GitRef, RepoUrl};
-use model_provisioner::locations::{env_var, xdg_cache_home};
+use crate::build_state::BuildCacheState;
+use crate::config::Mode;
 use model_provisioner::{Digest, ModelRef};
 use serde::Serialize;
+use std::any::Any;
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+use std::sync::Arc;
 
 /// What `ensure` will do, and where. Serializing or printing it shows no
-/// credential: the repository is written in its public form, the model
-/// ref as its id, and the build tools' environment by names only.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// credential: the model ref is written as its id, and each mode's details
+/// hide their own secrets. Its JSON holds the fields below, then the
+/// mode's details (for `source`: `repo`, `git_ref`, `checkout_dir`, …) at
+/// the top level.
+#[derive(Debug, Clone)]
 pub struct Plan {
     /// The pool.
     pub pool_id: String,
-    /// Always `llamacpp` for this provider.
+    /// The engine (`llamacpp`).
     pub engine: String,
-    /// The repository (credentials kept for git, never shown).
-    pub repo: RepoUrl,
-    /// The ref to build.
-    pub git_ref: GitRef,
-    /// Whether submodules are fetched.
-    pub submodules: bool,
-    /// The cache dir holding everything below.
-    pub cache_dir: PathBuf,
-    /// The git checkout.
-    pub checkout_dir: PathBuf,
-    /// The CMake build dir.
-    pub build_dir: PathBuf,
-    /// Where `llama-server` will be.
+    /// The provisioning mode that made this plan.
+    pub mode: Mode,
+    /// `llamacpp-<mode>:<version>`, e.g. `llamacpp-source:b6000-cpu`;
+    /// for `external`, `llamacpp-external` until the binary reports its
+    /// version.
+    pub engine_version: String,
+    /// Where the engine binary is (or will be).
     pub binary_path: PathBuf,
-    /// The build-cache stamp.
-    pub stamp_path: PathBuf,
-    /// The build log.
-    pub build_log: PathBuf,
-    /// The git log.
-    pub git_log: PathBuf,
-    /// CMake generator.
-    pub generator: Generator,
-    /// Parallel build jobs.
-    pub jobs: u32,
-    /// GPU build requested.
-    pub cuda: bool,
-    /// CMake definitions (before CUDA root hints, which preflight adds).
-    pub cmake_defs: Vec<String>,
-    /// User flags rewritten (`LLAMA_CUBLAS…` → `GGML_CUDA`).
-    pub mapped_flags: Vec<String>,
-    /// Tools preflight will look for.
+    /// Tools preflight will look for (none for `external`).
     pub tools: Vec<String>,
-    /// May preflight install missing tools (when running as root)?
-    pub allow_package_installs: bool,
     /// The model reference.
-    #[serde(serialize_with = "model_ref_id")]
     pub model_ref: ModelRef,
     /// Its expected digest.
     pub model_digest: Option<Digest>,
-    /// The pool's own `llama-server` flags, before normalization.
+    /// The pool's own server flags, before normalization.
     pub server_flags: Vec<String>,
     /// Ports to try, in order; empty: an ephemeral one.
     pub ports: Vec<u16>,
-    /// `CUDA_VISIBLE_DEVICES` from the pool env, for CUDA builds.
-    pub device_mask: Option<String>,
-    /// Extra environment for the build tools.
-    pub tool_env: ToolVars,
-    /// `llamacpp-source:<ref>-<cpu|cuda>`.
-    pub engine_version: String,
-    /// The steps, in order, for people.
-    pub steps: Vec<String>,
+    /// The steps, in order.
+    pub steps: Vec<PlanStep>,
+    /// The mode's own details (for its provider), if it keeps any.
+    pub details: Option<Arc<dyn ModeDetails>>,
 }
 
-/// The pool's extra environment for build tools. Values may be secrets
-/// (a token for a private mirror): `Debug` and `Serialize` show names only.
-#[derive(Clone, Default, PartialEq, Eq)]
-pub struct ToolVars(Vec<(String, String)>);
-
-impl ToolVars {
-    /// The variable names, in order.
-    pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.0.iter().map(|(k, _)| k.as_str())
-    }
-
-    pub(crate) fn pairs(&self) -> &[(String, String)] {
-        &self.0
-    }
+/// One step of a plan, as data: what kind of step, what it will do (one
+/// sentence, for people), and the paths it reads or writes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlanStep {
+    /// `preflight`, `git`, `cmake`, `binary-check`, `model`, `flags`, …
+    pub kind: String,
+    /// What it will do.
+    pub detail: String,
+    /// Paths it reads or writes (checkout, build dir, logs, binary).
+    pub paths: Vec<PathBuf>,
 }
 
-impl fmt::Debug for ToolVars {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_list().entries(self.names()).finish()
+impl PlanStep {
+    /// A step of `kind` doing `detail`, touching `paths`.
+    pub fn new(kind: impl Into<String>, detail: impl Into<String>, paths: Vec<PathBuf>) -> Self {
+        Self {
+            kind: kind.into(),
+            detail: detail.into(),
+            paths,
+        }
     }
 }
 
-impl Serialize for ToolVars {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(self.names())
-    }
-}
+/// A mode's typed details in a [`Plan`]: what its provider needs to
+/// execute the plan. Providers outside this crate implement it too.
+pub trait ModeDetails: Any + fmt::Debug + Send + Sync {
+    /// The details as a JSON object, merged into the plan's JSON. Must
+    /// hold no secret.
+    fn to_json(&self) -> serde_json::Value;
 
-/// Where and how the build happens: the part of the plan read from
-/// `[provisioning.source.build]` and the PATH.
-struct BuildSetup {
-    cache_dir: PathBuf,
-    generator: Generator,
-    jobs: u32,
-    defs: Defs,
+    /// Whether the mode's build is cached (`None`: the mode builds
+    /// nothing).
+    fn build_cache_state(&self) -> Option<BuildCacheState> {
+        None
+    }
 }
 
 impl Plan {
-    /// Compute the plan for `pool`; `env` is the PATH the tools will be
-    /// found on (it decides the default generator).
-    pub(crate) fn for_pool(pool: &PoolConfig, env: &ToolEnv) -> Result<Self, ProvisionError> {
-        pool.validate()?;
-        let source = required_source(pool)?;
-        let model = required_model(pool)?;
-        let setup = build_setup(pool, source, env)?;
-        let tools = tools_needed(setup.generator, setup.defs.cuda);
-        let checkout_dir = setup.cache_dir.join("src");
-        let build_dir = setup.cache_dir.join("build");
-        let variant = if setup.defs.cuda { "cuda" } else { "cpu" };
-        let p = &pool.provisioning;
-        let mut plan = Plan {
-            pool_id: pool.id.clone(),
-            engine: "llamacpp".into(),
-            repo: source.repo.clone(),
-            git_ref: source.git_ref.clone(),
-            submodules: source.submodules,
-            binary_path: binary_path(&build_dir),
-            stamp_path: setup.cache_dir.join("build.stamp"),
-            build_log: setup.cache_dir.join("build.log"),
-            git_log: setup.cache_dir.join("git.log"),
-            checkout_dir,
-            build_dir,
-            cache_dir: setup.cache_dir,
-            generator: setup.generator,
-            jobs: setup.jobs,
-            cuda: setup.defs.cuda,
-            cmake_defs: setup.defs.flags,
-            mapped_flags: setup.defs.mapped,
-            tools,
-            allow_package_installs: p.allow_package_installs,
-            model_ref: model.model_ref.clone(),
-            model_digest: model.digest,
-            server_flags: p.flags.clone(),
-            ports: p.ports.clone(),
-            device_mask: setup
-                .defs
-                .cuda
-                .then(|| p.env.get("CUDA_VISIBLE_DEVICES").cloned())
-                .flatten(),
-            tool_env: ToolVars(p.env.iter().map(|(k, v)| (k.clone(), v.clone())).collect()),
-            engine_version: format!("llamacpp-source:{}-{variant}", source.git_ref),
-            steps: Vec::new(),
-        };
-        plan.steps = plan.describe_steps();
-        Ok(plan)
+    /// The details as `T`, when the plan's mode keeps details of that type.
+    pub fn details<T: ModeDetails>(&self) -> Option<&T> {
+        let details: &dyn Any = self.details.as_deref()?;
+        details.downcast_ref::<T>()
     }
 
-    /// The steps, one sentence each, for people reading the plan.
-    fn describe_steps(&self) -> Vec<String> {
-        vec![
-            format!("preflight: look for {}", self.tools.join(", ")),
-            format!(
-                "git: clone {} into {} when absent, check out {} detached (no network when already there)",
-                self.repo,
-                self.checkout_dir.display(),
-                self.git_ref
-            ),
-            format!(
-                "cmake: configure {} with {} and build llama-server with {} jobs, unless the build cache stamp matches",
-                self.build_dir.display(),
-                self.generator.cmake_name(),
-                self.jobs
-            ),
-            format!("model: ensure {}", self.model_ref.id()),
-            "flags: normalize, add --model, --host 127.0.0.1 and a free --port".into(),
-        ]
+    /// Whether this plan's build is cached, told without running anything
+    /// (`None`: nothing is built in this mode).
+    pub fn build_cache_state(&self) -> Option<BuildCacheState> {
+        self.details.as_deref()?.build_cache_state()
     }
 }
 
-fn build_setup(
-    pool: &PoolConfig,
-    source: &Source,
-    env: &ToolEnv,
-) -> Result<BuildSetup, ProvisionError> {
-    let build = &source.build;
-    let cache_dir = match &build.cache_dir {
-        Some(dir) => dir.clone(),
-        None => default_cache_dir(&pool.id)?,
-    };
-    let generator = build.generator.unwrap_or_else(|| {
-        if env.which("ninja").is_some() {
-            Generator::Ninja
-        } else {
-            Generator::Make
+/// The common fields, as JSON writes them.
+#[derive(Serialize)]
+struct Common<'a> {
+    pool_id: &'a str,
+    engine: &'a str,
+    mode: Mode,
+    engine_version: &'a str,
+    binary_path: &'a PathBuf,
+    tools: &'a [String],
+    model_ref: String,
+    model_digest: &'a Option<Digest>,
+    server_flags: &'a [String],
+    ports: &'a [u16],
+    steps: &'a [PlanStep],
+}
+
+impl Plan {
+    fn to_value(&self) -> serde_json::Result<serde_json::Value> {
+        let mut value = serde_json::to_value(Common {
+            pool_id: &self.pool_id,
+            engine: &self.engine,
+            mode: self.mode,
+            engine_version: &self.engine_version,
+            binary_path: &self.binary_path,
+            tools: &self.tools,
+            model_ref: self.model_ref.id(),
+            model_digest: &self.model_digest,
+            server_flags: &self.server_flags,
+            ports: &self.ports,
+            steps: &self.steps,
+        })?;
+        if let (Some(obj), Some(serde_json::Value::Object(details))) = (
+            value.as_object_mut(),
+            self.details.as_deref().map(ModeDetails::to_json),
+        ) {
+            for (k, v) in details {
+                // The common fields win: details add, never replace.
+                obj.entry(k).or_insert(v);
+            }
         }
-    });
-    let jobs = build
-        .jobs
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get() as u32));
-    Ok(BuildSetup {
-        cache_dir,
-        generator,
-        jobs,
-        defs: cmake::effective_defs(&build.cmake_flags),
-    })
-}
-
-fn tools_needed(generator: Generator, cuda: bool) -> Vec<String> {
-    let mut tools: Vec<String> = ["git", "cmake", generator.tool(), "cc", "c++"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    if cuda {
-        tools.push("nvcc".into());
-    }
-    tools
-}
-
-/// Where CMake puts `llama-server`.
-pub(crate) fn binary_path(build_dir: &Path) -> PathBuf {
-    build_dir.join("bin").join("llama-server")
-}
-
-/// `$XDG_CACHE_HOME/provision/engines/<id>`, else `~/.cache/…`; refused
-/// when neither gives an absolute path.
-fn default_cache_dir(pool_id: &str) -> Result<PathBuf, ProvisionError> {
-    let dir = xdg_cache_home(&env_var)
-        .join("provision")
-        .join("engines")
-        .join(pool_id);
-    if dir.is_absolute() {
-        Ok(dir)
-    } else {
-        Err(ProvisionError::Config(ConfigError::invalid(
-            "provisioning.source.build.cache_dir",
-            "neither XDG_CACHE_HOME nor HOME gives an absolute path: set this key to an absolute path",
-        )))
+        Ok(value)
     }
 }
 
-/// `[provisioning.source]`, which the llama.cpp provider cannot do without.
-fn required_source(pool: &PoolConfig) -> Result<&Source, ProvisionError> {
-    pool.provisioning
-        .source
-        .as_ref()
-        .ok_or_else(|| ProvisionError::MissingSection {
-            pool_id: pool.id.clone(),
-            key: "provisioning.source",
-            hint: "add repo and ref under [provisioning.source]",
-        })
-}
-
-/// `[provisioning.model]`, which every pool needs.
-fn required_model(pool: &PoolConfig) -> Result<&ModelSpec, ProvisionError> {
-    pool.provisioning
-        .model
-        .as_ref()
-        .ok_or_else(|| ProvisionError::MissingSection {
-            pool_id: pool.id.clone(),
-            key: "provisioning.model",
-            hint: "add ref (a path or hf:org/repo/file.gguf) under [provisioning.model]",
-        })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn pool(extra: &str) -> PoolConfig {
-        PoolConfig::from_toml_str(&format!(
-            r#"
-            id = "p"
-            engine = "llamacpp"
-            [provisioning]
-            env = {{ MIRROR_TOKEN = "s3cr3t-value", CUDA_VISIBLE_DEVICES = "1" }}
-            [provisioning.source]
-            repo = "https://user:t0ken@example.org/llama.cpp"
-            ref = "v1"
-            [provisioning.source.build]
-            cache_dir = "/var/cache/p"
-            generator = "make"
-            {extra}
-            [provisioning.model]
-            ref = "/models/m.gguf"
-            "#
-        ))
-        .unwrap()
-    }
-
-    #[test]
-    fn plan_owns_its_inputs_and_shows_no_secret() {
-        let plan = Plan::for_pool(&pool(""), &ToolEnv::default()).unwrap();
-        assert_eq!(
-            plan.repo.for_git(),
-            "https://user:t0ken@example.org/llama.cpp"
-        );
-        assert_eq!(plan.git_ref.as_str(), "v1");
-        assert_eq!(plan.model_ref.id(), "file:/models/m.gguf");
-        assert_eq!(plan.device_mask, None, "CPU build: no device mask");
-        for shown in [
-            serde_json::to_string(&plan).unwrap(),
-            format!("{plan:?}"),
-            plan.steps.join("\n"),
-        ] {
-            assert!(!shown.contains("t0ken"), "{shown}");
-            assert!(!shown.contains("s3cr3t-value"), "{shown}");
-        }
-        assert!(format!("{plan:?}").contains("MIRROR_TOKEN"));
-    }
-
-    #[test]
-    fn cuda_plans_carry_the_device_mask() {
-        let plan = Plan::for_pool(
-            &pool("cmake_flags = [\"-DGGML_CUDA=ON\"]"),
-            &ToolEnv::default(),
-        )
-        .unwrap();
-        assert_eq!(plan.device_mask.as_deref(), Some("1"));
-        assert!(plan.tools.contains(&"nvcc".to_string()));
-        assert_eq!(plan.engine_version, "llamacpp-source:v1-cuda");
-    }
-
-    #[test]
-    fn a_pool_changed_after_loading_is_checked_again() {
-        let mut p = pool("");
-        p.provisioning.flags = vec!["--port".into(), "1".into()];
-        let err = Plan::for_pool(&p, &ToolEnv::default()).unwrap_err();
-        assert!(
-            matches!(err, ProvisionError::Config(ConfigError::Invalid { ref key, .. }) if key == "provisioning.flags[0]"),
-            "{err}"
-        );
+impl Serialize for Plan {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.to_value()
+            .map_err(serde::ser::Error::custom)?
+            .serialize(s)
     }
 }
+
+impl PartialEq for Plan {
+    fn eq(&self, other: &Self) -> bool {
+        matches!((self.to_value(), other.to_value()), (Ok(a), Ok(b)) if a == b)
+    }
+}
+
+impl Eq for Plan {}

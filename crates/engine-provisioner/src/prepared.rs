@@ -55,6 +55,18 @@ pub struct PreparedEngine {
     pub traceparent: Option<String>,
 }
 
+impl PreparedEngine {
+    /// The program to start, whatever the mode (`binary_path`).
+    pub fn command(&self) -> &std::path::Path {
+        &self.binary_path
+    }
+
+    /// Its arguments (`flags`): `--model`, `--host`, `--port` first.
+    pub fn args(&self) -> &[String] {
+        &self.flags
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

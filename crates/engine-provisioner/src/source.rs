@@ -4,12 +4,13 @@
 //! at the lifecycle's boundary.
 
 use crate::config::PoolConfig;
-use crate::error::Result;
+use crate::error::{ProvisionError, Result};
 use crate::exec::ToolEnv;
 use crate::options::EngineOptions;
 use crate::plan::Plan;
 use crate::prepared::PreparedEngine;
 use crate::say::Say;
+use crate::source_plan::SourcePlan;
 use crate::steps::{self, BuildLock};
 use crate::{EngineProvisioner, toolchain};
 use model_provisioner::file_lock::LockWait;
@@ -84,7 +85,8 @@ impl LlamaCppSource {
         self.execute_with(plan, &EngineOptions::default())
     }
 
-    /// [`LlamaCppSource::execute`] with the caller's options.
+    /// [`LlamaCppSource::execute`] with the caller's options. A plan made
+    /// by another mode's provider is refused (`unsupported`).
     pub fn execute_with(&self, plan: &Plan, options: &EngineOptions) -> Result<PreparedEngine> {
         let _span = lifecycle_span(&plan.pool_id).entered();
         let say = say_for(&plan.pool_id, options);
@@ -93,7 +95,7 @@ impl LlamaCppSource {
 
     /// The PATH and the pool's variables every tool runs with, and the
     /// token that stops them.
-    pub(crate) fn tool_env(&self, plan: &Plan, cancel: &Cancel) -> ToolEnv {
+    pub(crate) fn tool_env(&self, plan: &SourcePlan, cancel: &Cancel) -> ToolEnv {
         ToolEnv {
             path: self.path.clone(),
             vars: plan.tool_env.pairs().to_vec(),
@@ -103,6 +105,12 @@ impl LlamaCppSource {
 
     /// The lifecycle, one step per line.
     fn run(&self, plan: &Plan, options: &EngineOptions, say: &Say<'_>) -> Result<PreparedEngine> {
+        let details =
+            plan.details::<SourcePlan>()
+                .ok_or_else(|| ProvisionError::UnsupportedMode {
+                    pool_id: plan.pool_id.clone(),
+                    mode: plan.mode.as_str(),
+                })?;
         let t0 = Instant::now();
         let replica_id = steps::finish::replica_id(options)?;
         let progress = ProgressReporter::new(
@@ -112,20 +120,20 @@ impl LlamaCppSource {
             plan.pool_id.clone(),
         );
         let cancel = &options.cancel;
-        steps::announce(plan, say);
-        let lock = BuildLock::acquire(&plan.cache_dir, self.lock_wait, cancel, &progress, say)?;
+        steps::announce(details, say);
+        let lock = BuildLock::acquire(&details.cache_dir, self.lock_wait, cancel, &progress, say)?;
         progress.begin(ProgressStep::Preflight, None);
         let (tools, env) = in_step(step_span!(ev::ACTOR, "preflight"), || {
-            steps::preflight::run(self, plan, cancel, say)
+            steps::preflight::run(self, details, cancel, say)
         })?;
         progress.begin(ProgressStep::Checkout, None);
-        let repo = plan.repo.to_string();
+        let repo = details.repo.to_string();
         let commit = in_step(
             step_span!(ev::ACTOR, "checkout", "url.full" = repo.as_str()),
-            || steps::checkout::run(plan, &tools, &env, say),
+            || steps::checkout::run(details, &tools, &env, say),
         )?;
         let built = in_step(step_span!(ev::ACTOR, "build"), || {
-            steps::build::run(plan, &tools, &env, &commit, &progress, say)
+            steps::build::run(details, &tools, &env, &commit, &progress, say)
         })?;
         // A model download may take minutes: other ensures on this cache
         // dir need not wait for it.
@@ -133,19 +141,18 @@ impl LlamaCppSource {
         let model_path = in_step(step_span!(ev::ACTOR, "model"), || {
             steps::model::run(plan, &self.models, options)
         })?;
-        let mut prepared = in_step(step_span!(ev::ACTOR, "finish"), || {
-            steps::finish::run(plan, replica_id, commit, built, model_path)
+        let target = steps::finish::Target {
+            cache_dir: &details.cache_dir,
+            cuda: details.cuda,
+            device_mask: details.device_mask.clone(),
+            commit,
+            binary_sha256: built.binary_sha256,
+            engine_version: plan.engine_version.clone(),
+        };
+        let prepared = in_step(step_span!(ev::ACTOR, "finish"), || {
+            steps::finish::run(plan, target, replica_id, model_path)
         })?;
-        // The lifecycle span's context: the engine's start continues here.
-        if let Some(trace) = narration_core::current_trace() {
-            prepared.trace_id = Some(trace.trace_id);
-            prepared
-                .env
-                .insert("TRACEPARENT".into(), trace.traceparent.clone());
-            prepared.traceparent = Some(trace.traceparent);
-        }
-        steps::complete(&prepared, say, t0);
-        Ok(prepared)
+        Ok(steps::finalize(prepared, say, t0))
     }
 
     fn plan_for(&self, pool: &PoolConfig) -> Result<Plan> {
@@ -153,13 +160,13 @@ impl LlamaCppSource {
             path: self.path.clone(),
             ..ToolEnv::default()
         };
-        Plan::for_pool(pool, &env)
+        SourcePlan::for_pool(pool, &env).map(SourcePlan::into_plan)
     }
 }
 
 /// Run one step in its span (a child of the lifecycle span); a failure
 /// marks the span failed with its `error_kind`.
-fn in_step<T>(span: tracing::Span, body: impl FnOnce() -> Result<T>) -> Result<T> {
+pub(crate) fn in_step<T>(span: tracing::Span, body: impl FnOnce() -> Result<T>) -> Result<T> {
     let result = span.in_scope(body);
     if let Err(e) = &result {
         fail_step(&span, e.error_kind());
@@ -168,7 +175,7 @@ fn in_step<T>(span: tracing::Span, body: impl FnOnce() -> Result<T>) -> Result<T
 }
 
 /// Narrations for one ensure of `pool_id`, with the caller's correlation id.
-fn say_for<'a>(pool_id: &'a str, options: &'a EngineOptions) -> Say<'a> {
+pub(crate) fn say_for<'a>(pool_id: &'a str, options: &'a EngineOptions) -> Say<'a> {
     Say {
         pool_id,
         correlation_id: options.correlation_id.as_deref(),
@@ -177,7 +184,7 @@ fn say_for<'a>(pool_id: &'a str, options: &'a EngineOptions) -> Say<'a> {
 
 /// One span per ensure: every narration of it (model-provisioner's too)
 /// is an event of this span.
-fn lifecycle_span(pool_id: &str) -> tracing::Span {
+pub(crate) fn lifecycle_span(pool_id: &str) -> tracing::Span {
     tracing::info_span!("engine_ensure", pool_id = %pool_id, engine = "llamacpp")
 }
 

@@ -140,6 +140,28 @@ fn compiler(env: &ToolEnv, var: &str, names: &[&str]) -> Option<PathBuf> {
     names.iter().find_map(|n| env.which(n))
 }
 
+/// Where nvcc was found, and the CUDA root it lives in when it was not
+/// on PATH.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NvccFound {
+    /// The nvcc binary.
+    pub nvcc: PathBuf,
+    /// The CUDA root it was found under (`None`: found on PATH).
+    pub cuda_root: Option<PathBuf>,
+}
+
+/// The one nvcc discovery the build uses, for other readers (`provision
+/// doctor`): nvcc on `path`, else the first `bin/nvcc` under the CUDA roots
+/// of `search_dirs` (`cuda`, then `cuda*` newest version first;
+/// [`DEFAULT_CUDA_SEARCH_DIRS`] is what a build searches by default).
+pub fn find_nvcc_on(path: &std::ffi::OsStr, search_dirs: &[PathBuf]) -> Option<NvccFound> {
+    let env = ToolEnv {
+        path: path.to_os_string(),
+        ..ToolEnv::default()
+    };
+    find_nvcc(&env, search_dirs).map(|(nvcc, cuda_root)| NvccFound { nvcc, cuda_root })
+}
+
 /// nvcc on PATH (no root needed), or the first CUDA root holding
 /// `bin/nvcc`.
 pub fn find_nvcc(env: &ToolEnv, search_dirs: &[PathBuf]) -> Option<(PathBuf, Option<PathBuf>)> {

@@ -137,6 +137,12 @@ pub mod engine {
     /// Checking out the ref detached, or finding the checkout already there (no
     /// git process).
     pub const GIT_CHECKOUT: &str = "git-checkout";
+    /// `external` mode: running the configured binary's `--version` (again
+    /// with `engine_version` and `duration_ms` when it answered).
+    pub const BINARY_CHECK: &str = "binary-check";
+    /// `external` mode: the binary is missing, not executable, or its
+    /// `--version` failed or timed out (`binary-check`).
+    pub const BINARY_CHECK_FAILED: &str = "binary-check-failed";
     /// Configuring the build.
     pub const CMAKE_CONFIGURE: &str = "cmake-configure";
     /// Retrying configure with a compatible host compiler.
@@ -199,6 +205,8 @@ pub mod engine {
         GIT_FETCH,
         GIT_CHECKOUT,
         GIT_FAILED,
+        BINARY_CHECK,
+        BINARY_CHECK_FAILED,
         BUILD_CACHED,
         CMAKE_CONFIGURE,
         CMAKE_RETRY,

@@ -54,6 +54,12 @@ pub fn checks(pool_path: &Path, store: &ModelStore) -> Vec<Check> {
 }
 
 fn tools(name: &str, plan: &Plan) -> Check {
+    if plan.tools.is_empty() {
+        return Check::ok(
+            format!("{name}: tools"),
+            format!("none needed in mode {}", plan.mode.as_str()),
+        );
+    }
     let missing: Vec<&str> = plan
         .tools
         .iter()
@@ -80,13 +86,21 @@ fn tools(name: &str, plan: &Plan) -> Check {
 fn build_cache(name: &str, plan: &Plan) -> Check {
     let check = format!("{name}: build cache");
     match plan.build_cache_state() {
-        BuildCacheState::Fresh { commit } => Check::ok(
+        None => Check::ok(
+            check,
+            format!(
+                "nothing to build in mode {}: {}",
+                plan.mode.as_str(),
+                plan.binary_path.display()
+            ),
+        ),
+        Some(BuildCacheState::Fresh { commit }) => Check::ok(
             check,
             format!("{} built from {commit}", plan.binary_path.display()),
         ),
-        BuildCacheState::NotBuilt => Check::warn(check, "not built yet")
+        Some(BuildCacheState::NotBuilt) => Check::warn(check, "not built yet")
             .hint("`provision engine POOL.toml` builds it (minutes)"),
-        BuildCacheState::Stale { reason } => Check::warn(check, format!("stale: {reason}"))
+        Some(BuildCacheState::Stale { reason }) => Check::warn(check, format!("stale: {reason}"))
             .hint("the next `provision engine` rebuilds it"),
     }
 }

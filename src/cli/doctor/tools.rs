@@ -2,12 +2,10 @@
 
 use std::path::{Path, PathBuf};
 
+use engine_provisioner::{DEFAULT_CUDA_SEARCH_DIRS, NvccFound, find_nvcc_on};
+
 use super::Check;
 use super::probe::{output, which};
-
-/// Where a CUDA toolkit is looked for when nvcc is not on PATH (as the
-/// engine provisioner looks).
-const CUDA_SEARCH_DIRS: &[&str] = &["/usr/local", "/opt"];
 
 /// One check per tool; a missing build tool is a warning here (pools that
 /// need it fail in their own check).
@@ -27,6 +25,7 @@ pub fn checks() -> Vec<Check> {
             "install a C++ compiler (g++ or clang++)",
         ),
         nvcc(),
+        ccache(),
     ];
     out.push(nvidia_smi());
     out
@@ -49,6 +48,26 @@ fn tool(name: &str, candidates: &[&str], hint: &str) -> Check {
     match candidates.iter().find_map(|c| which(c)) {
         Some(path) => Check::ok(name, format!("{} ({})", version(&path), path.display())),
         None => Check::warn(name, "not found on PATH; needed to build engines").hint(hint),
+    }
+}
+
+/// ccache: optional; when on PATH, source builds use it as the compiler
+/// launcher (a rebuild in a new dir takes seconds, not minutes).
+fn ccache() -> Check {
+    match which("ccache") {
+        Some(path) => Check::ok(
+            "ccache",
+            format!(
+                "{} ({}); used by source builds",
+                version(&path),
+                path.display()
+            ),
+        ),
+        None => Check::ok(
+            "ccache",
+            "not found: every source build compiles from scratch",
+        )
+        .hint("install ccache (apt-get install ccache) to make rebuilds fast"),
     }
 }
 
@@ -76,19 +95,20 @@ fn version_number(line: &str) -> &str {
         .unwrap_or(line)
 }
 
-/// nvcc on PATH or under a CUDA root; optional unless a pool asks for CUDA.
+/// nvcc on PATH or under a CUDA root, found by the engine's own discovery
+/// (so the doctor names the nvcc a build will use); optional unless a pool
+/// asks for CUDA.
 fn nvcc() -> Check {
-    let found = which("nvcc").map(|p| (p, None)).or_else(|| {
-        cuda_roots().into_iter().find_map(|root| {
-            let nvcc = root.join("bin").join("nvcc");
-            nvcc.is_file().then_some((nvcc, Some(root)))
-        })
-    });
-    let Some((path, root)) = found else {
+    let dirs: Vec<PathBuf> = DEFAULT_CUDA_SEARCH_DIRS.iter().map(PathBuf::from).collect();
+    nvcc_check(&std::env::var_os("PATH").unwrap_or_default(), &dirs)
+}
+
+fn nvcc_check(path: &std::ffi::OsStr, search_dirs: &[PathBuf]) -> Check {
+    let Some(NvccFound { nvcc, cuda_root }) = find_nvcc_on(path, search_dirs) else {
         return Check::ok("nvcc", "not found: CPU builds only")
             .hint("install the CUDA toolkit for GGML_CUDA=ON builds");
     };
-    let release = match output(&path, &["--version"]) {
+    let release = match output(&nvcc, &["--version"]) {
         Ok(text) => text
             .lines()
             .find(|l| l.contains("release"))
@@ -97,33 +117,10 @@ fn nvcc() -> Check {
             .to_string(),
         Err(why) => return Check::warn("nvcc", why).hint("reinstall the CUDA toolkit"),
     };
-    let root = root
-        .or_else(|| path.parent().and_then(Path::parent).map(Path::to_path_buf))
+    let root = cuda_root
+        .or_else(|| nvcc.parent().and_then(Path::parent).map(Path::to_path_buf))
         .map_or_else(String::new, |r| format!("; CUDA root {}", r.display()));
-    Check::ok("nvcc", format!("{release} ({}){root}", path.display()))
-}
-
-fn cuda_roots() -> Vec<PathBuf> {
-    let mut roots = Vec::new();
-    for dir in CUDA_SEARCH_DIRS {
-        let dir = Path::new(dir);
-        roots.push(dir.join("cuda"));
-        let mut versioned: Vec<PathBuf> = std::fs::read_dir(dir)
-            .into_iter()
-            .flatten()
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| {
-                p.file_name()
-                    .and_then(|n| n.to_str())
-                    .is_some_and(|n| n.starts_with("cuda-"))
-            })
-            .collect();
-        versioned.sort();
-        versioned.reverse();
-        roots.extend(versioned);
-    }
-    roots
+    Check::ok("nvcc", format!("{release} ({}){root}", nvcc.display()))
 }
 
 /// The driver and the GPUs, from `nvidia-smi`.
@@ -163,4 +160,44 @@ fn nvidia_smi() -> Check {
         "nvidia-smi",
         format!("driver {driver}; {} GPU: {}", gpus.len(), names.join(", ")),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    /// A fake CUDA root `dir/name` whose nvcc prints its release.
+    fn cuda_root(dir: &Path, name: &str) {
+        let bin = dir.join(name).join("bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        let nvcc = bin.join("nvcc");
+        std::fs::write(
+            &nvcc,
+            format!("#!/bin/sh\necho 'Cuda compilation tools, release {name}'\n"),
+        )
+        .unwrap();
+        std::fs::set_permissions(&nvcc, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+
+    #[test]
+    fn the_doctor_names_the_nvcc_the_build_uses() {
+        let dir = tempfile::tempdir().unwrap();
+        // A text sort puts cuda-12.9 first; the build takes the newest.
+        for name in ["cuda-11.8", "cuda-12.9", "cuda-12.10", "cuda12.1"] {
+            cuda_root(dir.path(), name);
+        }
+        let dirs = vec![dir.path().to_path_buf()];
+        let empty_path = std::ffi::OsStr::new("/nonexistent");
+        let engine = find_nvcc_on(empty_path, &dirs).expect("the engine finds an nvcc");
+        assert_eq!(engine.nvcc, dir.path().join("cuda-12.10/bin/nvcc"));
+        let check = nvcc_check(empty_path, &dirs);
+        assert_eq!(check.status, super::super::Status::Ok, "{check:?}");
+        assert!(
+            check
+                .detail
+                .contains(&format!("({})", engine.nvcc.display())),
+            "{check:?}"
+        );
+    }
 }

@@ -89,3 +89,29 @@ pub fn cancelled_build() -> Captured {
     let pool = cpu_pool(&fake);
     capture(|| provider.ensure_with(&pool, &options))
 }
+
+/// An external-mode pool whose binary is the fake `llama-server` (by
+/// absolute path) printing `version` as its `--version`.
+fn external(version_script: &str) -> Captured {
+    let fake = FakeTools::new();
+    fake.script("llama-server", version_script);
+    let toml = format!(
+        "id = \"ext\"\nengine = \"llamacpp\"\n[provisioning]\nmode = \"external\"\n\
+         [provisioning.external]\nbinary = \"{}\"\ncache_dir = \"{}\"\n\
+         [provisioning.model]\nref = \"{}\"\n",
+        fake.bin.join("llama-server").display(),
+        fake.cache.display(),
+        crate::engine_support::tiny_model().display()
+    );
+    let pool = PoolConfig::from_toml_str(&toml).expect("external pool");
+    let provider = engine_provisioner::LlamaCppExternal::new(fake.models.clone());
+    capture(|| provider.ensure(&pool))
+}
+
+pub fn external_ok() -> Captured {
+    external("echo 'version: 6000 (abcdef0)' >&2")
+}
+
+pub fn external_failing() -> Captured {
+    external("echo 'cannot load libggml.so' >&2; exit 127")
+}

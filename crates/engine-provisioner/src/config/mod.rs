@@ -84,10 +84,60 @@ pub struct Provisioning {
     /// Extra environment for the build tools (git, cmake, compilers), for
     /// example `CC`, `CXX`, `CUDAHOSTCXX` or `CCACHE_DIR`.
     pub env: BTreeMap<String, String>,
+    /// Which provider prepares the engine (`mode`, default `source`).
+    pub mode: Mode,
     /// `[provisioning.source]`.
     pub source: Option<Source>,
+    /// `[provisioning.external]`.
+    pub external: Option<External>,
     /// `[provisioning.model]`.
     pub model: Option<ModelSpec>,
+}
+
+/// `[provisioning] mode`: how the engine binary is obtained. The pool
+/// schema names five modes; `source` and `external` have providers, the
+/// others parse so that a pool written for them is refused clearly
+/// (`unsupported`, naming the mode).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Build `llama-server` from a git checkout (`[provisioning.source]`).
+    #[default]
+    Source,
+    /// Use a `llama-server` already installed (`[provisioning.external]`).
+    External,
+    /// A released binary archive (not supported yet).
+    Binary,
+    /// A container image (not supported yet).
+    Container,
+    /// A system package (not supported yet).
+    Package,
+}
+
+impl Mode {
+    /// The name used in the TOML and in `provisioning_mode`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Source => "source",
+            Mode::External => "external",
+            Mode::Binary => "binary",
+            Mode::Container => "container",
+            Mode::Package => "package",
+        }
+    }
+}
+
+/// `[provisioning.external]`: an engine binary installed outside the
+/// provisioner; nothing is built or downloaded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct External {
+    /// `llama-server`: an absolute path, or a bare name looked up on PATH.
+    pub binary: PathBuf,
+    /// Where port records live; default
+    /// `$XDG_CACHE_HOME/provision/engines/<pool id>` (or `~/.cache/…`).
+    #[serde(default)]
+    pub cache_dir: Option<PathBuf>,
 }
 
 /// `[provisioning.source]`: where the engine's source comes from.
@@ -121,6 +171,10 @@ pub struct Build {
     /// Parallel build jobs; default: the available parallelism.
     #[serde(default)]
     pub jobs: Option<u32>,
+    /// Use ccache as the compiler launcher when it is on PATH (default
+    /// true); `false` also turns off ggml's own ccache detection.
+    #[serde(default)]
+    pub ccache: Option<bool>,
 }
 
 /// The CMake generator.
@@ -298,8 +352,35 @@ impl PoolConfig {
         if let Some(source) = &p.source {
             validate_build(&source.build)?;
         }
+        if let Some(external) = &p.external {
+            validate_external(external)?;
+        }
         Ok(())
     }
+}
+
+fn validate_external(external: &External) -> Result<(), ConfigError> {
+    let key = "provisioning.external.binary";
+    let binary = external.binary.to_string_lossy();
+    validate::plain_text(&binary).map_err(|e| ConfigError::from_validation(key, e))?;
+    let bare_name = external.binary.components().count() == 1 && !binary.starts_with('.');
+    if binary.is_empty() || !(external.binary.is_absolute() || bare_name) {
+        return Err(ConfigError::invalid(
+            key,
+            format!(
+                "{binary:?} must be an absolute path (/usr/bin/llama-server) or a name on PATH (llama-server)"
+            ),
+        ));
+    }
+    if let Some(dir) = &external.cache_dir
+        && !dir.is_absolute()
+    {
+        return Err(ConfigError::invalid(
+            "provisioning.external.cache_dir",
+            format!("{} must be an absolute path", dir.display()),
+        ));
+    }
+    Ok(())
 }
 
 fn validate_build(build: &Build) -> Result<(), ConfigError> {

@@ -3,7 +3,9 @@
 //! the key of the first one refused, as a typed [`ConfigError`] (a serde
 //! error would only carry it as text).
 
-use super::{Build, ConfigError, Engine, ModelSpec, PoolConfig, Provisioning, Source};
+use super::{
+    Build, ConfigError, Engine, External, Mode, ModelSpec, PoolConfig, Provisioning, Source,
+};
 use crate::refs::{GitRef, RepoUrl};
 use model_provisioner::{Digest, ModelRef};
 use serde::Deserialize;
@@ -31,7 +33,11 @@ struct RawProvisioning {
     #[serde(default)]
     env: BTreeMap<String, String>,
     #[serde(default)]
+    mode: Mode,
+    #[serde(default)]
     source: Option<RawSource>,
+    #[serde(default)]
+    external: Option<External>,
     #[serde(default)]
     model: Option<RawModel>,
 }
@@ -73,7 +79,9 @@ impl TryFrom<RawPool> for PoolConfig {
                 ports: p.ports,
                 flags: p.flags,
                 env: p.env,
+                mode: p.mode,
                 source: p.source.map(RawSource::typed).transpose()?,
+                external: p.external,
                 model: p.model.map(RawModel::typed).transpose()?,
             },
         };

@@ -7,8 +7,8 @@ use crate::cache::{self, CacheKey, FileId, Stamp};
 use crate::cmake;
 use crate::error::{ProvisionError, Result};
 use crate::exec::{self, Stop, ToolEnv};
-use crate::plan::Plan;
 use crate::say::Say;
+use crate::source_plan::SourcePlan;
 use crate::toolchain::Toolchain;
 use model_provisioner::{ProgressReporter, ProgressStep};
 use narration_core::catalog::engine as ev;
@@ -23,7 +23,7 @@ pub(crate) struct Built {
 
 /// The binary for `commit`, from the cache or built now.
 pub(crate) fn run(
-    plan: &Plan,
+    plan: &SourcePlan,
     tools: &Toolchain,
     env: &ToolEnv,
     commit: &str,
@@ -70,7 +70,7 @@ pub(crate) fn run(
 }
 
 /// (commit, generator, every definition with CUDA hints, compilers).
-fn cache_key(plan: &Plan, tools: &Toolchain, commit: &str) -> CacheKey {
+fn cache_key(plan: &SourcePlan, tools: &Toolchain, commit: &str) -> CacheKey {
     let mut defs = plan.cmake_defs.clone();
     if let (Some(root), Some(nvcc)) = (&tools.cuda_root, &tools.nvcc) {
         defs.extend(cmake::cuda_hints(root, nvcc));
@@ -90,7 +90,7 @@ fn cache_key(plan: &Plan, tools: &Toolchain, commit: &str) -> CacheKey {
 
 /// From here on the old binary no longer matches: no stamp until the new
 /// one exists, so an interrupted build never looks finished.
-fn invalidate(plan: &Plan) -> Result<()> {
+fn invalidate(plan: &SourcePlan) -> Result<()> {
     cache::invalidate(&plan.stamp_path).map_err(|source| ProvisionError::Io {
         what: "cannot remove the build stamp",
         path: plan.stamp_path.clone(),
@@ -105,7 +105,7 @@ fn invalidate(plan: &Plan) -> Result<()> {
 /// next ensure configures and builds again, and CMake/Ninja carry on from
 /// the objects already compiled.
 fn compile(
-    plan: &Plan,
+    plan: &SourcePlan,
     tools: &Toolchain,
     env: &ToolEnv,
     progress: &ProgressReporter,
@@ -138,7 +138,12 @@ fn compile(
 }
 
 /// Hash the new binary and write the stamp (atomically).
-fn stamp(plan: &Plan, key: CacheKey, host_compilers: Vec<FileId>, t: Instant) -> Result<Built> {
+fn stamp(
+    plan: &SourcePlan,
+    key: CacheKey,
+    host_compilers: Vec<FileId>,
+    t: Instant,
+) -> Result<Built> {
     let binary = FileId::of(&plan.binary_path).ok_or_else(|| ProvisionError::BinaryMissing {
         path: plan.binary_path.clone(),
         log: plan.build_log.clone(),

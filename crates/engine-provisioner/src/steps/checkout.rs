@@ -5,14 +5,19 @@
 use crate::error::{GitStep, ProvisionError, Result};
 use crate::exec::{Stop, ToolEnv};
 use crate::git::{self, Git, LocalRef};
-use crate::plan::Plan;
 use crate::say::Say;
+use crate::source_plan::SourcePlan;
 use crate::toolchain::Toolchain;
 use narration_core::catalog::engine as ev;
 use std::time::Instant;
 
 /// The commit now checked out in `plan.checkout_dir`.
-pub(crate) fn run(plan: &Plan, tools: &Toolchain, env: &ToolEnv, say: &Say<'_>) -> Result<String> {
+pub(crate) fn run(
+    plan: &SourcePlan,
+    tools: &Toolchain,
+    env: &ToolEnv,
+    say: &Say<'_>,
+) -> Result<String> {
     let git = Git {
         git: &tools.git,
         env,
@@ -34,7 +39,7 @@ pub(crate) fn run(plan: &Plan, tools: &Toolchain, env: &ToolEnv, say: &Say<'_>) 
 
 /// A git failure in `step`, quoting git's last lines (redacted), or the
 /// cancel that stopped it.
-fn git_error(plan: &Plan, step: GitStep) -> impl Fn(Stop) -> ProvisionError + '_ {
+fn git_error(plan: &SourcePlan, step: GitStep) -> impl Fn(Stop) -> ProvisionError + '_ {
     move |stop| match stop {
         Stop::Cancelled => ProvisionError::cancelled(&plan.pool_id, step.error_kind()),
         Stop::Failed(f) => ProvisionError::Git {
@@ -49,7 +54,7 @@ fn git_error(plan: &Plan, step: GitStep) -> impl Fn(Stop) -> ProvisionError + '_
 
 /// Clone beside the target and rename: a half clone never looks like a
 /// checkout.
-fn clone(plan: &Plan, git: &Git<'_>, say: &Say<'_>) -> Result<()> {
+fn clone(plan: &SourcePlan, git: &Git<'_>, say: &Say<'_>) -> Result<()> {
     let src = &plan.checkout_dir;
     say.step(
         ev::GIT_CLONE,
@@ -76,7 +81,7 @@ fn clone(plan: &Plan, git: &Git<'_>, say: &Say<'_>) -> Result<()> {
 }
 
 /// The ref's commit as far as the local repository knows it.
-fn resolve(plan: &Plan, git: &Git<'_>) -> Result<Option<String>> {
+fn resolve(plan: &SourcePlan, git: &Git<'_>) -> Result<Option<String>> {
     match git::resolve_local(&plan.checkout_dir, plan.git_ref.as_str()) {
         LocalRef::Commit(c) => Ok(Some(c)),
         LocalRef::NeedsGit => resolve_with_git(plan, git),
@@ -86,7 +91,12 @@ fn resolve(plan: &Plan, git: &Git<'_>) -> Result<Option<String>> {
 
 /// HEAD is already detached at the commit: at most the submodules need
 /// an update.
-fn already_there(plan: &Plan, git: &Git<'_>, commit: String, say: &Say<'_>) -> Result<String> {
+fn already_there(
+    plan: &SourcePlan,
+    git: &Git<'_>,
+    commit: String,
+    say: &Say<'_>,
+) -> Result<String> {
     let src = &plan.checkout_dir;
     if plan.submodules && !git.submodules_current(src) {
         git.submodules(src)
@@ -106,7 +116,7 @@ fn already_there(plan: &Plan, git: &Git<'_>, commit: String, say: &Say<'_>) -> R
 /// The commit, fetching the ref alone when it (or its object) is not in
 /// the clone.
 fn fetch_unless_present(
-    plan: &Plan,
+    plan: &SourcePlan,
     git: &Git<'_>,
     resolved: Option<String>,
     say: &Say<'_>,
@@ -137,7 +147,7 @@ fn fetch_unless_present(
 }
 
 /// `git checkout --detach`, then the submodules when asked.
-fn check_out(plan: &Plan, git: &Git<'_>, commit: &str, say: &Say<'_>) -> Result<()> {
+fn check_out(plan: &SourcePlan, git: &Git<'_>, commit: &str, say: &Say<'_>) -> Result<()> {
     let src = &plan.checkout_dir;
     say.step(
         ev::GIT_CHECKOUT,
@@ -155,7 +165,7 @@ fn check_out(plan: &Plan, git: &Git<'_>, commit: &str, say: &Say<'_>) -> Result<
 
 /// Resolve with `git rev-parse`, trying the same namespaces in order,
 /// then the ref as an abbreviated commit id.
-fn resolve_with_git(plan: &Plan, git: &Git<'_>) -> Result<Option<String>> {
+fn resolve_with_git(plan: &SourcePlan, git: &Git<'_>) -> Result<Option<String>> {
     let src = &plan.checkout_dir;
     let name = plan.git_ref.as_str();
     let rev_parse = |n: &str| {
@@ -174,7 +184,7 @@ fn resolve_with_git(plan: &Plan, git: &Git<'_>) -> Result<Option<String>> {
 }
 
 /// A full commit id named in the config may not be in the clone yet.
-fn object_present(plan: &Plan, git: &Git<'_>, commit: &str) -> Result<bool> {
+fn object_present(plan: &SourcePlan, git: &Git<'_>, commit: &str) -> Result<bool> {
     git.rev_parse(&plan.checkout_dir, commit)
         .map(|c| c.is_some())
         .map_err(git_error(plan, GitStep::RevParse))

@@ -6,8 +6,8 @@ use crate::cache::FileId;
 use crate::cmake;
 use crate::error::{ProvisionError, Result};
 use crate::exec::{self, Failure, Stop, ToolEnv};
-use crate::plan::Plan;
 use crate::say::Say;
+use crate::source_plan::SourcePlan;
 use crate::toolchain::Toolchain;
 use narration_core::catalog::engine as ev;
 use std::path::{Path, PathBuf};
@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 /// Configure with `defs`. Returns the identities of the retry host
 /// compilers (empty without a retry): they join the cache key.
 pub(super) fn run(
-    plan: &Plan,
+    plan: &SourcePlan,
     tools: &Toolchain,
     env: &ToolEnv,
     defs: &[String],
@@ -44,7 +44,7 @@ pub(super) fn run(
 
 /// Run `cmake -S -B -G <defs>`; remember `defs` when it succeeds.
 fn configure(
-    plan: &Plan,
+    plan: &SourcePlan,
     tools: &Toolchain,
     env: &ToolEnv,
     defs: &[String],
@@ -62,7 +62,7 @@ fn configure(
 }
 
 /// The human line of `cmake-configure`.
-fn describe(plan: &Plan, defs: &[String], stale: Option<String>) -> String {
+fn describe(plan: &SourcePlan, defs: &[String], stale: Option<String>) -> String {
     let mut human = format!("Configuring CMake build with flags: {defs:?}");
     if !plan.mapped_flags.is_empty() {
         human.push_str(&format!(" ({:?} mapped to GGML_CUDA)", plan.mapped_flags));
@@ -75,7 +75,7 @@ fn describe(plan: &Plan, defs: &[String], stale: Option<String>) -> String {
 
 /// The CUDA retry: the first compatible host compiler pair, a fresh cache.
 fn retry_with_host_compiler(
-    plan: &Plan,
+    plan: &SourcePlan,
     tools: &Toolchain,
     env: &ToolEnv,
     defs: &[String],
@@ -121,11 +121,11 @@ fn retry_with_host_compiler(
     }
 }
 
-fn cancelled(plan: &Plan) -> ProvisionError {
+fn cancelled(plan: &SourcePlan) -> ProvisionError {
     ProvisionError::cancelled(&plan.pool_id, ev::CMAKE_CONFIGURE)
 }
 
-fn configure_error(plan: &Plan, f: Failure, advice: String) -> ProvisionError {
+fn configure_error(plan: &SourcePlan, f: Failure, advice: String) -> ProvisionError {
     ProvisionError::CmakeConfigure {
         cuda: plan.cuda,
         status: f.status,
@@ -136,7 +136,7 @@ fn configure_error(plan: &Plan, f: Failure, advice: String) -> ProvisionError {
 }
 
 /// Purge `CMakeCache.txt` when CMake would misuse it; the reason, if so.
-fn purge_if_stale(plan: &Plan, defs: &[String]) -> Result<Option<String>> {
+fn purge_if_stale(plan: &SourcePlan, defs: &[String]) -> Result<Option<String>> {
     let last: Option<Vec<String>> = std::fs::read(last_defs_path(&plan.cache_dir))
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok());
@@ -147,7 +147,7 @@ fn purge_if_stale(plan: &Plan, defs: &[String]) -> Result<Option<String>> {
     Ok(stale)
 }
 
-fn purge(plan: &Plan) -> Result<()> {
+fn purge(plan: &SourcePlan) -> Result<()> {
     cmake::purge_cache(&plan.build_dir).map_err(|source| ProvisionError::Io {
         what: "cannot remove the stale CMake cache in",
         path: plan.build_dir.clone(),
@@ -163,7 +163,7 @@ fn last_defs_path(cache_dir: &Path) -> PathBuf {
     cache_dir.join("configure.json")
 }
 
-fn save_last_defs(plan: &Plan, defs: &[String]) {
+fn save_last_defs(plan: &SourcePlan, defs: &[String]) {
     if let Ok(json) = serde_json::to_vec(defs) {
         // Only an optimization for the next configure: losing it is fine.
         let _ = std::fs::write(last_defs_path(&plan.cache_dir), json);

@@ -2,15 +2,14 @@
 //! normalized `llama-server` flags and the server's environment,
 //! assembled into the [`PreparedEngine`].
 
-use super::build::Built;
-use crate::config::ConfigError;
+use crate::config::{ConfigError, Mode};
 use crate::error::{ProvisionError, Result};
 use crate::options::EngineOptions;
 use crate::plan::Plan;
 use crate::prepared::PreparedEngine;
 use crate::{flags, port, validate};
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// The options' replica id, checked: it names a file in the cache dir.
 pub(crate) fn replica_id(options: &EngineOptions) -> Result<String> {
@@ -26,15 +25,31 @@ pub(crate) fn replica_id(options: &EngineOptions) -> Result<String> {
     Ok(id.to_string())
 }
 
+/// What the last step needs besides the neutral plan: where port records
+/// live, whether the binary offloads to a GPU, and what the binary is.
+pub(crate) struct Target<'a> {
+    /// The cache dir holding `ports/<pool>/<replica>`.
+    pub cache_dir: &'a Path,
+    /// A CUDA build (keeps GPU-layer flags).
+    pub cuda: bool,
+    /// `CUDA_VISIBLE_DEVICES` for the server.
+    pub device_mask: Option<String>,
+    /// The commit the binary comes from (as far as known).
+    pub commit: String,
+    /// sha256 of the binary (hex).
+    pub binary_sha256: String,
+    /// The engine version (`external` learns it from the binary).
+    pub engine_version: String,
+}
+
 /// Everything the supervisor needs to start the engine.
 pub(crate) fn run(
     plan: &Plan,
+    target: Target<'_>,
     replica_id: String,
-    commit: String,
-    built: Built,
     model_path: PathBuf,
 ) -> Result<PreparedEngine> {
-    let record = port::record_path(&plan.cache_dir, &plan.pool_id, &replica_id);
+    let record = port::record_path(target.cache_dir, &plan.pool_id, &replica_id);
     let port_error = |source| ProvisionError::Port {
         pool_id: plan.pool_id.clone(),
         source,
@@ -51,7 +66,7 @@ pub(crate) fn run(
         &model_path.to_string_lossy(),
         port::HOST,
         port,
-        plan.cuda,
+        target.cuda,
     );
     Ok(PreparedEngine {
         binary_path: plan.binary_path.clone(),
@@ -59,26 +74,30 @@ pub(crate) fn run(
         host: port::HOST.into(),
         port,
         health_url: format!("http://{}:{port}/health", port::HOST),
-        env: server_env(plan),
+        env: server_env(target.device_mask.as_deref()),
         model_path,
-        engine_version: plan.engine_version.clone(),
-        commit,
-        binary_sha256: built.binary_sha256,
-        provisioning_mode: "source".into(),
+        engine_version: target.engine_version,
+        commit: target.commit,
+        binary_sha256: target.binary_sha256,
+        provisioning_mode: mode_name(plan.mode).into(),
         pool_id: plan.pool_id.clone(),
         replica_id,
-        device_mask: plan.device_mask.clone(),
+        device_mask: target.device_mask,
         trace_id: None,
         traceparent: None,
     })
 }
 
+fn mode_name(mode: Mode) -> &'static str {
+    mode.as_str()
+}
+
 /// The variables the server starts with: the device mask for CUDA builds.
 /// The binary is linked statically (`BUILD_SHARED_LIBS=OFF`) and a CUDA
 /// build finds its runtime through the build's RPATH, so nothing else.
-fn server_env(plan: &Plan) -> BTreeMap<String, String> {
-    plan.device_mask
+fn server_env(device_mask: Option<&str>) -> BTreeMap<String, String> {
+    device_mask
         .iter()
-        .map(|mask| ("CUDA_VISIBLE_DEVICES".to_string(), mask.clone()))
+        .map(|mask| ("CUDA_VISIBLE_DEVICES".to_string(), mask.to_string()))
         .collect()
 }

@@ -11,9 +11,9 @@ pub(crate) mod model;
 pub(crate) mod preflight;
 
 use crate::error::{ProvisionError, Result};
-use crate::plan::Plan;
 use crate::prepared::PreparedEngine;
 use crate::say::Say;
+use crate::source_plan::SourcePlan;
 use model_provisioner::file_lock::{self, FileLock, LockError, LockWait, Waiting};
 use model_provisioner::{Cancel, ProgressReporter, ProgressStep};
 use narration_core::catalog::engine as ev;
@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 /// `start`: what is about to be prepared.
-pub(crate) fn announce(plan: &Plan, say: &Say<'_>) {
+pub(crate) fn announce(plan: &SourcePlan, say: &Say<'_>) {
     let variant = if plan.cuda { "cuda" } else { "cpu" };
     say.step(
         ev::START,
@@ -31,6 +31,21 @@ pub(crate) fn announce(plan: &Plan, say: &Say<'_>) {
             plan.pool_id, plan.git_ref, plan.repo
         ),
     );
+}
+
+/// The trace context (when spans are exported) added to a prepared
+/// engine, then `complete`.
+pub(crate) fn finalize(mut prepared: PreparedEngine, say: &Say<'_>, t0: Instant) -> PreparedEngine {
+    // The lifecycle span's context: the engine's start continues here.
+    if let Some(trace) = narration_core::current_trace() {
+        prepared.trace_id = Some(trace.trace_id);
+        prepared
+            .env
+            .insert("TRACEPARENT".into(), trace.traceparent.clone());
+        prepared.traceparent = Some(trace.traceparent);
+    }
+    complete(&prepared, say, t0);
+    prepared
 }
 
 /// `complete`: what was prepared, and how long it took.

@@ -3,9 +3,9 @@
 
 use crate::error::{ProvisionError, Result};
 use crate::exec::{self, Stop, ToolEnv};
-use crate::plan::Plan;
 use crate::say::Say;
 use crate::source::LlamaCppSource;
+use crate::source_plan::SourcePlan;
 use crate::toolchain::{self, MissingTool, PackageManager, Toolchain};
 use model_provisioner::Cancel;
 use narration_core::catalog::engine as ev;
@@ -14,7 +14,7 @@ use narration_core::catalog::engine as ev;
 /// outside PATH is put first on it).
 pub(crate) fn run(
     source: &LlamaCppSource,
-    plan: &Plan,
+    plan: &SourcePlan,
     cancel: &Cancel,
     say: &Say<'_>,
 ) -> Result<(Toolchain, ToolEnv)> {
@@ -78,7 +78,7 @@ enum Installed {
 fn install_packages(
     as_root: bool,
     missing: &[MissingTool],
-    plan: &Plan,
+    plan: &SourcePlan,
     env: &ToolEnv,
     say: &Say<'_>,
 ) -> Installed {

@@ -40,6 +40,14 @@ fn public_types_are_send_and_sync() {
     assert_send_sync::<engine_provisioner::CacheKey>();
     assert_send_sync::<engine_provisioner::FileId>();
     assert_send_sync::<engine_provisioner::Cancel>();
+    assert_send_sync::<engine_provisioner::LlamaCppExternal>();
+    assert_send_sync::<engine_provisioner::ExternalPlan>();
+    assert_send_sync::<engine_provisioner::SourcePlan>();
+    assert_send_sync::<engine_provisioner::PlanStep>();
+    assert_send_sync::<engine_provisioner::Providers>();
+    assert_send_sync::<engine_provisioner::Mode>();
+    assert_send_sync::<engine_provisioner::External>();
+    assert_send_sync::<engine_provisioner::NvccFound>();
 }
 
 #[test]

@@ -4,7 +4,9 @@
 //! every failure.
 
 use crate::support::{C1, C2, C3, FakeTools};
-use engine_provisioner::{EngineProvisioner, GitStep, PoolConfig, ProvisionError, provider_for};
+use engine_provisioner::{
+    EngineProvisioner, GitStep, PoolConfig, ProvisionError, SourcePlan, provider_for,
+};
 use narration_core::CaptureAdapter;
 use narration_core::catalog::engine as ev;
 
@@ -566,13 +568,16 @@ fn plan_is_pure_and_describes_the_build() {
         .unwrap();
     assert_eq!(fake.lines(), Vec::<String>::new());
     assert!(!fake.cache.exists());
-    assert!(plan.cuda);
-    assert_eq!(plan.mapped_flags, ["-DLLAMA_CUBLAS=ON"]);
-    assert!(plan.cmake_defs.contains(&"-DGGML_CUDA=ON".to_string()));
     assert_eq!(plan.engine_version, "llamacpp-source:v0-cuda");
     assert_eq!(plan.binary_path, fake.cache.join("build/bin/llama-server"));
-    assert_eq!(plan.jobs, 3);
     assert!(plan.tools.contains(&"nvcc".to_string()));
+    let kinds: Vec<&str> = plan.steps.iter().map(|s| s.kind.as_str()).collect();
+    assert_eq!(kinds, ["preflight", "git", "cmake", "model", "flags"]);
+    let source = plan.details::<SourcePlan>().expect("source details");
+    assert!(source.cuda);
+    assert_eq!(source.mapped_flags, ["-DLLAMA_CUBLAS=ON"]);
+    assert!(source.cmake_defs.contains(&"-DGGML_CUDA=ON".to_string()));
+    assert_eq!(source.jobs, 3);
 }
 
 #[test]

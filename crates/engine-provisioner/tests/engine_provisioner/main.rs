@@ -4,12 +4,15 @@
 //! time: skip it with `-- --skip e2e`).
 
 mod cancel;
+mod ccache;
 mod e2e_llamacpp;
 mod error_kinds;
+mod external_mode;
 mod fake_tools;
 mod lifecycle_span;
 mod model_step;
 mod pool_config;
 mod prepared_engine;
 mod progress;
+mod seam;
 mod support;

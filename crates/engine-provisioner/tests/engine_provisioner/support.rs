@@ -81,6 +81,8 @@ esac
 "#;
 
 const CMAKE: &str = r#"
+# The ccache variables this call saw, for the ccache tests.
+env | grep '^CCACHE_' | sort > "$CTL/cmake.ccache-env"
 if [ "$1" = "--build" ]; then
   build="$2"
   if [ -e "$CTL/cmake.slow-build" ]; then

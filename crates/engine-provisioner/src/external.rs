@@ -1,0 +1,405 @@
+//! The `external` mode: a `llama-server` installed outside the provisioner
+//! (`[provisioning.external] binary`). Nothing is built or downloaded; the
+//! binary must answer `--version` (a cancellable child, with a timeout)
+//! before it is handed out, and its sha256 and version are recorded.
+
+use crate::config::{Mode, PoolConfig};
+use crate::error::{ProvisionError, Result};
+use crate::exec::{self, Captured, Stop, ToolEnv};
+use crate::options::EngineOptions;
+use crate::plan::{ModeDetails, Plan, PlanStep};
+use crate::prepared::PreparedEngine;
+use crate::say::Say;
+use crate::source::{in_step, lifecycle_span, say_for};
+use crate::source_plan::{default_cache_dir, required_model};
+use crate::{EngineProvisioner, steps};
+use model_provisioner::{Cancel, ModelProvisioner};
+use narration_core::catalog::engine as ev;
+use narration_core::step_span;
+use serde::Serialize;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// How long `--version` may take by default (a CUDA build initialises its
+/// devices first).
+pub const DEFAULT_VERSION_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Hands out an installed `llama-server` after checking that it runs, and
+/// gets the pool's model from a shared [`ModelProvisioner`].
+#[derive(Debug, Clone)]
+pub struct LlamaCppExternal {
+    models: Arc<ModelProvisioner>,
+    path: OsString,
+    version_timeout: Duration,
+}
+
+/// The `external` mode's details in a [`Plan`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ExternalPlan {
+    /// `provisioning.external.binary` as written.
+    pub configured: PathBuf,
+    /// Where it was found on PATH (a bare name) or the path itself;
+    /// `None` when a bare name is not on PATH (ensure fails naming the key).
+    pub resolved: Option<PathBuf>,
+    /// Where port records live.
+    pub cache_dir: PathBuf,
+    /// `CUDA_VISIBLE_DEVICES` from the pool env, handed to the server.
+    pub device_mask: Option<String>,
+}
+
+impl ModeDetails for ExternalPlan {
+    fn to_json(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or_default()
+    }
+}
+
+impl LlamaCppExternal {
+    /// A provider using the process PATH and the default `--version`
+    /// timeout.
+    pub fn new(models: Arc<ModelProvisioner>) -> Self {
+        Self {
+            models,
+            path: std::env::var_os("PATH").unwrap_or_default(),
+            version_timeout: DEFAULT_VERSION_TIMEOUT,
+        }
+    }
+
+    /// Use this PATH to find a bare binary name and to run it.
+    pub fn with_path(mut self, path: impl Into<OsString>) -> Self {
+        self.path = path.into();
+        self
+    }
+
+    /// How long `--version` may run before the binary is refused.
+    pub fn with_version_timeout(mut self, timeout: Duration) -> Self {
+        self.version_timeout = timeout;
+        self
+    }
+
+    fn env(&self, cancel: &Cancel) -> ToolEnv {
+        ToolEnv {
+            path: self.path.clone(),
+            vars: Vec::new(),
+            cancel: cancel.clone(),
+        }
+    }
+
+    fn plan_for(&self, pool: &PoolConfig) -> Result<Plan> {
+        pool.validate()?;
+        let external =
+            pool.provisioning
+                .external
+                .as_ref()
+                .ok_or_else(|| ProvisionError::MissingSection {
+                    pool_id: pool.id.clone(),
+                    key: "provisioning.external",
+                    hint: "add binary (a path or a name on PATH) under [provisioning.external]",
+                })?;
+        let model = required_model(pool)?;
+        let cache_dir = match &external.cache_dir {
+            Some(dir) => dir.clone(),
+            None => default_cache_dir(&pool.id, "provisioning.external.cache_dir")?,
+        };
+        let resolved = if external.binary.is_absolute() {
+            Some(external.binary.clone())
+        } else {
+            self.env(&Cancel::new())
+                .which(&external.binary.to_string_lossy())
+        };
+        let binary_path = resolved.clone().unwrap_or_else(|| external.binary.clone());
+        let details = ExternalPlan {
+            configured: external.binary.clone(),
+            resolved,
+            cache_dir,
+            device_mask: pool.provisioning.env.get("CUDA_VISIBLE_DEVICES").cloned(),
+        };
+        Ok(Plan {
+            pool_id: pool.id.clone(),
+            engine: "llamacpp".into(),
+            mode: Mode::External,
+            engine_version: "llamacpp-external".into(),
+            steps: vec![
+                PlanStep::new(
+                    "binary-check",
+                    format!(
+                        "run {} --version (at most {} s), record its version and sha256; nothing is built",
+                        binary_path.display(),
+                        self.version_timeout.as_secs()
+                    ),
+                    vec![binary_path.clone()],
+                ),
+                PlanStep::new("model", format!("ensure {}", model.model_ref.id()), vec![]),
+                PlanStep::new(
+                    "flags",
+                    "normalize, add --model, --host 127.0.0.1 and a free --port",
+                    vec![details.cache_dir.join("ports")],
+                ),
+            ],
+            binary_path,
+            tools: Vec::new(),
+            model_ref: model.model_ref.clone(),
+            model_digest: model.digest,
+            server_flags: pool.provisioning.flags.clone(),
+            ports: pool.provisioning.ports.clone(),
+            details: Some(Arc::new(details)),
+        })
+    }
+
+    /// Carry out a plan made by this provider's [`EngineProvisioner::plan`];
+    /// a plan of another mode is refused (`unsupported`).
+    pub fn execute_with(&self, plan: &Plan, options: &EngineOptions) -> Result<PreparedEngine> {
+        let _span = lifecycle_span(&plan.pool_id).entered();
+        let say = say_for(&plan.pool_id, options);
+        self.run(plan, options, &say).inspect_err(|e| say.failed(e))
+    }
+
+    /// The lifecycle: start, preflight (the binary is there and
+    /// executable), binary check (`--version`), hash, model, flags, port.
+    fn run(&self, plan: &Plan, options: &EngineOptions, say: &Say<'_>) -> Result<PreparedEngine> {
+        let details =
+            plan.details::<ExternalPlan>()
+                .ok_or_else(|| ProvisionError::UnsupportedMode {
+                    pool_id: plan.pool_id.clone(),
+                    mode: plan.mode.as_str(),
+                })?;
+        let t0 = Instant::now();
+        let replica_id = steps::finish::replica_id(options)?;
+        say.step(
+            ev::START,
+            &plan.pool_id,
+            format!(
+                "Starting engine provisioning for pool {}: llama.cpp external binary {}",
+                plan.pool_id,
+                details.configured.display()
+            ),
+        );
+        say.step(
+            ev::PREFLIGHT,
+            &plan.pool_id,
+            format!(
+                "Checking the external binary {}",
+                plan.binary_path.display()
+            ),
+        );
+        let binary = executable(plan, details)?;
+        let (version, commit) = in_step(step_span!(ev::ACTOR, "binary-check"), || {
+            self.check_version(plan, &binary, &options.cancel, say)
+        })?;
+        let sha256 = model_provisioner::hash_file(&binary)
+            .map_err(|e| binary_error(plan, &binary, format!("cannot be read to hash it: {e}")))?
+            .0
+            .hex();
+        let model_path = in_step(step_span!(ev::ACTOR, "model"), || {
+            steps::model::run(plan, &self.models, options)
+        })?;
+        let target = steps::finish::Target {
+            cache_dir: &details.cache_dir,
+            // The build is unknown: GPU-layer flags pass through as written.
+            cuda: true,
+            device_mask: details.device_mask.clone(),
+            commit,
+            binary_sha256: sha256,
+            engine_version: version,
+        };
+        let mut prepared = in_step(step_span!(ev::ACTOR, "finish"), || {
+            steps::finish::run(plan, target, replica_id, model_path)
+        })?;
+        prepared.binary_path = binary;
+        Ok(steps::finalize(prepared, say, t0))
+    }
+
+    /// `binary --version`, cancellable and bounded by the timeout: the
+    /// engine version (`llamacpp-external:b<N>`) and the commit it names.
+    fn check_version(
+        &self,
+        plan: &Plan,
+        binary: &Path,
+        cancel: &Cancel,
+        say: &Say<'_>,
+    ) -> Result<(String, String)> {
+        let target = binary.display().to_string();
+        say.step(
+            ev::BINARY_CHECK,
+            &target,
+            format!("Running {target} --version"),
+        );
+        let t = Instant::now();
+        let mut cmd = self.env(cancel).command(binary);
+        cmd.arg("--version");
+        let out = match capture_within(cmd, cancel, self.version_timeout) {
+            Ok(out) => out,
+            Err(Bounded::Cancelled) => {
+                return Err(ProvisionError::cancelled(&plan.pool_id, ev::BINARY_CHECK));
+            }
+            Err(Bounded::TimedOut) => {
+                let why = format!(
+                    "`--version` did not finish within {} s (stopped)",
+                    self.version_timeout.as_secs()
+                );
+                return Err(binary_error(plan, binary, why));
+            }
+            Err(Bounded::Failed(why)) => return Err(binary_error(plan, binary, why)),
+        };
+        let text = format!(
+            "{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let quoted = exec::last_lines(text.trim(), 5);
+        if !out.status.success() {
+            let why = format!("`--version` failed ({}): {quoted}", out.status);
+            return Err(binary_error(plan, binary, why));
+        }
+        let Some((build, commit)) = parse_version(&text) else {
+            let why = format!(
+                "`--version` printed no `version: N (commit)` or `version: X (build N, commit C)` line: {quoted}"
+            );
+            return Err(binary_error(plan, binary, why));
+        };
+        let version = format!("llamacpp-external:b{build}");
+        say.done(
+            ev::BINARY_CHECK,
+            &target,
+            format!("{target} answers: version {build} ({commit}), engine {version}"),
+            t.elapsed(),
+        );
+        Ok((version, commit))
+    }
+}
+
+/// The resolved binary, when it exists as an executable file.
+fn executable(plan: &Plan, details: &ExternalPlan) -> Result<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let Some(binary) = &details.resolved else {
+        return Err(binary_error(
+            plan,
+            &details.configured,
+            "not found on PATH".into(),
+        ));
+    };
+    match std::fs::metadata(binary) {
+        Err(e) => Err(binary_error(plan, binary, format!("cannot be read: {e}"))),
+        Ok(m) if !m.is_file() => Err(binary_error(plan, binary, "is not a file".into())),
+        Ok(m) if m.permissions().mode() & 0o111 == 0 => {
+            Err(binary_error(plan, binary, "is not executable".into()))
+        }
+        Ok(_) => Ok(binary.clone()),
+    }
+}
+
+fn binary_error(plan: &Plan, binary: &Path, problem: String) -> ProvisionError {
+    ProvisionError::ExternalBinary {
+        pool_id: plan.pool_id.clone(),
+        binary: binary.display().to_string(),
+        problem,
+    }
+}
+
+/// The build number and commit of `--version`'s version line, in either
+/// form llama.cpp prints: `version: 6000 (abcdef0)` → `("6000",
+/// "abcdef0")`; `version: 0.5.0-dev (build 1, commit 784bfba)` → `("1",
+/// "784bfba")`.
+fn parse_version(text: &str) -> Option<(String, String)> {
+    let is_word = |w: &str| !w.is_empty() && w.bytes().all(|b| b.is_ascii_alphanumeric());
+    let digits = |w: &str| !w.is_empty() && w.bytes().all(|b| b.is_ascii_digit());
+    text.lines().find_map(|line| {
+        let rest = line.trim().strip_prefix("version:")?.trim();
+        let (first, rest) = rest.split_once(' ').unwrap_or((rest, ""));
+        let inside = rest
+            .trim()
+            .strip_prefix('(')
+            .and_then(|r| r.split(')').next())
+            .unwrap_or("");
+        if digits(first) {
+            let commit = Some(inside).filter(|c| is_word(c)).unwrap_or("");
+            return Some((first.to_string(), commit.to_string()));
+        }
+        // `(build N, commit H)`
+        let mut build = None;
+        let mut commit = "";
+        for part in inside.split(',') {
+            match part.trim().split_once(' ') {
+                Some(("build", n)) if digits(n) => build = Some(n),
+                Some(("commit", c)) if is_word(c) => commit = c,
+                _ => {}
+            }
+        }
+        build.map(|n| (n.to_string(), commit.to_string()))
+    })
+}
+
+/// Why a bounded command gave no output.
+enum Bounded {
+    Cancelled,
+    TimedOut,
+    Failed(String),
+}
+
+/// [`exec::capture`] with a deadline: a watchdog cancels the child's own
+/// token when the caller cancels or the time is up (the child's process
+/// group is stopped either way).
+fn capture_within(
+    cmd: std::process::Command,
+    cancel: &Cancel,
+    timeout: Duration,
+) -> std::result::Result<Captured, Bounded> {
+    let child_token = Cancel::new();
+    let done = Cancel::new();
+    let deadline = Instant::now() + timeout;
+    let result = std::thread::scope(|s| {
+        s.spawn(|| {
+            while done.sleep(Duration::from_millis(25)).is_ok() {
+                if cancel.is_cancelled() || Instant::now() >= deadline {
+                    child_token.cancel();
+                    break;
+                }
+            }
+        });
+        let result = exec::capture(cmd, &child_token);
+        done.cancel();
+        result
+    });
+    match result {
+        Ok(out) => Ok(out),
+        Err(Stop::Cancelled) if cancel.is_cancelled() => Err(Bounded::Cancelled),
+        Err(Stop::Cancelled) => Err(Bounded::TimedOut),
+        Err(Stop::Failed(f)) => Err(Bounded::Failed(f.status)),
+    }
+}
+
+impl EngineProvisioner for LlamaCppExternal {
+    fn plan(&self, pool: &PoolConfig) -> Result<Plan> {
+        self.plan_for(pool)
+            .inspect_err(|e| Say::new(&pool.id).failed(e))
+    }
+
+    fn ensure_with(&self, pool: &PoolConfig, options: &EngineOptions) -> Result<PreparedEngine> {
+        let _span = lifecycle_span(&pool.id).entered();
+        let say = say_for(&pool.id, options);
+        let plan = self.plan_for(pool).inspect_err(|e| say.failed(e))?;
+        self.run(&plan, options, &say)
+            .inspect_err(|e| say.failed(e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_version;
+
+    #[test]
+    fn version_lines_give_the_build_number_and_commit() {
+        assert_eq!(
+            parse_version("load_backend: x\nversion: 6000 (abcdef0)\nbuilt with cc"),
+            Some(("6000".into(), "abcdef0".into()))
+        );
+        assert_eq!(parse_version("version: 12"), Some(("12".into(), "".into())));
+        assert_eq!(
+            parse_version("version: 0.5.0-dev (build 1, commit 784bfba)\nbuilt with GNU"),
+            Some(("1".into(), "784bfba".into()))
+        );
+        assert_eq!(parse_version("version: dev (x)"), None);
+        assert_eq!(parse_version("llama-server 1.0"), None);
+    }
+}
