@@ -7,7 +7,7 @@
 //! ```
 //!
 //! 1. A transfer from the stand-in Hub (256 MiB, each connection capped at
-//!    64 MiB/s, so it is split over parallel ranges), cancelled 300–800 ms
+//!    8 MiB/s, so it is split over parallel ranges), cancelled 300–800 ms
 //!    in: latency from `cancel()` to the ensure's return (goal ≤ 250 ms),
 //!    and the bytes the partial file gained after the return (goal 0).
 //! 2. Hashing a 1 GiB local file, cancelled 200–500 ms in (goal ≤ 250 ms).
@@ -33,7 +33,7 @@ use std::time::{Duration, Instant};
 type BoxResult<T> = Result<T, Box<dyn std::error::Error>>;
 
 const TRANSFER_BYTES: usize = 256 << 20;
-const RATE_PER_CONNECTION: u64 = 64 << 20;
+const RATE_PER_CONNECTION: u64 = 8 << 20;
 
 fn main() -> BoxResult<()> {
     let mut runs = 20usize;
@@ -54,7 +54,7 @@ fn main() -> BoxResult<()> {
     );
 
     let hub = Hub::start()?;
-    let bytes = noise(TRANSFER_BYTES);
+    let bytes = big_gguf_bytes(work.path(), TRANSFER_BYTES)?;
     hub.commit("org/big", "main", vec![("big.gguf", FileSpec::lfs(bytes))]);
     hub.limit_connection_rate(Some(RATE_PER_CONNECTION));
     let transfer = transfer_case(&hub, work.path(), runs)?;
@@ -235,7 +235,7 @@ fn lock_wait_case(hub: &Hub, work: &Path, runs: usize) -> BoxResult<Vec<Duration
                 ..Default::default()
             },
             &cancel,
-            Duration::from_millis(1500),
+            Duration::from_millis(500),
         )?;
         latencies.push(returned);
         first_cancel.cancel();
@@ -353,6 +353,15 @@ fn noise(len: usize) -> Vec<u8> {
     }
     out.truncate(len);
     out
+}
+
+/// The bytes of a GGUF of `size` bytes (see [`write_big_gguf`]).
+fn big_gguf_bytes(dir: &Path, size: usize) -> BoxResult<Vec<u8>> {
+    let path = dir.join("served.gguf");
+    write_big_gguf(&path, size as u64)?;
+    let bytes = std::fs::read(&path)?;
+    std::fs::remove_file(&path)?;
+    Ok(bytes)
 }
 
 /// A valid tiny GGUF header followed by `size` bytes in all.
