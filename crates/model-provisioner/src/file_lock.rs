@@ -94,6 +94,9 @@ impl FileLock {
 /// How often a waiter tries again.
 const POLL: Duration = Duration::from_millis(50);
 
+/// How long a waiter's notice may wait for the holder's pid to appear.
+const PID_GRACE: Duration = Duration::from_millis(250);
+
 /// Take the lock at `path` (created with its folder if needed), waiting as
 /// `policy` says; `on_wait` hears once that the lock is held elsewhere.
 pub fn acquire(
@@ -151,11 +154,16 @@ pub fn acquire_until(
             });
         }
         if !told && waited >= policy.notice_after {
-            told = true;
-            on_wait(Waiting {
-                path,
-                holder_pid: holder_pid(&mut file),
-            });
+            // A holder writes its pid just after it took the lock: give it
+            // a moment, so that the notice can name it.
+            let pid = holder_pid(&mut file);
+            if pid.is_some() || waited >= policy.notice_after + PID_GRACE {
+                told = true;
+                on_wait(Waiting {
+                    path,
+                    holder_pid: pid,
+                });
+            }
         }
         cancel
             .sleep(POLL.min(policy.timeout.saturating_sub(waited)))
