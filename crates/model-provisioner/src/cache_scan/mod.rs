@@ -174,12 +174,18 @@ pub fn scan(cache_dir: &Path, entries: &[CatalogEntry]) -> Result<CacheScan, Pro
 /// the reference client counts them.
 fn physical_size<'a>(cache_dir: &Path, healthy: impl Iterator<Item = &'a CachedRepo>) -> u64 {
     let mut blobs: HashMap<&Path, u64> = HashMap::new();
-    for f in healthy.flat_map(|r| &r.revisions).flat_map(|rev| &rev.files) {
+    for f in healthy
+        .flat_map(|r| &r.revisions)
+        .flat_map(|rev| &rev.files)
+    {
         if shared_store::store_target(&f.blob).is_none() {
             blobs.insert(&f.blob, f.size_bytes);
         }
     }
-    let store: u64 = shared_store::entries(cache_dir).iter().map(|(_, n)| n).sum();
+    let store: u64 = shared_store::entries(cache_dir)
+        .iter()
+        .map(|(_, n)| n)
+        .sum();
     blobs.values().sum::<u64>() + store
 }
 

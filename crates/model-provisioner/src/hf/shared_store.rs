@@ -49,7 +49,8 @@ pub(crate) fn entries(cache: &Path) -> Vec<(PathBuf, u64)> {
     };
     for prefix in prefixes.flatten() {
         let name = prefix.file_name().to_string_lossy().into_owned();
-        let prefix_ok = name.len() == 2 && name.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+        let prefix_ok =
+            name.len() == 2 && name.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
         if !prefix_ok || !prefix.file_type().is_ok_and(|t| t.is_dir()) {
             continue;
         }
@@ -189,7 +190,10 @@ fn references(manifest: &Path, cache: &Path, entry: &Path) -> Option<BTreeSet<Pa
             continue;
         }
         let candidate = cache.join(rel);
-        let is_repo_blob = rel.components().nth(1).is_some_and(|c| c.as_os_str() == "blobs")
+        let is_repo_blob = rel
+            .components()
+            .nth(1)
+            .is_some_and(|c| c.as_os_str() == "blobs")
             && rel
                 .components()
                 .next()

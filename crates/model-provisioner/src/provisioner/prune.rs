@@ -11,8 +11,8 @@ use super::remove::{
 use crate::cache_scan::{self, CacheScan};
 use crate::catalog::CatalogEntry;
 use crate::error::ProvisionError;
-use crate::hf::shared_store;
 use crate::fingerprint::now_ms;
+use crate::hf::shared_store;
 use crate::units::human_bytes;
 use narration_core::catalog::model as act;
 use narration_core::{NarrationFields, narrate};

@@ -165,13 +165,15 @@ pub(super) fn sweep_store_entry(
             let shown: Vec<String> = links.iter().map(|l| l.display().to_string()).collect();
             kept_files.push(kept(
                 entry,
-                &format!("shared blob store entry still linked from {}", shown.join(", ")),
+                &format!(
+                    "shared blob store entry still linked from {}",
+                    shown.join(", ")
+                ),
             ));
         }
-        Sweep::Unknown(why) => kept_files.push(kept(
-            entry,
-            &format!("shared blob store entry kept: {why}"),
-        )),
+        Sweep::Unknown(why) => {
+            kept_files.push(kept(entry, &format!("shared blob store entry kept: {why}")))
+        }
     }
     Ok(())
 }

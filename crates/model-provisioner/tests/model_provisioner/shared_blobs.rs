@@ -27,7 +27,9 @@ fn shared_blobs_available() -> bool {
             std::env::var("CI").as_deref() != Ok("true"),
             "CI=true but huggingface_hub lacks the shared blob store: pip install 'huggingface_hub>=2.4'"
         );
-        eprintln!("SKIPPED: huggingface_hub lacks the shared blob store (pip install 'huggingface_hub>=2.4')");
+        eprintln!(
+            "SKIPPED: huggingface_hub lacks the shared blob store (pip install 'huggingface_hub>=2.4')"
+        );
     }
     ok
 }
