@@ -256,3 +256,58 @@ fn a_new_download_into_a_shared_store_cache_keeps_it_valid_for_the_reference() {
     assert_eq!((scan.repo_count, scan.size_on_disk), (repos, size));
     assert_eq!(repos, 3);
 }
+
+/// The reference client holds the entry's lock (its `filelock`, a flock)
+/// until the last repo link is gone and a while after: the entry must still
+/// be there, so the sweep waited for the lock before deciding.
+const HOLD_LOCK: &str = r#"
+import os, sys, time
+from filelock import FileLock
+entry, link = sys.argv[1], sys.argv[2]
+lock = FileLock(entry + ".lock")
+lock.acquire()
+print("held", flush=True)
+deadline = time.time() + 120
+while os.path.lexists(link) and time.time() < deadline:
+    time.sleep(0.02)
+time.sleep(0.5)
+print("present" if os.path.exists(entry) else "gone", flush=True)
+lock.release()
+"#;
+
+#[test]
+fn the_sweep_waits_for_the_entry_lock_the_reference_client_holds() {
+    if !shared_blobs_available() {
+        return;
+    }
+    let (env, entry) = shared_cache();
+    let models = provisioner(&env);
+    let mut ids = Vec::new();
+    for repo in REPOS {
+        let resolved = models
+            .ensure_present_str(&format!("hf:{repo}/tiny.gguf"), Some(env.gguf_digest()))
+            .unwrap();
+        ids.push(resolved.id);
+    }
+    models.remove(&ids[0], true).unwrap();
+    let link = repo_blob(&env, REPOS[1]);
+    let mut holder = Command::new("python3")
+        .arg("-c")
+        .arg(HOLD_LOCK)
+        .arg(&entry)
+        .arg(&link)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3 runs");
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(holder.stdout.take().unwrap()));
+    assert_eq!(lines.next().unwrap().unwrap(), "held");
+    let removal = std::thread::scope(|s| {
+        let remover = s.spawn(|| models.remove(&ids[1], true).unwrap());
+        let seen = lines.next().unwrap().unwrap();
+        assert_eq!(seen, "present", "the entry went while its lock was held");
+        remover.join().unwrap()
+    });
+    assert!(holder.wait().unwrap().success());
+    assert!(removal.deleted_files.contains(&entry), "{removal:#?}");
+    assert!(!entry.exists());
+}
