@@ -16,6 +16,7 @@ use crate::file_lock::{self, LockWait};
 use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::{Component, Path, PathBuf};
+use std::time::Duration;
 
 /// The store folder's name inside the cache (the same as a repo's blobs
 /// folder name, one level up).
@@ -110,6 +111,14 @@ pub(crate) fn store_target(repo_blob: &Path) -> Option<PathBuf> {
         .then_some(entry)
 }
 
+/// The reference client holds an entry's lock only while it publishes or
+/// sweeps one file (no download runs under it): a minute is plenty, and
+/// giving up keeps the entry, which is safe.
+const LOCK_WAIT: LockWait = LockWait {
+    notice_after: Duration::from_secs(1),
+    timeout: Duration::from_secs(60),
+};
+
 /// What [`sweep`] did with a store entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Sweep {
@@ -144,7 +153,7 @@ pub(crate) fn sweep(entry: &Path) -> Result<Sweep, std::io::Error> {
             lock_path.display()
         )));
     }
-    let lock = match file_lock::acquire(&lock_path, LockWait::default(), &mut |_| {}) {
+    let lock = match file_lock::acquire(&lock_path, LOCK_WAIT, &mut |_| {}) {
         Ok(lock) => lock,
         Err(e) => return Ok(Sweep::Unknown(format!("lock not taken: {e}"))),
     };
