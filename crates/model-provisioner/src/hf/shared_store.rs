@@ -106,9 +106,14 @@ pub(crate) fn store_target(repo_blob: &Path) -> Option<PathBuf> {
     if !is_hash(hash) || !hash.starts_with(prefix.as_str()) || prefix.len() != 2 {
         return None;
     }
-    let entry = cache.join(DIR_NAME).join(prefix).join(hash);
-    (is_store_dir(&cache.join(DIR_NAME)) && entry.symlink_metadata().is_ok_and(|m| m.is_file()))
-        .then_some(entry)
+    let prefix_dir = cache.join(DIR_NAME).join(prefix);
+    let entry = prefix_dir.join(hash);
+    // Every step a real folder or file, never a link: a planted link in
+    // the store never leads a deletion out of it.
+    (is_store_dir(&cache.join(DIR_NAME))
+        && prefix_dir.symlink_metadata().is_ok_and(|m| m.is_dir())
+        && entry.symlink_metadata().is_ok_and(|m| m.is_file()))
+    .then_some(entry)
 }
 
 /// The reference client holds an entry's lock only while it publishes or
@@ -203,10 +208,12 @@ fn references(manifest: &Path, cache: &Path, entry: &Path) -> Option<BTreeSet<Pa
             .components()
             .nth(1)
             .is_some_and(|c| c.as_os_str() == "blobs")
-            && rel
-                .components()
-                .next()
-                .is_some_and(|c| c.as_os_str().to_string_lossy().contains("--"));
+            && rel.components().next().is_some_and(|c| {
+                let repo = c.as_os_str().to_string_lossy();
+                ["models--", "datasets--", "spaces--"]
+                    .iter()
+                    .any(|p| repo.len() > p.len() && repo.starts_with(p))
+            });
         if !is_repo_blob {
             continue;
         }
@@ -259,4 +266,91 @@ fn normalize(path: &Path) -> PathBuf {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::symlink;
+
+    const HASH: &str = "ab00000000000000000000000000000000000000000000000000000000000000";
+
+    /// A cache with a marked store holding one entry, and a repo blobs folder.
+    fn cache() -> (tempfile::TempDir, PathBuf, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = dir.path().join("blobs");
+        std::fs::create_dir_all(store.join("ab")).unwrap();
+        std::fs::write(store.join(MARKER), LAYOUT).unwrap();
+        let entry = store.join("ab").join(HASH);
+        std::fs::write(&entry, b"x").unwrap();
+        let blobs = dir.path().join("models--org--m").join("blobs");
+        std::fs::create_dir_all(&blobs).unwrap();
+        (dir, entry, blobs)
+    }
+
+    #[test]
+    fn only_a_link_to_a_store_entry_is_a_store_link() {
+        let (dir, entry, blobs) = cache();
+        let good = blobs.join("etag1");
+        symlink(format!("../../blobs/ab/{HASH}"), &good).unwrap();
+        assert_eq!(store_target(&good), Some(entry.clone()));
+
+        let plain = blobs.join("etag2");
+        std::fs::write(&plain, b"x").unwrap();
+        assert_eq!(store_target(&plain), None);
+
+        std::fs::write(dir.path().join("elsewhere"), b"x").unwrap();
+        let out = blobs.join("etag3");
+        symlink("../../elsewhere", &out).unwrap();
+        assert_eq!(store_target(&out), None, "outside the store");
+
+        let wrong_prefix = dir.path().join("blobs").join("cd");
+        std::fs::create_dir_all(&wrong_prefix).unwrap();
+        std::fs::write(wrong_prefix.join(HASH), b"x").unwrap();
+        let mismatched = blobs.join("etag4");
+        symlink(format!("../../blobs/cd/{HASH}"), &mismatched).unwrap();
+        assert_eq!(store_target(&mismatched), None, "prefix is not the hash's");
+
+        let outside = tempfile::tempdir().unwrap();
+        let ef = format!("ef{}", &HASH[2..]);
+        std::fs::write(outside.path().join(&ef), b"x").unwrap();
+        symlink(outside.path(), dir.path().join("blobs").join("ef")).unwrap();
+        let through = blobs.join("etag5");
+        symlink(format!("../../blobs/ef/{ef}"), &through).unwrap();
+        assert_eq!(store_target(&through), None, "a linked prefix folder");
+
+        std::fs::remove_file(dir.path().join("blobs").join(MARKER)).unwrap();
+        assert_eq!(store_target(&good), None, "an unmarked folder is no store");
+    }
+
+    #[test]
+    fn a_missing_manifest_keeps_the_entry() {
+        let (_dir, entry, _blobs) = cache();
+        assert!(matches!(sweep(&entry).unwrap(), Sweep::Unknown(_)));
+        assert!(entry.is_file());
+    }
+
+    #[test]
+    fn listed_paths_are_checked_on_disk() {
+        let (_dir, entry, blobs) = cache();
+        let live = blobs.join("etag1");
+        symlink(format!("../../blobs/ab/{HASH}"), &live).unwrap();
+        let manifest = entry.with_file_name(format!("{HASH}.refs"));
+        std::fs::write(
+            &manifest,
+            "models--org--m/blobs/etag1\nmodels--org--m/blobs/gone\n../escape\n",
+        )
+        .unwrap();
+        assert_eq!(
+            sweep(&entry).unwrap(),
+            Sweep::Referenced(vec![live.clone()])
+        );
+        assert_eq!(
+            std::fs::read_to_string(&manifest).unwrap(),
+            "models--org--m/blobs/etag1\n"
+        );
+        std::fs::remove_file(&live).unwrap();
+        assert_eq!(sweep(&entry).unwrap(), Sweep::Deleted);
+        assert!(!entry.exists() && !manifest.exists());
+    }
 }
