@@ -24,5 +24,6 @@ mod oci;
 mod oci_support;
 mod progress_output;
 mod secrets;
+mod shared_blobs;
 mod support;
 mod telemetry;

@@ -13,7 +13,9 @@ mod repo;
 
 use crate::catalog::CatalogEntry;
 use crate::error::ProvisionError;
+use crate::hf::shared_store;
 use serde::Serialize;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
@@ -148,6 +150,7 @@ pub fn scan(cache_dir: &Path, entries: &[CatalogEntry]) -> Result<CacheScan, Pro
         match name.as_str() {
             ".locks" | "CACHEDIR.TAG" | ".DS_Store" | "Thumbs.db" | "desktop.ini" => {}
             "https" if path.is_dir() => out.downloads.extend(downloads(&path, &uses)),
+            shared_store::DIR_NAME if shared_store::is_store_dir(&path) => {}
             _ if repo::only_partial(&path) => {
                 out.in_progress.extend(repo::partials(&path));
             }
@@ -161,8 +164,29 @@ pub fn scan(cache_dir: &Path, entries: &[CatalogEntry]) -> Result<CacheScan, Pro
     out.in_progress.sort_by(|a, b| a.path.cmp(&b.path));
     let healthy = out.repos.iter().filter(|r| r.corrupted.is_none());
     out.repo_count = healthy.clone().count();
-    out.size_on_disk = healthy.map(|r| r.size_on_disk).sum();
+    out.size_on_disk = physical_size(cache_dir, healthy);
     Ok(out)
+}
+
+/// Bytes on disk, each stored file once: the blobs the healthy repos use,
+/// except links into the shared blob store, plus every store entry (one
+/// copy however many repos link to it, and store-only entries too), as
+/// the reference client counts them.
+fn physical_size<'a>(cache_dir: &Path, healthy: impl Iterator<Item = &'a CachedRepo>) -> u64 {
+    let mut blobs: HashMap<&Path, u64> = HashMap::new();
+    for f in healthy
+        .flat_map(|r| &r.revisions)
+        .flat_map(|rev| &rev.files)
+    {
+        if shared_store::store_target(&f.blob).is_none() {
+            blobs.insert(&f.blob, f.size_bytes);
+        }
+    }
+    let store: u64 = shared_store::entries(cache_dir)
+        .iter()
+        .map(|(_, n)| n)
+        .sum();
+    blobs.values().sum::<u64>() + store
 }
 
 /// Which catalog entries use which file, keyed by the file's path with

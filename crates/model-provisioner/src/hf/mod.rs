@@ -19,6 +19,7 @@ mod file;
 mod meta;
 mod select;
 mod shards;
+pub(crate) mod shared_store;
 
 pub use crate::download::{ParallelPolicy, RetryPolicy, StallPolicy};
 pub(crate) use cache::is_commit_hash;

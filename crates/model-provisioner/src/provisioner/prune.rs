@@ -5,11 +5,14 @@
 //! catalog does not know follow the same rule.
 
 use super::ModelProvisioner;
-use super::remove::{KeptFile, OwnBlob, kept_outside, other_snapshot_link, own_blob};
+use super::remove::{
+    KeptFile, OwnBlob, kept_outside, other_snapshot_link, own_blob, sweep_store_entry,
+};
 use crate::cache_scan::{self, CacheScan};
 use crate::catalog::CatalogEntry;
 use crate::error::ProvisionError;
 use crate::fingerprint::now_ms;
+use crate::hf::shared_store;
 use crate::units::human_bytes;
 use narration_core::catalog::model as act;
 use narration_core::{NarrationFields, narrate};
@@ -202,7 +205,7 @@ fn candidates(scan: &CacheScan, entries: &[CatalogEntry]) -> (Vec<Candidate>, Ve
         };
         out.push(Candidate {
             path: path.clone(),
-            blob: blob.clone(),
+            blob: stored_file(blob),
             size,
             ids: ids.clone(),
             last_used_ms,
@@ -211,6 +214,12 @@ fn candidates(scan: &CacheScan, entries: &[CatalogEntry]) -> (Vec<Candidate>, Ve
     pinned.sort();
     pinned.dedup();
     (out, pinned)
+}
+
+/// The file whose bytes a blob takes: the shared store entry a repo blob
+/// links to (one copy for every repo linking to it), else the blob.
+fn stored_file(blob: &Path) -> PathBuf {
+    shared_store::store_target(blob).unwrap_or_else(|| blob.to_path_buf())
 }
 
 /// Pick removals, least recently used first, until the policy holds. A
@@ -228,7 +237,7 @@ fn plan(
         .flat_map(|r| &r.revisions)
         .flat_map(|rev| &rev.files)
     {
-        *links.entry(f.blob.clone()).or_default() += 1;
+        *links.entry(stored_file(&f.blob)).or_default() += 1;
     }
     for d in &scan.downloads {
         *links.entry(d.path.clone()).or_default() += 1;
@@ -288,7 +297,13 @@ fn delete_unknown(path: &Path, item: &mut Pruned) -> Result<(), ProvisionError> 
             path: blob,
             reason: format!("snapshot link {} still points to it", link.display()),
         }),
-        None => remove_file(&blob, item)?,
+        None => {
+            let entry = shared_store::store_target(&blob);
+            remove_file(&blob, item)?;
+            if let Some(entry) = entry {
+                sweep_store_entry(&entry, &mut item.deleted_files, &mut item.kept_files)?;
+            }
+        }
     }
     Ok(())
 }

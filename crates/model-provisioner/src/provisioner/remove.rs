@@ -6,6 +6,7 @@
 use super::ModelProvisioner;
 use crate::catalog::{CatalogEntry, Origin};
 use crate::error::{CatalogError, ProvisionError};
+use crate::hf::shared_store::{self, Sweep};
 use narration_core::catalog::model as act;
 use narration_core::{NarrationFields, narrate};
 use serde::Serialize;
@@ -80,7 +81,7 @@ impl ModelProvisioner {
                 .push(kept(path, "the reference names this file directly"));
             return Ok(());
         }
-        let target = path.canonicalize().ok();
+        let target = file_key(path);
         if let Some(other) = self.other_entry_using(entry, target.as_deref())? {
             out.kept_files
                 .push(kept(path, &format!("catalog entry {other} uses it too")));
@@ -101,7 +102,13 @@ impl ModelProvisioner {
                 &blob,
                 &format!("snapshot link {} still points to it", link.display()),
             )),
-            None => delete(&blob, out)?,
+            None => {
+                let entry = shared_store::store_target(&blob);
+                delete(&blob, out)?;
+                if let Some(entry) = entry {
+                    sweep_store_entry(&entry, &mut out.deleted_files, &mut out.kept_files)?;
+                }
+            }
         }
         Ok(())
     }
@@ -120,9 +127,55 @@ impl ModelProvisioner {
             .list()?
             .into_iter()
             .filter(|other| other.id != entry.id)
-            .find(|other| other.local_path.canonicalize().ok().as_deref() == Some(target))
+            .find(|other| file_key(&other.local_path).as_deref() == Some(target))
             .map(|other| other.id))
     }
+}
+
+/// What identifies the file behind a catalog entry: for a snapshot link,
+/// its repo blob (not followed further, so two repos linking into the same
+/// shared store entry are two files, each with its own link); else the
+/// file, canonical.
+fn file_key(path: &Path) -> Option<PathBuf> {
+    match own_blob(path) {
+        OwnBlob::Inside(blob) => {
+            let dir = blob.parent()?.canonicalize().ok()?;
+            Some(dir.join(blob.file_name()?))
+        }
+        _ => path.canonicalize().ok(),
+    }
+}
+
+/// After the last repo blob link to the shared store entry `entry` went:
+/// let the store's rules decide whether the entry goes (under its lock,
+/// checked against the manifest), and say what happened.
+pub(super) fn sweep_store_entry(
+    entry: &Path,
+    deleted: &mut Vec<PathBuf>,
+    kept_files: &mut Vec<KeptFile>,
+) -> Result<(), ProvisionError> {
+    let swept = shared_store::sweep(entry).map_err(|source| ProvisionError::Write {
+        what: "shared blob store entry",
+        path: entry.to_path_buf(),
+        source,
+    })?;
+    match swept {
+        Sweep::Deleted => deleted.push(entry.to_path_buf()),
+        Sweep::Referenced(links) => {
+            let shown: Vec<String> = links.iter().map(|l| l.display().to_string()).collect();
+            kept_files.push(kept(
+                entry,
+                &format!(
+                    "shared blob store entry still linked from {}",
+                    shown.join(", ")
+                ),
+            ));
+        }
+        Sweep::Unknown(why) => {
+            kept_files.push(kept(entry, &format!("shared blob store entry kept: {why}")))
+        }
+    }
+    Ok(())
 }
 
 /// Where a link to be deleted points.

@@ -35,6 +35,7 @@ mod parallel;
 mod prune;
 mod removal;
 mod settings;
+mod shared_blobs;
 
 /// The libtest name of `name` in the module `module` (from
 /// `module_path!()`), for re-running one test in a child process.
