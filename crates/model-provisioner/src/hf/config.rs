@@ -53,6 +53,8 @@ pub struct HfConfig {
     pub stall: crate::download::StallPolicy,
     /// `User-Agent` sent instead of this crate's own.
     pub user_agent: Option<String>,
+    /// The proxies requests go through (none by default).
+    pub proxy: crate::download::ProxySettings,
 }
 
 impl fmt::Debug for HfConfig {
@@ -109,6 +111,7 @@ impl HfConfig {
             parallel: ParallelPolicy::from_lookup(var),
             stall: crate::download::StallPolicy::default(),
             user_agent: None,
+            proxy: crate::download::ProxySettings::none(),
         }
     }
 
@@ -130,6 +133,7 @@ impl HfConfig {
         self.token = hub.token.clone();
         self.offline = hub.offline;
         self.user_agent = hub.user_agent.clone();
+        self.proxy = hub.proxy.clone();
         self
     }
 
@@ -204,6 +208,9 @@ pub struct HubSettings {
     pub offline: bool,
     /// `User-Agent` sent instead of this crate's own.
     pub user_agent: Option<String>,
+    /// The proxies requests go through; read from the environment only by
+    /// [`ProxySettings::from_env`](crate::download::ProxySettings::from_env).
+    pub proxy: crate::download::ProxySettings,
 }
 
 impl fmt::Debug for HubSettings {
@@ -213,6 +220,7 @@ impl fmt::Debug for HubSettings {
             .field("token", &self.token.as_ref().map(|_| "<set>"))
             .field("offline", &self.offline)
             .field("user_agent", &self.user_agent)
+            .field("proxy", &self.proxy)
             .finish()
     }
 }
@@ -234,6 +242,7 @@ impl HubSettings {
             token: config.token,
             offline: config.offline,
             user_agent: None,
+            proxy: crate::download::ProxySettings::none(),
         }
     }
 }
