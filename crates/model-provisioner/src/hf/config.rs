@@ -110,8 +110,8 @@ impl HfConfig {
             lock_wait: crate::file_lock::LockWait::default(),
             parallel: ParallelPolicy::from_lookup(var),
             stall: crate::download::StallPolicy::default(),
-            user_agent: None,
             proxy: crate::download::ProxySettings::none(),
+            user_agent: None,
         }
     }
 
@@ -133,7 +133,6 @@ impl HfConfig {
         self.token = hub.token.clone();
         self.offline = hub.offline;
         self.user_agent = hub.user_agent.clone();
-        self.proxy = hub.proxy.clone();
         self
     }
 
@@ -208,9 +207,6 @@ pub struct HubSettings {
     pub offline: bool,
     /// `User-Agent` sent instead of this crate's own.
     pub user_agent: Option<String>,
-    /// The proxies requests go through; read from the environment only by
-    /// [`ProxySettings::from_env`](crate::download::ProxySettings::from_env).
-    pub proxy: crate::download::ProxySettings,
 }
 
 impl fmt::Debug for HubSettings {
@@ -220,7 +216,6 @@ impl fmt::Debug for HubSettings {
             .field("token", &self.token.as_ref().map(|_| "<set>"))
             .field("offline", &self.offline)
             .field("user_agent", &self.user_agent)
-            .field("proxy", &self.proxy)
             .finish()
     }
 }
@@ -242,7 +237,6 @@ impl HubSettings {
             token: config.token,
             offline: config.offline,
             user_agent: None,
-            proxy: crate::download::ProxySettings::none(),
         }
     }
 }
