@@ -362,7 +362,11 @@ fn doctor_shows_the_proxy_in_use_without_its_credentials() {
     let mut envs: Vec<(&str, &str)> = proxy_vars.iter().map(|v| (*v, "")).collect();
     envs.push(("HTTPS_PROXY", "http://fleet:numbat4417@proxy.lan:3128"));
     envs.push(("NO_PROXY", "127.0.0.0/8,.corp"));
-    let out = m.run_with("http://127.0.0.1:9", &["--json", "doctor", "--offline"], &envs);
+    let out = m.run_with(
+        "http://127.0.0.1:9",
+        &["--json", "doctor", "--offline"],
+        &envs,
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -378,10 +382,17 @@ fn doctor_shows_the_proxy_in_use_without_its_credentials() {
     );
 
     envs.push(("https_proxy", "http://proxy.lan:notaport"));
-    let out = m.run_with("http://127.0.0.1:9", &["--json", "doctor", "--offline"], &envs);
+    let out = m.run_with(
+        "http://127.0.0.1:9",
+        &["--json", "doctor", "--offline"],
+        &envs,
+    );
     let checks: Vec<Value> =
         serde_json::from_str(&String::from_utf8_lossy(&out.stdout)).expect("JSON checks");
     let row = check(&checks, "proxy");
     assert_eq!(row["status"], "FAIL", "{row}");
-    assert!(row["detail"].as_str().unwrap().contains("https_proxy"), "{row}");
+    assert!(
+        row["detail"].as_str().unwrap().contains("https_proxy"),
+        "{row}"
+    );
 }
