@@ -180,6 +180,28 @@ fn no_proxy_cidr_reaches_loopback_directly() {
 }
 
 #[test]
+fn a_proxy_wanting_credentials_is_the_proxy_error_for_an_http_target() {
+    let Some(proxy) = Tinyproxy::start() else {
+        return;
+    };
+    let (hub, _) = hub_with("org/repo", "file.gguf", crate::support::big_gguf(4096, 9));
+    let dirs = Dirs::new();
+    let out = provision_model(&dirs, &hub.endpoint(), "hf:org/repo/file.gguf")
+        .env("http_proxy", format!("http://127.0.0.1:{}", proxy.port))
+        .output()
+        .expect("provision runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.contains("\"error_kind\":\"proxy\""), "{stderr}");
+    assert!(stderr.contains("HTTP 407"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("the proxy http://127.0.0.1:{}", proxy.port)),
+        "{stderr}"
+    );
+    assert!(hub.requests().is_empty(), "nothing passed the proxy");
+}
+
+#[test]
 fn a_connect_the_proxy_refuses_is_the_proxy_error_naming_its_host() {
     let Some(proxy) = Tinyproxy::start() else {
         return;
