@@ -78,7 +78,11 @@ impl ProxyUrl {
         if self.url.username().is_empty() && self.url.password().is_none() {
             return None;
         }
-        let decode = |s: &str| percent_decode(s).unwrap_or_else(|| s.to_string());
+        let decode = |s: &str| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8_lossy()
+                .into_owned()
+        };
         let user = decode(self.url.username());
         let pass = decode(self.url.password().unwrap_or_default());
         let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"));
@@ -89,23 +93,6 @@ impl ProxyUrl {
     pub fn host(&self) -> &str {
         self.url.host_str().unwrap_or_default()
     }
-}
-
-fn percent_decode(s: &str) -> Option<String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = s.get(i + 1..i + 3)?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
 }
 
 impl fmt::Display for ProxyUrl {
