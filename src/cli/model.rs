@@ -47,6 +47,8 @@ pub fn provisioner(store: &ModelStore, download: &Download) -> Result<ModelProvi
         .locations
         .with_cache_dir(&store.cache_dir)
         .with_catalog(&store.catalog.catalog);
+    // A proxy variable that does not parse stops the run, naming it.
+    settings.proxy = model_provisioner::ProxySettings::from_env()?;
     if let Some(n) = download.connections {
         settings.parallel.connections = n.get();
     }

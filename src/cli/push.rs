@@ -20,7 +20,10 @@ pub fn run(args: &PushArgs, out: &Output) -> Result<(), CliError> {
         &args.model_ref,
         &args.target,
         format,
-        &OciConfig::from_env(),
+        &OciConfig {
+            proxy: model_provisioner::ProxySettings::from_env()?,
+            ..OciConfig::from_env()
+        },
         &EnsureOptions::default(),
     )?;
     out.emit(&report, |s| {

@@ -61,8 +61,14 @@ impl Machine {
     }
 
     fn run_against(&self, endpoint: &str, args: &[&str]) -> Output {
+        self.run_with(endpoint, args, &[])
+    }
+
+    /// As [`run_against`](Self::run_against), with `envs` set.
+    fn run_with(&self, endpoint: &str, args: &[&str], envs: &[(&str, &str)]) -> Output {
         Command::new(env!("CARGO_BIN_EXE_provision"))
             .args(args)
+            .envs(envs.iter().copied())
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .env("PATH", self.bin())
             .env("HOME", self.dir.path().join("home"))
@@ -339,4 +345,54 @@ fn doctor_reads_an_external_pool_through_the_neutral_plan() {
     );
     let ccache = check(&checks, "ccache");
     assert_eq!(ccache["status"], "OK", "{ccache}");
+}
+
+#[test]
+fn doctor_shows_the_proxy_in_use_without_its_credentials() {
+    let m = Machine::new();
+    let proxy_vars = [
+        "http_proxy",
+        "https_proxy",
+        "HTTPS_PROXY",
+        "all_proxy",
+        "ALL_PROXY",
+        "no_proxy",
+        "NO_PROXY",
+    ];
+    let mut envs: Vec<(&str, &str)> = proxy_vars.iter().map(|v| (*v, "")).collect();
+    envs.push(("HTTPS_PROXY", "http://fleet:numbat4417@proxy.lan:3128"));
+    envs.push(("NO_PROXY", "127.0.0.0/8,.corp"));
+    let out = m.run_with(
+        "http://127.0.0.1:9",
+        &["--json", "doctor", "--offline"],
+        &envs,
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !stdout.contains("numbat4417") && !stderr.contains("numbat4417"),
+        "proxy password shown:\n{stdout}\n{stderr}"
+    );
+    let checks: Vec<Value> = serde_json::from_str(&stdout).expect("JSON checks");
+    let row = check(&checks, "proxy");
+    assert_eq!(row["status"], "OK", "{row}");
+    assert_eq!(
+        row["detail"], "https: http://proxy.lan:3128 (NO_PROXY: 127.0.0.0/8,.corp)",
+        "{row}"
+    );
+
+    envs.push(("https_proxy", "http://proxy.lan:notaport"));
+    let out = m.run_with(
+        "http://127.0.0.1:9",
+        &["--json", "doctor", "--offline"],
+        &envs,
+    );
+    let checks: Vec<Value> =
+        serde_json::from_str(&String::from_utf8_lossy(&out.stdout)).expect("JSON checks");
+    let row = check(&checks, "proxy");
+    assert_eq!(row["status"], "FAIL", "{row}");
+    assert!(
+        row["detail"].as_str().unwrap().contains("https_proxy"),
+        "{row}"
+    );
 }

@@ -23,6 +23,7 @@ mod oci;
 #[path = "../../crates/model-provisioner/tests/model_provisioner/oci_support/mod.rs"]
 mod oci_support;
 mod progress_output;
+mod proxy;
 mod secrets;
 mod shared_blobs;
 mod support;

@@ -48,6 +48,8 @@ pub struct HttpsConfig {
     pub stall: StallPolicy,
     /// `User-Agent` sent instead of this crate's own.
     pub user_agent: Option<String>,
+    /// The proxies requests go through (none by default).
+    pub proxy: crate::download::ProxySettings,
 }
 
 impl Default for HttpsConfig {
@@ -64,6 +66,7 @@ impl Default for HttpsConfig {
             parallel: ParallelPolicy::from_env(),
             stall: StallPolicy::default(),
             user_agent: None,
+            proxy: crate::download::ProxySettings::none(),
         }
     }
 }
@@ -104,6 +107,7 @@ impl HttpsFetcher {
             max_redirects: 10,
             stall: config.stall,
             user_agent: config.user_agent.clone(),
+            proxy: config.proxy.clone(),
         });
         Self { config, client }
     }

@@ -38,6 +38,7 @@ pub use digest::{
     hash_reader, sha256_bytes,
 };
 pub use download::{CONNECTIONS_ENV, DownloadError, ParallelPolicy, RetryPolicy, StallPolicy};
+pub use download::{NoProxy, ProxyError, ProxySettings, ProxyUrl};
 pub use error::{BoxError, CatalogError, ProvisionError};
 pub use error_kind::ErrorKind;
 pub use fetch::{FetchContext, Fetched, Fetcher, FileFetcher, Vouched};

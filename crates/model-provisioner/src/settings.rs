@@ -3,7 +3,7 @@
 //! use. Built by the program; [`Settings::from_env`] is the one place the
 //! environment is read, for programs (like the CLI) that want that.
 
-use crate::download::ParallelPolicy;
+use crate::download::{ParallelPolicy, ProxySettings};
 use crate::hf::HubSettings;
 use crate::locations::Locations;
 use crate::oci::RegistryAuth;
@@ -20,6 +20,7 @@ use crate::oci::RegistryAuth;
 ///     hub: HubSettings { endpoint: Some("http://127.0.0.1:9".into()), ..Default::default() },
 ///     parallel: ParallelPolicy { connections: 2, ..Default::default() },
 ///     registry: Default::default(),
+///     proxy: Default::default(),
 /// };
 /// let models = ModelProvisioner::with_settings(settings).build()?;
 /// assert!(models.schemes().contains(&"https"));
@@ -35,6 +36,11 @@ pub struct Settings {
     pub parallel: ParallelPolicy,
     /// Credentials for `oci://` registries.
     pub registry: RegistryAuth,
+    /// The proxies every network fetcher goes through. None unless set:
+    /// [`from_env`](Self::from_env) leaves it so, because a bad proxy
+    /// variable is an error the program must see; read it with
+    /// [`ProxySettings::from_env`], as the CLI does.
+    pub proxy: ProxySettings,
 }
 
 impl Settings {
@@ -65,6 +71,7 @@ impl Settings {
             hub: HubSettings::from_lookup(&var),
             parallel: ParallelPolicy::from_lookup(&var),
             registry: RegistryAuth::from_lookup(&var),
+            proxy: ProxySettings::none(),
         }
     }
 }

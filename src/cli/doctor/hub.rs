@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use model_provisioner::hf::HfConfig;
-use model_provisioner::public_url;
+use model_provisioner::{ProxySettings, public_url};
 
 use super::Check;
 
@@ -20,9 +20,24 @@ pub fn checks(offline: bool) -> Vec<Check> {
             .hint("set HF_TOKEN for gated or private repos")
     };
     if offline || config.offline {
-        return vec![Check::ok("hf endpoint", "not checked (offline)"), token];
+        return vec![
+            Check::ok("hf endpoint", "not checked (offline)"),
+            token,
+            proxy(),
+        ];
     }
-    vec![endpoint(&config.endpoint), token]
+    vec![endpoint(&config.endpoint), token, proxy()]
+}
+
+/// The proxies downloads go through, credentials masked; a variable that
+/// does not parse fails here as it would fail a download.
+fn proxy() -> Check {
+    match ProxySettings::from_env() {
+        Ok(proxy) if proxy.is_none() => Check::ok("proxy", "none"),
+        Ok(proxy) => Check::ok("proxy", proxy.to_string()),
+        Err(e) => Check::fail("proxy", e.to_string())
+            .hint("fix or unset the variable; see README \"Proxies\""),
+    }
 }
 
 fn endpoint(url: &str) -> Check {

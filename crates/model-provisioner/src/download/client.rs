@@ -3,10 +3,14 @@
 //! cross-origin 3xx can be returned as the answer (Hub metadata rides on
 //! it), and a redirect to plain http off loopback is refused (from https,
 //! and from a loopback http URL alike). Every read waits in short slices
-//! and notices a cancel ([`interrupt`](super::interrupt)).
+//! and notices a cancel ([`interrupt`](super::interrupt)). Requests go
+//! through the proxy [`ProxySettings`] names for their URL: `https:` by
+//! `CONNECT`, `http:` in absolute form ([`absolute`](super::absolute)).
 
 use crate::download::DownloadError;
+use crate::download::absolute::AbsoluteFormConnector;
 use crate::download::interrupt::{self, Watchful};
+use crate::download::proxy::{ProxySettings, ProxyUrl};
 use crate::download::retry::{Failure, RetryPolicy, is_retryable_status, parse_retry_after};
 use narration_core::public_url;
 use std::time::{Duration, SystemTime};
@@ -40,6 +44,8 @@ pub(crate) struct ClientSettings {
     pub stall: crate::download::StallPolicy,
     /// `User-Agent` sent instead of this crate's own.
     pub user_agent: Option<String>,
+    /// The proxies requests go through.
+    pub proxy: ProxySettings,
 }
 
 /// The bytes a GET asks for: `start` to `end` (inclusive), or to the end
@@ -65,6 +71,10 @@ impl ByteRange {
 #[derive(Debug)]
 pub(crate) struct Client {
     agent: Agent,
+    /// The agent for `http:` targets through the proxy (absolute form).
+    http_proxied: Option<Agent>,
+    /// The agent for `https:` targets through the proxy (`CONNECT`).
+    https_proxied: Option<Agent>,
     settings: ClientSettings,
     /// A whole `Authorization` value (an OCI registry's `Basic …` or
     /// `Bearer …`) sent to `auth_origin` instead of `Bearer {token}`.
@@ -100,7 +110,37 @@ const USER_AGENT: &str = concat!(
 
 impl Client {
     pub fn new(settings: ClientSettings) -> Self {
+        let agent = Self::agent(&settings, None, DefaultConnector::new().chain(Watchful));
+        let http_proxied = settings.proxy.http.as_ref().and_then(|p| {
+            let connector = AbsoluteFormConnector::new(p)?;
+            Some(Self::agent(&settings, Some(p), connector.chain(Watchful)))
+        });
+        let https_proxied = settings
+            .proxy
+            .https
+            .as_ref()
+            .map(|p| Self::agent(&settings, Some(p), DefaultConnector::new().chain(Watchful)));
+        Self {
+            agent,
+            http_proxied,
+            https_proxied,
+            settings,
+            authorization: None,
+            accept: None,
+        }
+    }
+
+    /// An agent with these settings, through `proxy` (as ureq's proxy:
+    /// for `CONNECT`, and so that ureq leaves the target's name to the
+    /// proxy) when given.
+    fn agent(
+        settings: &ClientSettings,
+        proxy: Option<&ProxyUrl>,
+        connector: impl Connector,
+    ) -> Agent {
+        let proxy = proxy.and_then(|p| ureq::Proxy::new(p.with_credentials()).ok());
         let config = Agent::config_builder()
+            .proxy(proxy)
             .max_redirects(0)
             .http_status_as_error(false)
             .user_agent(settings.user_agent.as_deref().unwrap_or(USER_AGENT))
@@ -110,13 +150,18 @@ impl Client {
             // Fewer, larger reads from the socket on big bodies.
             .input_buffer_size(512 * 1024)
             .build();
-        let connector = DefaultConnector::new().chain(Watchful);
-        let agent = Agent::with_parts(config, connector, DefaultResolver::default());
-        Self {
-            agent,
-            settings,
-            authorization: None,
-            accept: None,
+        Agent::with_parts(config, connector, DefaultResolver::default())
+    }
+
+    /// The agent for `url`, and the proxy it goes through.
+    fn agent_for(&self, url: &Url) -> (&Agent, Option<&ProxyUrl>) {
+        let proxied = match url.scheme() {
+            "http" => self.http_proxied.as_ref(),
+            _ => self.https_proxied.as_ref(),
+        };
+        match (self.settings.proxy.for_url(url), proxied) {
+            (Some(proxy), Some(agent)) => (agent, Some(proxy)),
+            _ => (&self.agent, None),
         }
     }
 
@@ -198,7 +243,10 @@ impl Client {
             .builder(method, url, range)
             .body(())
             .map_err(|_| unusable(url))?;
-        self.agent.run(req).map_err(|e| classify(url, e))
+        let (agent, proxy) = self.agent_for(url);
+        let response = agent.run(req).map_err(|e| classify(url, proxy, e))?;
+        refused_by_proxy(url, proxy, &response)?;
+        Ok(response)
     }
 
     /// Sends `body` (with its length) to `url`, no redirect followed: an
@@ -217,11 +265,13 @@ impl Client {
         let req = self
             .builder(method, url, None)
             .header("Content-Type", content_type);
+        let (agent, proxy) = self.agent_for(url);
         let response = match body {
-            Upload::Bytes(bytes) => self.agent.run(req.body(bytes).map_err(|_| unusable(url))?),
-            Upload::File(file) => self.agent.run(req.body(file).map_err(|_| unusable(url))?),
+            Upload::Bytes(bytes) => agent.run(req.body(bytes).map_err(|_| unusable(url))?),
+            Upload::File(file) => agent.run(req.body(file).map_err(|_| unusable(url))?),
         }
-        .map_err(|e| classify(url, e))?;
+        .map_err(|e| classify(url, proxy, e))?;
+        refused_by_proxy(url, proxy, &response)?;
         let answer = Answer {
             response,
             url: url.clone(),
@@ -369,9 +419,52 @@ pub(crate) fn status_error(url: &Url, status: u16) -> DownloadError {
     }
 }
 
+/// A 407 can only come from the proxy (an `http:` target's request is
+/// answered by the proxy itself): the proxy's error, not the server's.
+fn refused_by_proxy(
+    url: &Url,
+    proxy: Option<&ProxyUrl>,
+    response: &Response<Body>,
+) -> Result<(), Failure> {
+    match proxy {
+        Some(proxy) if response.status().as_u16() == 407 => {
+            Err(Failure::Fatal(proxy_error(url, proxy, 407)))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The proxy's refusal, naming its host and what to do.
+fn proxy_error(url: &Url, proxy: &ProxyUrl, status: u16) -> DownloadError {
+    DownloadError::Proxy {
+        proxy: proxy.to_string(),
+        url: public_url(url.as_str()),
+        status,
+        hint: match status {
+            407 => {
+                "the proxy wants credentials; put them in the proxy URL (http://user:password@host:port)"
+            }
+            403 => {
+                "the proxy does not allow this destination; ask its administrator, or list the host in NO_PROXY"
+            }
+            _ => "check the proxy settings (https_proxy, http_proxy, ALL_PROXY, NO_PROXY)",
+        },
+    }
+}
+
+/// The status in ureq's "proxy server responded 403/Forbidden".
+fn connect_status(reason: &str) -> u16 {
+    reason
+        .rsplit("responded ")
+        .next()
+        .and_then(|s| s.split('/').next())
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(0)
+}
+
 /// Sorts a ureq error into transient (retry) or fatal. Only the error's
 /// category is kept: never a header value.
-fn classify(url: &Url, e: ureq::Error) -> Failure {
+fn classify(url: &Url, proxy: Option<&ProxyUrl>, e: ureq::Error) -> Failure {
     use ureq::Error as E;
     let transient = |reason: &str| crate::download::retry::transient(reason);
     if interrupt::cancelled() {
@@ -383,6 +476,13 @@ fn classify(url: &Url, e: ureq::Error) -> Failure {
             reason,
         })
     };
+    if let (E::ConnectProxyFailed(reason), Some(proxy)) = (&e, proxy) {
+        let status = connect_status(reason);
+        if status == 0 {
+            return transient(&format!("the proxy {} did not answer CONNECT", proxy));
+        }
+        return Failure::Fatal(proxy_error(url, proxy, status));
+    }
     match e {
         E::Timeout(_) => transient("timed out"),
         E::ConnectionFailed => transient("connection failed"),

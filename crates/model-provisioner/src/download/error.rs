@@ -54,6 +54,20 @@ pub enum DownloadError {
         /// Why the last attempt failed.
         last: String,
     },
+    /// The proxy refused the request (a `CONNECT` or a request it answered
+    /// itself with 403 or 407). Names the proxy's host, never its
+    /// credentials.
+    #[error("the proxy {proxy} refused the request to {url} (HTTP {status}): {hint}")]
+    Proxy {
+        /// The proxy, public form (no credentials).
+        proxy: String,
+        /// The URL asked for, public form.
+        url: String,
+        /// The proxy's status.
+        status: u16,
+        /// What to do about it.
+        hint: &'static str,
+    },
     /// A failure of the connection that retrying cannot mend (TLS, protocol).
     #[error("{url}: {reason}")]
     Network {
@@ -181,6 +195,7 @@ impl DownloadError {
             Self::Status { .. } => "http-status",
             Self::RetriesExhausted { .. } => "retries-exhausted",
             Self::Network { .. } => "network",
+            Self::Proxy { .. } => "proxy",
             Self::SizeMismatch { .. } => "size-mismatch",
             Self::EtagMismatch { .. } => "etag-mismatch",
             Self::DigestMismatch { .. } => "digest-mismatch",
@@ -198,7 +213,10 @@ impl DownloadError {
     /// The kind a caller matches on.
     pub(crate) fn class(&self) -> ErrorKind {
         match self {
-            Self::Unauthorized { .. } | Self::Forbidden { .. } => ErrorKind::Denied,
+            Self::Unauthorized { .. }
+            | Self::Forbidden { .. }
+            | Self::Proxy { status: 407, .. } => ErrorKind::Denied,
+            Self::Proxy { .. } => ErrorKind::Network,
             Self::Status { status: 404, .. } => ErrorKind::NotFound,
             Self::TooManyRedirects { .. }
             | Self::Status { .. }

@@ -12,6 +12,7 @@
 //!   ([`piece`] per connection, [`prefix_hash`] hashing in file order,
 //!   [`parts`] recording finished ranges for resume), as
 //!   [`ParallelPolicy`] says.
+//! - [`proxy`]: which proxy a request goes through (curl's rules).
 //! - [`lock`]: the cross-process lock per file.
 //! - [`interrupt`]: reads that notice a cancel, and body reads that hand
 //!   the thread back while the socket is silent; [`stall`]: when a body
@@ -21,6 +22,7 @@
 //! Nothing here narrates. Progress is reported as [`Event`]s to a
 //! callback; failures are returned as [`DownloadError`].
 
+mod absolute;
 mod client;
 mod error;
 mod event;
@@ -33,6 +35,7 @@ mod piece;
 mod pipeline;
 mod policy;
 mod prefix_hash;
+pub mod proxy;
 mod ranges;
 mod retry;
 mod space;
@@ -42,6 +45,7 @@ mod transfer;
 
 pub use error::DownloadError;
 pub use policy::{CONNECTIONS_ENV, ParallelPolicy};
+pub use proxy::{NoProxy, ProxyError, ProxySettings, ProxyUrl};
 pub use retry::RetryPolicy;
 pub use stall::StallPolicy;
 

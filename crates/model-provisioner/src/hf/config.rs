@@ -53,6 +53,8 @@ pub struct HfConfig {
     pub stall: crate::download::StallPolicy,
     /// `User-Agent` sent instead of this crate's own.
     pub user_agent: Option<String>,
+    /// The proxies requests go through (none by default).
+    pub proxy: crate::download::ProxySettings,
 }
 
 impl fmt::Debug for HfConfig {
@@ -108,6 +110,7 @@ impl HfConfig {
             lock_wait: crate::file_lock::LockWait::default(),
             parallel: ParallelPolicy::from_lookup(var),
             stall: crate::download::StallPolicy::default(),
+            proxy: crate::download::ProxySettings::none(),
             user_agent: None,
         }
     }

@@ -152,6 +152,7 @@ impl HfFetcher {
             max_redirects: config.max_redirects,
             stall: config.stall,
             user_agent: config.user_agent.clone(),
+            proxy: config.proxy.clone(),
         });
         Self { config, client }
     }

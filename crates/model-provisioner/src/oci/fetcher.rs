@@ -44,6 +44,8 @@ pub struct OciConfig {
     pub lock_wait: LockWait,
     /// When large blobs go over several connections.
     pub parallel: ParallelPolicy,
+    /// The proxies requests go through (none by default).
+    pub proxy: crate::download::ProxySettings,
 }
 
 impl Default for OciConfig {
@@ -58,6 +60,7 @@ impl Default for OciConfig {
             read_timeout: Duration::from_secs(30),
             lock_wait: LockWait::default(),
             parallel: ParallelPolicy::default(),
+            proxy: crate::download::ProxySettings::none(),
         }
     }
 }
@@ -115,6 +118,7 @@ impl OciFetcher {
             max_redirects: 10,
             stall: crate::download::StallPolicy::default(),
             user_agent: None,
+            proxy: self.config.proxy.clone(),
         }
     }
 

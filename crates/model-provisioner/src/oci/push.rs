@@ -136,6 +136,7 @@ fn upload(
         max_redirects: 10,
         stall: crate::download::StallPolicy::default(),
         user_agent: None,
+        proxy: config.proxy.clone(),
     };
     let session = Session::new(registry, repository, id.clone(), settings, &config.auth)?;
     let events = &|_: crate::download::Event<'_>| {};

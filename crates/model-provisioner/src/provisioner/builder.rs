@@ -4,6 +4,7 @@
 use super::ModelProvisioner;
 use crate::catalog::{CatalogStore, SqliteCatalog};
 use crate::download::ParallelPolicy;
+use crate::download::ProxySettings;
 use crate::error::ProvisionError;
 use crate::fetch::{Fetcher, FileFetcher};
 use crate::file_lock::LockWait;
@@ -40,6 +41,8 @@ struct Network {
     registry: RegistryAuth,
     /// The hub cache downloads go to.
     hf_cache: PathBuf,
+    /// The proxies all three fetchers go through.
+    proxy: ProxySettings,
 }
 
 impl std::fmt::Debug for ProvisionerBuilder {
@@ -78,6 +81,7 @@ impl ProvisionerBuilder {
             parallel: ParallelPolicy::default(),
             registry: RegistryAuth::anonymous(),
             hf_cache,
+            proxy: ProxySettings::none(),
         });
         self
     }
@@ -89,6 +93,7 @@ impl ProvisionerBuilder {
             parallel: ParallelPolicy::default(),
             registry: RegistryAuth::anonymous(),
             hf_cache: cache,
+            proxy: ProxySettings::none(),
         })
     }
 
@@ -125,6 +130,14 @@ impl ProvisionerBuilder {
     /// value; [`RegistryAuth::from_env`] reads the Docker config.
     pub fn registry(mut self, auth: RegistryAuth) -> Self {
         self.network_mut().registry = auth;
+        self
+    }
+
+    /// The proxies the Hub, HTTPS and OCI fetchers go through (default:
+    /// none), as a value; [`ProxySettings::from_env`] reads them as curl
+    /// does.
+    pub fn proxy(mut self, proxy: ProxySettings) -> Self {
+        self.network_mut().proxy = proxy;
         self
     }
 
@@ -191,21 +204,26 @@ impl ProvisionerBuilder {
         let mut offline = self.offline;
         if let Some(net) = self.network {
             offline |= net.hub.offline;
-            let hf = HfConfig::default()
-                .with_hub(&net.hub)
-                .with_cache_dir(&net.hf_cache)
-                .with_parallel(net.parallel.clone());
+            let hf = HfConfig {
+                proxy: net.proxy.clone(),
+                ..HfConfig::default()
+                    .with_hub(&net.hub)
+                    .with_cache_dir(&net.hf_cache)
+                    .with_parallel(net.parallel.clone())
+            };
             let oci = OciConfig {
                 hf_cache: Some(net.hf_cache.clone()),
                 auth: net.registry,
                 offline: net.hub.offline,
                 parallel: net.parallel.clone(),
+                proxy: net.proxy.clone(),
                 ..OciConfig::default()
             };
             let https = HttpsConfig {
                 parallel: net.parallel,
                 offline: net.hub.offline,
                 user_agent: net.hub.user_agent,
+                proxy: net.proxy,
                 ..HttpsConfig::default()
             };
             fetchers.push(Arc::new(HfFetcher::new(hf)));

@@ -124,6 +124,7 @@ impl ModelProvisioner {
             .hub(settings.hub)
             .parallel(settings.parallel)
             .registry(settings.registry)
+            .proxy(settings.proxy)
     }
 
     /// The schemes this provisioner fetches, in the order its fetchers
