@@ -462,6 +462,24 @@ mod tests {
         }
     }
 
+    /// A fuzz find: a host with `*` and `=` was accepted, and its id,
+    /// redacted as `pwd=[REDACTED]`, parsed back to no URL.
+    #[test]
+    fn a_host_that_is_no_dns_name_is_refused() {
+        for input in ["https://examp5eh.mo*PWD=//exa", "https://a*b/m.gguf"] {
+            let err = ModelRef::parse(input).expect_err(input);
+            assert!(matches!(err, RefError::BadUrl { .. }), "{err:?}");
+        }
+        for good in [
+            "https://cdn-1.example_x.org/m.gguf",
+            "http://127.0.0.1:8/m",
+            "http://[::1]/m",
+        ] {
+            let parsed = ModelRef::parse(good).expect(good);
+            assert_eq!(ModelRef::parse(&parsed.id()).unwrap(), parsed, "{good}");
+        }
+    }
+
     #[test]
     fn relative_path_without_a_base_is_an_error() {
         assert!(matches!(

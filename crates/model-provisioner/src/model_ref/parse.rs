@@ -246,8 +246,19 @@ pub(super) fn parse_url(input: &str, scheme: &str) -> Result<String, RefError> {
         return Err(bad("a URL must not contain whitespace"));
     }
     let mut url = url::Url::parse(input).map_err(|_| bad("it is not a valid URL"))?;
-    if url.host_str().is_none_or(str::is_empty) {
-        return Err(bad("the URL has no host"));
+    match url.host() {
+        None => return Err(bad("the URL has no host")),
+        Some(url::Host::Domain(d)) if d.is_empty() => return Err(bad("the URL has no host")),
+        // A host name is letters, digits, `-`, `_` and dots; anything else
+        // (`*`, `=`, …) names no server, and would not survive redaction.
+        Some(url::Host::Domain(d))
+            if !d
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.')) =>
+        {
+            return Err(bad("the host is not a DNS name or an IP address"));
+        }
+        Some(_) => {}
     }
     if matches!(url.path(), "" | "/") {
         return Err(bad("the URL has no file path"));
