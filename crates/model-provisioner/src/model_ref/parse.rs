@@ -247,8 +247,7 @@ pub(super) fn parse_url(input: &str, scheme: &str) -> Result<String, RefError> {
     }
     let mut url = url::Url::parse(input).map_err(|_| bad("it is not a valid URL"))?;
     match url.host() {
-        None => return Err(bad("the URL has no host")),
-        Some(url::Host::Domain(d)) if d.is_empty() => return Err(bad("the URL has no host")),
+        None | Some(url::Host::Domain("")) => return Err(bad("the URL has no host")),
         // A host name is letters, digits, `-`, `_` and dots; anything else
         // (`*`, `=`, …) names no server, and would not survive redaction.
         Some(url::Host::Domain(d))
