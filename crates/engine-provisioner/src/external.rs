@@ -13,7 +13,7 @@ use crate::say::Say;
 use crate::source::{in_step, lifecycle_span, say_for};
 use crate::source_plan::{default_cache_dir, required_model};
 use crate::{EngineProvisioner, steps};
-use model_provisioner::{Cancel, ModelProvisioner};
+use model_provisioner::ModelProvisioner;
 use narration_core::catalog::engine as ev;
 use narration_core::step_span;
 use serde::Serialize;
@@ -21,6 +21,7 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use verified_download::Cancel;
 
 /// How long `--version` may take by default (a CUDA build initialises its
 /// devices first).
@@ -187,7 +188,7 @@ impl LlamaCppExternal {
         let (version, commit) = in_step(step_span!(ev::ACTOR, "binary-check"), || {
             self.check_version(plan, &binary, &options.cancel, say)
         })?;
-        let sha256 = model_provisioner::hash_file(&binary)
+        let sha256 = verified_download::hash_file(&binary)
             .map_err(|e| binary_error(plan, &binary, format!("cannot be read to hash it: {e}")))?
             .0
             .hex();
