@@ -13,13 +13,13 @@
 //! only grows, but for one case: a server that answers a resume's `Range`
 //! with the whole file (`200`) restarts the file, and `done` from zero.
 
+use crate::actions;
 use crate::download::Event;
 use crate::fetch::FetchContext;
 use crate::model_ref::ModelRef;
 use crate::progress::ProgressStep;
 use crate::units::{human_bytes, mb_per_s};
-use narration_core::catalog::model as actions;
-use narration_core::{NarrationFields, narrate};
+use narration_core::{NarrationFields, narrate, outcome, source_kind};
 use std::cell::Cell;
 use std::fmt::Display;
 use std::time::{Duration, Instant};
@@ -238,8 +238,20 @@ impl TransferNarration<'_> {
             |f| {
                 f.bytes = Some(transferred);
                 f.duration_ms = Some(u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX));
+                f.outcome = Some(outcome::TRANSFERRED.to_string());
+                f.source_kind = Some(source_kind_of(self.n.model).to_string());
             },
         );
+    }
+}
+
+/// Where a model's bytes come from, as the transfer metrics label it.
+fn source_kind_of(model: &ModelRef) -> &'static str {
+    match model {
+        ModelRef::Hf { .. } => source_kind::HF,
+        ModelRef::Https { .. } | ModelRef::Http { .. } => source_kind::HTTPS,
+        ModelRef::Oci { .. } => source_kind::OCI,
+        ModelRef::File { .. } => source_kind::FILE,
     }
 }
 
