@@ -12,7 +12,8 @@ use url::Url;
 pub struct Request<'a> {
     /// Where the GET goes (redirects are followed).
     pub url: Url,
-    /// A name for errors (`org/repo/file.gguf`, a URL in public form).
+    /// A name for errors (a URL in public form, or the caller's name for
+    /// the file).
     pub label: String,
     /// The partial file, kept across attempts and processes.
     pub partial: PathBuf,
@@ -20,7 +21,8 @@ pub struct Request<'a> {
     pub dest: PathBuf,
     /// Size promised by the server's metadata, when known.
     pub expected_size: Option<u64>,
-    /// The sha256 the server advertised (the Hub's 64-hex etag).
+    /// The sha256 the server advertised (an etag that is one), checked
+    /// as well as the caller's.
     pub advertised: Option<Digest>,
     /// The caller's digest.
     pub expected: Option<&'a Digest>,
