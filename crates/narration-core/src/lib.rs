@@ -45,6 +45,7 @@ mod fields;
 mod filter;
 mod inert;
 mod init;
+mod init_error;
 mod interest;
 mod log;
 mod metrics;
