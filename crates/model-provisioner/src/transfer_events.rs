@@ -17,7 +17,6 @@ use crate::actions;
 use crate::download::Event;
 use crate::fetch::FetchContext;
 use crate::model_ref::ModelRef;
-use crate::progress::ProgressStep;
 use crate::units::{human_bytes, mb_per_s};
 use narration_core::{NarrationFields, narrate, outcome, source_kind};
 use std::cell::Cell;
@@ -91,54 +90,37 @@ pub(crate) struct TransferNarration<'a> {
 }
 
 impl TransferNarration<'_> {
-    /// Narrates `event` (progress only when due).
+    /// Reports `event` as typed progress (the download layer's one
+    /// mapping) and narrates it (progress only when due).
     pub fn on(&self, event: Event<'_>) {
+        verified_download::report_progress(&self.n.ctx.progress, &event);
         match event {
             Event::Started {
                 url,
                 resumed_from,
                 total,
-            } => {
-                self.report(resumed_from, total, 1, false);
-                self.started(url, resumed_from, total);
-            }
+            } => self.started(url, resumed_from, total),
             Event::Progress {
                 have,
                 total,
                 transferred,
-                connections,
-            } => {
-                self.report(have, total, connections, false);
-                self.progress(have, total, transferred);
-            }
+                ..
+            } => self.progress(have, total, transferred),
             Event::Retrying {
                 attempt,
                 max,
                 delay,
                 reason,
             } => self.retrying(attempt, max, delay, reason),
-            Event::LockWait { path, holder_pid } => {
-                let progress = &self.n.ctx.progress;
-                progress.report(ProgressStep::LockWait, 0, None, 0, false);
-                self.lock_wait(path, holder_pid);
-            }
+            Event::LockWait { path, holder_pid } => self.lock_wait(path, holder_pid),
             Event::Finished {
                 transferred,
                 elapsed,
                 resumed_from,
                 connections,
-                size,
-            } => {
-                self.report(size, Some(size), connections, true);
-                self.finished(transferred, elapsed, resumed_from, connections);
-            }
+                ..
+            } => self.finished(transferred, elapsed, resumed_from, connections),
         }
-    }
-
-    /// The download step's typed progress.
-    fn report(&self, done: u64, total: Option<u64>, connections: usize, finished: bool) {
-        let progress = &self.n.ctx.progress;
-        progress.report(ProgressStep::Download, done, total, connections, finished);
     }
 
     fn lock_wait(&self, path: &std::path::Path, holder_pid: Option<u32>) {
