@@ -40,6 +40,7 @@ pub struct Download<'a> {
     sha256: Option<Digest>,
     size: Option<u64>,
     token: Option<String>,
+    authorization: Option<String>,
     allow_insecure_http: bool,
     settings: ClientSettings,
     parallel: ParallelPolicy,
@@ -58,6 +59,7 @@ impl std::fmt::Debug for Download<'_> {
             .field("sha256", &self.sha256)
             .field("size", &self.size)
             .field("token", &self.token.as_ref().map(|_| "…"))
+            .field("authorization", &self.authorization.as_ref().map(|_| "…"))
             .finish_non_exhaustive()
     }
 }
@@ -88,6 +90,7 @@ impl<'a> Download<'a> {
             sha256: None,
             size: None,
             token: None,
+            authorization: None,
             allow_insecure_http: false,
             settings: ClientSettings {
                 token: None,
@@ -127,6 +130,13 @@ impl<'a> Download<'a> {
     /// (never to a host a redirect leads to).
     pub fn bearer_token(mut self, token: impl Into<String>) -> Self {
         self.token = Some(token.into());
+        self
+    }
+
+    /// Send this whole `Authorization` value (`Basic …`, `token …`) to
+    /// the URL's origin only, instead of a bearer token.
+    pub fn authorization(mut self, value: impl Into<String>) -> Self {
+        self.authorization = Some(value.into());
         self
     }
 
@@ -242,11 +252,11 @@ impl<'a> Download<'a> {
             return Ok(done);
         }
         let mut settings = self.settings.clone();
-        if let Some(token) = &self.token {
-            settings.token = Some(token.clone());
+        if self.token.is_some() || self.authorization.is_some() {
+            settings.token = self.token.clone();
             settings.auth_origin = Some(url.origin());
         }
-        let client = Client::new(settings);
+        let client = Client::new(settings).with_authorization(self.authorization.clone());
         let done = download(
             &client,
             &Request {
