@@ -16,7 +16,7 @@ use std::time::Instant;
 /// Downloads `req`, resuming its partial file and retrying transient
 /// failures; verifies and renames into place. Large files go over
 /// parallel ranged connections when the server allows (see
-/// [`parallel`]). Reports `Started` (once, with the size when metadata or
+/// [`ParallelPolicy`](crate::ParallelPolicy)). Reports `Started` (once, with the size when metadata or
 /// the first answer gives it), `Progress`, `Retrying` and `Finished` to
 /// `events`. A verification failure deletes the partial;
 /// any other failure keeps it to resume.
