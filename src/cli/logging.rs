@@ -4,11 +4,11 @@
 use std::io::IsTerminal;
 use std::sync::Arc;
 
-use narration_core::catalog::doctor;
+use crate::cli::actions::doctor;
 use narration_core::{BoxMakeWriter, InitError, InitGuard, InitOptions, LogFormat, Verbosity};
 
 use super::args::{Global, LogFormatArg};
-use super::progress::{BarWriter, ProgressDisplay, ProgressLayer, SHOWN_AS_BARS};
+use super::progress::{BarWriter, ProgressDisplay, SHOWN_AS_BARS};
 
 /// Keeps narration output (and OTLP export) alive until dropped.
 pub struct Logging {
@@ -74,9 +74,6 @@ fn options(
         // Lines are written above the bars, so the two never garble.
         let writer = BarWriter::new();
         let shown = Arc::new(ProgressDisplay::new(&writer));
-        options
-            .layers
-            .push(Box::new(ProgressLayer::new(Arc::clone(&shown))));
         options.writer = Some(BoxMakeWriter::new(writer));
         if global.verbose == 0 {
             options.shown_elsewhere = SHOWN_AS_BARS
@@ -103,9 +100,10 @@ fn env_url(name: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cli::actions::doctor;
     use crate::cli::args::Cli;
     use clap::Parser;
-    use narration_core::catalog::{doctor, model};
+    use model_provisioner::actions as model;
 
     /// (a display, download-progress lines left out) for these flags.
     fn bars(flags: &[&str], terminal: bool) -> (bool, bool) {

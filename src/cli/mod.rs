@@ -1,5 +1,6 @@
 //! The `provision` command line: arguments, output, and one module per verb.
 
+mod actions;
 mod args;
 mod cache;
 mod catalog;
@@ -43,6 +44,10 @@ pub fn main() -> ExitCode {
     narration_core::continue_trace_from_env(&root);
     let display = progress::observer(logging.display());
     let result = root.in_scope(|| run(cli.command, &out, display));
+    // A step without an end report (a clone, a configure) may still spin.
+    if let Some(display) = logging.display() {
+        display.clear();
+    }
     // Closed before the guard flushes, so that it is exported.
     drop(root);
     drop(logging);

@@ -1,23 +1,21 @@
-//! Progress bars on a terminal. The provisioner reports typed progress
-//! ([`Progress`]) to a [`ProgressDisplay`], its [`ProgressObserver`]: a
+//! Progress bars on a terminal. The provisioners report typed progress
+//! ([`Progress`]) to a [`ProgressDisplay`], their [`ProgressObserver`]: a
 //! download or a hash of known size is a bar with percent, bytes of total,
-//! rate and ETA; a build is a bar of `[n/N]` steps. Steps that report no
-//! typed progress (a clone, a build without step counts, a download from a
-//! provisioner that does not report yet) show a spinner started by their
-//! narrations ([`ProgressLayer`]). Log lines are written through the bars
-//! so the two never garble.
+//! rate and ETA; a build is a bar of `[n/N]` steps; a step without numbers
+//! (preflight, a clone, a configure, a lock wait) is a spinner until the
+//! next report. The display reads no narration: what it draws is typed,
+//! and the verb clears it when it returns. Log lines are written through
+//! the bars so the two never garble.
 
 use std::io::{self, Write};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use model_provisioner::actions as model;
 use model_provisioner::{Progress, ProgressObserver, ProgressStep, ProgressUnit};
-use narration_core::catalog::{engine, model};
 use narration_core::inert;
-use tracing::{Event, Subscriber};
 use tracing_subscriber::fmt::MakeWriter;
-use tracing_subscriber::layer::{Context, Layer};
 
 /// The narrations a bar shows instead of a line on a terminal.
 pub const SHOWN_AS_BARS: &[(&str, &str)] = &[(model::ACTOR, model::DOWNLOAD_PROGRESS)];
@@ -152,9 +150,6 @@ struct Current {
 pub struct ProgressDisplay {
     bars: MultiProgress,
     current: Mutex<Option<Current>>,
-    /// The steps the provisioner reported typed progress for: narrations
-    /// no longer move their bars (they come later and carry less).
-    typed: Mutex<Vec<ProgressStep>>,
 }
 
 impl ProgressDisplay {
@@ -167,7 +162,6 @@ impl ProgressDisplay {
         Self {
             bars,
             current: Mutex::new(None),
-            typed: Mutex::new(Vec::new()),
         }
     }
 
@@ -215,29 +209,11 @@ impl ProgressDisplay {
         }
     }
 
-    /// A spinner for a step that reports no typed progress.
-    fn working(&self, step: ProgressStep, target: &str, message: String) {
-        let mut p = Progress::new(step, target);
-        p.total = None;
-        let mut state = bar_state(&p);
-        state.shape = BarShape::Working;
-        state.message = message;
-        self.show(state);
-    }
-
-    /// Take the bar away (the lifecycle moved past it or failed).
+    /// Take the bar away (the verb returned, done or failed).
     pub fn clear(&self) {
         if let Some(old) = self.slot().take() {
             self.remove(old.bar);
         }
-    }
-
-    /// True when `step` is reported as typed progress.
-    fn is_typed(&self, step: ProgressStep) -> bool {
-        self.typed
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .contains(&step)
     }
 
     fn remove(&self, bar: ProgressBar) {
@@ -261,12 +237,6 @@ impl ProgressDisplay {
 
 impl ProgressObserver for ProgressDisplay {
     fn progress(&self, progress: &Progress) {
-        {
-            let mut typed = self.typed.lock().unwrap_or_else(|p| p.into_inner());
-            if !typed.contains(&progress.step) {
-                typed.push(progress.step);
-            }
-        }
         self.show(bar_state(progress));
     }
 }
@@ -274,85 +244,6 @@ impl ProgressObserver for ProgressDisplay {
 /// The observer to hand a provisioner: the display, when there is one.
 pub fn observer(display: Option<&Arc<ProgressDisplay>>) -> Option<Arc<dyn ProgressObserver>> {
     display.map(|d| Arc::clone(d) as Arc<dyn ProgressObserver>)
-}
-
-/// Drives the display from the narration stream for what typed progress
-/// does not cover: spinners for steps without numbers, a download's bar
-/// while no typed report came, and clearing the bar when a lifecycle moves
-/// on or fails.
-pub struct ProgressLayer {
-    display: Arc<ProgressDisplay>,
-}
-
-impl ProgressLayer {
-    /// Feed `display`.
-    pub fn new(display: Arc<ProgressDisplay>) -> Self {
-        Self { display }
-    }
-
-    /// A download's bytes, from its narration, while nothing typed came.
-    fn download(&self, target: &str, bytes: u64, total: Option<u64>) {
-        if self.display.is_typed(ProgressStep::Download) {
-            return;
-        }
-        let mut p = Progress::new(ProgressStep::Download, target);
-        p.done = bytes;
-        p.total = total;
-        self.display.show(bar_state(&p));
-    }
-
-    fn working(&self, step: ProgressStep, target: &str, message: String) {
-        if !self.display.is_typed(step) {
-            self.display.working(step, target, message);
-        }
-    }
-}
-
-impl<S: Subscriber> Layer<S> for ProgressLayer {
-    fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
-        let Some(n) = narration_core::decode(event) else {
-            return;
-        };
-        let f = &n.fields;
-        let target = &f.target;
-        match (f.actor, f.action) {
-            (model::ACTOR, model::DOWNLOAD) => self.download(target, 0, f.total_bytes),
-            (model::ACTOR, model::DOWNLOAD_PROGRESS) => {
-                self.download(target, f.bytes.unwrap_or(0), f.total_bytes)
-            }
-            (model::ACTOR, model::VERIFY) => self.working(
-                ProgressStep::Hash,
-                target,
-                format!("hashing {}", inert(target)),
-            ),
-            (engine::ACTOR, engine::GIT_CLONE) => {
-                let message = format!("cloning {}", inert(target));
-                self.working(ProgressStep::Checkout, target, message)
-            }
-            (engine::ACTOR, engine::CMAKE_BUILD) => self.working(
-                ProgressStep::Build,
-                target,
-                "building llama-server".to_string(),
-            ),
-            (model::ACTOR, model::DOWNLOAD_RETRY) => {}
-            (_, action)
-                if action.ends_with("-failed")
-                    || matches!(
-                        action,
-                        "downloaded"
-                            | "verified"
-                            | "cache-hit"
-                            | "complete"
-                            | "built"
-                            | "git-checkout"
-                            | "cancelled"
-                    ) =>
-            {
-                self.display.clear()
-            }
-            _ => {}
-        }
-    }
 }
 
 #[cfg(test)]
@@ -442,25 +333,20 @@ mod tests {
     }
 
     #[test]
-    fn narrations_stop_moving_the_bar_once_typed_progress_came() {
-        let display = Arc::new(ProgressDisplay::in_bars(MultiProgress::with_draw_target(
-            ProgressDrawTarget::hidden(),
-        )));
-        let layer = ProgressLayer::new(Arc::clone(&display));
-        layer.download("hf:org/repo/m.gguf", 10, Some(100));
-        assert_eq!(display.on_screen().map(|s| s.2), Some(10));
-        display.progress(&report(ProgressStep::Download, 50, Some(100), false));
-        layer.download("hf:org/repo/m.gguf", 20, Some(100));
-        assert_eq!(
-            display.on_screen().map(|s| s.2),
-            Some(50),
-            "a late narration does not move the bar back"
-        );
-        layer.working(ProgressStep::Hash, "hf:org/repo/m.gguf", "hashing".into());
+    fn a_step_without_numbers_spins_until_the_next_report_and_clear_ends_it() {
+        let display =
+            ProgressDisplay::in_bars(MultiProgress::with_draw_target(ProgressDrawTarget::hidden()));
+        display.progress(&Progress::new(ProgressStep::Checkout, "pool-a"));
         assert_eq!(
             display.on_screen().map(|s| (s.0, s.1)),
-            Some((ProgressStep::Hash, BarShape::Working)),
-            "a step without typed progress still gets its spinner"
+            Some((ProgressStep::Checkout, BarShape::Working))
         );
+        display.progress(&report(ProgressStep::Build, 3, Some(40), false));
+        assert_eq!(
+            display.on_screen().map(|s| (s.0, s.1)),
+            Some((ProgressStep::Build, BarShape::Steps { total: 40 }))
+        );
+        display.clear();
+        assert_eq!(display.on_screen(), None);
     }
 }

@@ -6,12 +6,12 @@ mod fake;
 
 use crate::World;
 use cucumber::{given, then, when};
+use engine_provisioner::actions as ev;
 use engine_provisioner::{
     ConfigError, EngineProvisioner, Plan, PoolConfig, PreparedEngine, ProvisionError,
 };
 use fake::FakeTools;
 use narration_core::CaptureAdapter;
-use narration_core::catalog::engine as ev;
 
 #[derive(Debug, Default)]
 pub struct State {

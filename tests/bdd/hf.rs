@@ -4,10 +4,10 @@
 use crate::World;
 use cucumber::{given, then, when};
 use hub_standin::{Fault, FaultKind, FileSpec, Hub, Listener};
+use model_provisioner::actions as act;
 use model_provisioner::hf::{HfConfig, HfFetcher, RetryPolicy};
 use model_provisioner::{Digest, ModelProvisioner, ProvisionError, ResolvedModel, gguf};
 use narration_core::CaptureAdapter;
-use narration_core::catalog::model as act;
 use std::path::PathBuf;
 use std::sync::Arc;
 

@@ -5,8 +5,7 @@
 use crate::World;
 use cucumber::{given, then, when};
 use narration_core::{
-    CaptureAdapter, CapturedNarration, LogFormat, LogLayer, NarrationFields, catalog, field_value,
-    narrate,
+    CaptureAdapter, CapturedNarration, LogFormat, LogLayer, NarrationFields, field_value, narrate,
 };
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -33,15 +32,19 @@ impl State {
     }
 }
 
-/// Actor and action names are `&'static str`: take the catalog's copy when
+/// Actor and action names are `&'static str`: take the vocabulary's copy when
 /// there is one, and keep the few a scenario invents for the process.
 fn static_name(name: &str) -> &'static str {
-    for (actor, actions) in catalog::ALL {
-        if *actor == name {
-            return actor;
+    let vocabularies = [
+        &model_provisioner::actions::VOCABULARY,
+        &engine_provisioner::actions::VOCABULARY,
+    ];
+    for v in vocabularies {
+        if v.actor == name {
+            return v.actor;
         }
-        if let Some(action) = actions.iter().find(|a| **a == name) {
-            return action;
+        if let Some(action) = v.action(name) {
+            return action.name;
         }
     }
     Box::leak(name.to_owned().into_boxed_str())
@@ -75,6 +78,8 @@ fn set_field(f: &mut NarrationFields, name: &str, value: &str) {
         "span_id" => f.span_id = text(),
         "parent_span_id" => f.parent_span_id = text(),
         "source_location" => f.source_location = text(),
+        "outcome" => f.outcome = text(),
+        "source_kind" => f.source_kind = text(),
         "retry_after_ms" => f.retry_after_ms = Some(number()),
         "backoff_ms" => f.backoff_ms = Some(number()),
         "duration_ms" => f.duration_ms = Some(number()),

@@ -18,6 +18,7 @@ mod fault_matrix;
 mod hostile_input;
 mod inert_output;
 mod kill_parallel;
+mod narration_catalog;
 mod narration_scenarios;
 mod oci;
 #[path = "../../crates/model-provisioner/tests/model_provisioner/oci_support/mod.rs"]

@@ -4,9 +4,9 @@
 //! matches on ([`ProvisionError::kind`]): this is the one place those
 //! mappings live.
 
+use crate::actions as ev;
 use crate::config::ConfigError;
 use crate::toolchain::MissingTool;
-use narration_core::catalog::engine as ev;
 use std::path::PathBuf;
 use verified_download::ErrorKind;
 

@@ -3,6 +3,7 @@
 //! binary must answer `--version` (a cancellable child, with a timeout)
 //! before it is handed out, and its sha256 and version are recorded.
 
+use crate::actions as ev;
 use crate::config::{Mode, PoolConfig};
 use crate::error::{ProvisionError, Result};
 use crate::exec::{self, Captured, Stop, ToolEnv};
@@ -14,7 +15,6 @@ use crate::source::{in_step, lifecycle_span, say_for};
 use crate::source_plan::{default_cache_dir, required_model};
 use crate::{EngineProvisioner, steps};
 use model_provisioner::ModelProvisioner;
-use narration_core::catalog::engine as ev;
 use narration_core::step_span;
 use serde::Serialize;
 use std::ffi::OsString;

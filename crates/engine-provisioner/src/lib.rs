@@ -42,6 +42,7 @@
 
 #![warn(missing_docs)]
 
+pub mod actions;
 #[cfg(feature = "tokio")]
 mod async_ensure;
 mod build_progress;

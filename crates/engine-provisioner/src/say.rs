@@ -1,7 +1,7 @@
 //! Narration for one pool: every event carries the pool id.
 
+use crate::actions as ev;
 use crate::error::ProvisionError;
-use narration_core::catalog::engine as ev;
 use narration_core::{NarrationFields, narrate};
 use std::time::Duration;
 
@@ -42,6 +42,24 @@ impl<'a> Say<'a> {
     pub fn done(&self, action: &'static str, target: &str, human: String, took: Duration) {
         narrate(NarrationFields {
             duration_ms: Some(took.as_millis() as u64),
+            ..self.fields(action, target, human)
+        });
+    }
+
+    /// A step whose outcome the metrics count (`hit`: a cached build
+    /// reused; `miss`: the work a missing cache costs), with its duration
+    /// when it is over.
+    pub fn counted(
+        &self,
+        action: &'static str,
+        target: &str,
+        human: String,
+        outcome: &'static str,
+        took: Option<Duration>,
+    ) {
+        narrate(NarrationFields {
+            duration_ms: took.map(|t| t.as_millis() as u64),
+            outcome: Some(outcome.to_string()),
             ..self.fields(action, target, human)
         });
     }

@@ -3,6 +3,7 @@
 //! narrates its start and its outcome; a failure is narrated once, here,
 //! at the lifecycle's boundary.
 
+use crate::actions as ev;
 use crate::config::PoolConfig;
 use crate::error::{ProvisionError, Result};
 use crate::exec::ToolEnv;
@@ -14,7 +15,6 @@ use crate::source_plan::SourcePlan;
 use crate::steps::{self, BuildLock};
 use crate::{EngineProvisioner, toolchain};
 use model_provisioner::ModelProvisioner;
-use narration_core::catalog::engine as ev;
 use narration_core::{fail_step, step_span};
 use std::ffi::OsString;
 use std::path::PathBuf;

@@ -2,11 +2,11 @@
 //! message says what to do; [`ProvisionError::error_kind`] is the stable
 //! `error_kind` narrated with it.
 
+use crate::actions as act;
 use crate::digest::{Digest, DigestError};
 use crate::error_kind::ErrorKind;
 use crate::model_ref::RefError;
 use crate::provisioner::Step;
-use narration_core::catalog::model as act;
 use std::path::PathBuf;
 
 /// A boxed error from a lower layer (a fetcher, the GGUF reader).

@@ -47,6 +47,7 @@
 //! - **Threads.** Fetchers are `Send + Sync` and may be called from several
 //!   threads and processes at once; cross-process exclusion is theirs.
 
+use crate::actions;
 use crate::cancel::Cancel;
 use crate::digest::Digest;
 use crate::error::ProvisionError;
@@ -54,7 +55,6 @@ use crate::fingerprint::Fingerprint;
 use crate::model_ref::ModelRef;
 use crate::progress::ProgressReporter;
 use narration_core::NarrationFields;
-use narration_core::catalog::model as actions;
 use std::path::PathBuf;
 
 /// A source of model files for one or more [`ModelRef`] schemes. See the

@@ -11,6 +11,7 @@
 use verified_download as download;
 use verified_download::{cancel, digest, error_kind, fingerprint, progress};
 
+pub mod actions;
 #[cfg(feature = "tokio")]
 pub mod blocking;
 pub mod cache_scan;

@@ -13,13 +13,12 @@
 //! only grows, but for one case: a server that answers a resume's `Range`
 //! with the whole file (`200`) restarts the file, and `done` from zero.
 
+use crate::actions;
 use crate::download::Event;
 use crate::fetch::FetchContext;
 use crate::model_ref::ModelRef;
-use crate::progress::ProgressStep;
 use crate::units::{human_bytes, mb_per_s};
-use narration_core::catalog::model as actions;
-use narration_core::{NarrationFields, narrate};
+use narration_core::{NarrationFields, narrate, outcome, source_kind};
 use std::cell::Cell;
 use std::fmt::Display;
 use std::time::{Duration, Instant};
@@ -91,54 +90,37 @@ pub(crate) struct TransferNarration<'a> {
 }
 
 impl TransferNarration<'_> {
-    /// Narrates `event` (progress only when due).
+    /// Reports `event` as typed progress (the download layer's one
+    /// mapping) and narrates it (progress only when due).
     pub fn on(&self, event: Event<'_>) {
+        verified_download::report_progress(&self.n.ctx.progress, &event);
         match event {
             Event::Started {
                 url,
                 resumed_from,
                 total,
-            } => {
-                self.report(resumed_from, total, 1, false);
-                self.started(url, resumed_from, total);
-            }
+            } => self.started(url, resumed_from, total),
             Event::Progress {
                 have,
                 total,
                 transferred,
-                connections,
-            } => {
-                self.report(have, total, connections, false);
-                self.progress(have, total, transferred);
-            }
+                ..
+            } => self.progress(have, total, transferred),
             Event::Retrying {
                 attempt,
                 max,
                 delay,
                 reason,
             } => self.retrying(attempt, max, delay, reason),
-            Event::LockWait { path, holder_pid } => {
-                let progress = &self.n.ctx.progress;
-                progress.report(ProgressStep::LockWait, 0, None, 0, false);
-                self.lock_wait(path, holder_pid);
-            }
+            Event::LockWait { path, holder_pid } => self.lock_wait(path, holder_pid),
             Event::Finished {
                 transferred,
                 elapsed,
                 resumed_from,
                 connections,
-                size,
-            } => {
-                self.report(size, Some(size), connections, true);
-                self.finished(transferred, elapsed, resumed_from, connections);
-            }
+                ..
+            } => self.finished(transferred, elapsed, resumed_from, connections),
         }
-    }
-
-    /// The download step's typed progress.
-    fn report(&self, done: u64, total: Option<u64>, connections: usize, finished: bool) {
-        let progress = &self.n.ctx.progress;
-        progress.report(ProgressStep::Download, done, total, connections, finished);
     }
 
     fn lock_wait(&self, path: &std::path::Path, holder_pid: Option<u32>) {
@@ -238,8 +220,20 @@ impl TransferNarration<'_> {
             |f| {
                 f.bytes = Some(transferred);
                 f.duration_ms = Some(u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX));
+                f.outcome = Some(outcome::TRANSFERRED.to_string());
+                f.source_kind = Some(source_kind_of(self.n.model).to_string());
             },
         );
+    }
+}
+
+/// Where a model's bytes come from, as the transfer metrics label it.
+fn source_kind_of(model: &ModelRef) -> &'static str {
+    match model {
+        ModelRef::Hf { .. } => source_kind::HF,
+        ModelRef::Https { .. } | ModelRef::Http { .. } => source_kind::HTTPS,
+        ModelRef::Oci { .. } => source_kind::OCI,
+        ModelRef::File { .. } => source_kind::FILE,
     }
 }
 

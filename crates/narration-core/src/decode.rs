@@ -87,6 +87,8 @@ fn set_field(f: &mut NarrationFields, name: &str, value: String) {
         "engine" => f.engine = Some(value),
         "engine_version" => f.engine_version = Some(value),
         "model_ref" => f.model_ref = Some(value),
+        "outcome" => f.outcome = Some(value),
+        "source_kind" => f.source_kind = Some(value),
         "device" => f.device = Some(value),
         "emitted_by" => f.emitted_by = Some(value),
         "emitted_at_ms" => f.emitted_at_ms = number(),

@@ -5,14 +5,7 @@ use crate::redact::redact;
 use std::borrow::Cow;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-/// The tracing target every narration event is emitted on. Adapters select
-/// narrations by this target; filters such as `RUST_LOG=narration=info`
-/// use it too.
-pub const NARRATION_TARGET: &str = "narration";
-
-/// The tracing field that carries [`NarrationFields::target`]. A field named
-/// `target` would collide with tracing's own event target.
-pub const TARGET_FIELD: &str = "narration_target";
+pub use crate::names::{NARRATION_TARGET, TARGET_FIELD};
 
 /// The tracing event name of narrations that count for metrics (a
 /// failure, `downloaded`, a cache hit or miss): they get callsites of
@@ -132,6 +125,8 @@ macro_rules! emit_at {
             duration_ms = $f.duration_ms,
             bytes = $f.bytes,
             total_bytes = $f.total_bytes,
+            outcome = $f.outcome.as_deref().map(redact).as_deref(),
+            source_kind = $f.source_kind.as_deref().map(redact).as_deref(),
             engine = $f.engine.as_deref().map(redact).as_deref(),
             engine_version = $f.engine_version.as_deref().map(redact).as_deref(),
             model_ref = $f.model_ref.as_deref().map(redact).as_deref(),
@@ -175,6 +170,8 @@ macro_rules! emit_at {
             duration_ms = $f.duration_ms,
             bytes = $f.bytes,
             total_bytes = $f.total_bytes,
+            outcome = $f.outcome.as_deref().map(redact).as_deref(),
+            source_kind = $f.source_kind.as_deref().map(redact).as_deref(),
             model_ref = $f.model_ref.as_deref().map(redact).as_deref(),
             emitted_by = $emitted_by().as_ref(),
             emitted_at_ms = $emitted_at_ms(),
@@ -210,6 +207,8 @@ fn shape(f: &NarrationFields) -> Shape {
         || f.duration_ms.is_some()
         || f.bytes.is_some()
         || f.total_bytes.is_some()
+        || f.outcome.is_some()
+        || f.source_kind.is_some()
         || f.model_ref.is_some();
     if beyond_compact {
         Shape::Full
@@ -226,7 +225,7 @@ fn shape(f: &NarrationFields) -> Shape {
 fn emit(f: &NarrationFields) {
     let level = NarrationLevel::for_action(f.action);
     let error = level == NarrationLevel::Error;
-    if crate::metrics::counts(error, f.actor, f.action, f.bytes.is_some()).is_some() {
+    if crate::counted::counts(error, f.outcome.as_deref(), f.bytes.is_some()).is_some() {
         emit_counted(f, level);
     } else {
         emit_plain(f, level);

@@ -71,6 +71,16 @@ pub struct NarrationFields {
     /// size), when known: with `bytes`, how far along the step is.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub total_bytes: Option<u64>,
+    /// What the step's outcome counts for in metrics, said by the crate
+    /// that narrates it: `hit` (verified work reused: a cache hit, a
+    /// cached build), `miss` (the work done because nothing verified was
+    /// cached: a hash, a configure) or `transferred` (`bytes` fetched over
+    /// the network).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<String>,
+    /// Where a transfer's bytes came from: `hf`, `https`, `oci` or `file`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_kind: Option<String>,
 
     // Engine and model context.
     /// The engine (`llamacpp`).
@@ -105,4 +115,28 @@ pub struct NarrationFields {
     /// Where in the source the narration was emitted (`file:line`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source_location: Option<String>,
+}
+
+/// The values of [`NarrationFields::outcome`] the metrics count.
+pub mod outcome {
+    /// Verified work was reused (a cache hit, a cached build).
+    pub const HIT: &str = "hit";
+    /// Work was done because nothing verified was cached (a hash of the
+    /// whole file, a configure).
+    pub const MISS: &str = "miss";
+    /// `bytes` were fetched over the network.
+    pub const TRANSFERRED: &str = "transferred";
+}
+
+/// The values of [`NarrationFields::source_kind`]: the `source` label of
+/// the transfer metrics.
+pub mod source_kind {
+    /// The Hugging Face Hub (`hf:` refs).
+    pub const HF: &str = "hf";
+    /// A plain URL (`https://`, loopback `http://`).
+    pub const HTTPS: &str = "https";
+    /// An OCI registry (`oci://`).
+    pub const OCI: &str = "oci";
+    /// A local file.
+    pub const FILE: &str = "file";
 }

@@ -3,7 +3,7 @@
 //! keeps spans, and the diagnostics filter for every other event.
 
 use crate::emit::NARRATION_TARGET;
-use crate::init::InitError;
+use crate::init_error::InitError;
 use tracing::level_filters::LevelFilter;
 use tracing::span::{Attributes, Id, Record};
 use tracing::subscriber::Interest;

@@ -15,7 +15,7 @@
 //! the dispatcher that is current on its own thread. Non-narration callsites
 //! get "always", which leaves other dispatchers' answers as they are.
 
-use crate::emit::NARRATION_TARGET;
+use crate::names::NARRATION_TARGET;
 use std::sync::OnceLock;
 use tracing::level_filters::LevelFilter;
 use tracing::span::{Attributes, Id, Record};

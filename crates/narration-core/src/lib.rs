@@ -37,7 +37,7 @@
 #![deny(missing_docs)]
 
 mod capture;
-pub mod catalog;
+mod counted;
 mod decode;
 mod diagnostics;
 mod emit;
@@ -45,22 +45,25 @@ mod fields;
 mod filter;
 mod inert;
 mod init;
+mod init_error;
 mod interest;
 mod log;
 mod metrics;
+mod names;
 #[cfg(feature = "otel")]
 pub mod otel;
 mod public_url;
 mod redact;
 mod step;
 mod trace_context;
+mod vocabulary;
 
 pub use capture::{CaptureAdapter, CaptureLayer, CapturedNarration, field_value};
 pub use decode::{
     Narration, decode, decode_in_context, is_narration, remember_span_context, update_span_context,
 };
 pub use emit::{NARRATION_TARGET, NarrationLevel, TARGET_FIELD, narrate};
-pub use fields::NarrationFields;
+pub use fields::{NarrationFields, outcome, source_kind};
 pub use filter::NarrationFilter;
 pub use inert::{inert, inert_lines, is_live};
 pub use init::{BoxedLayer, DEFAULT_FILTER, InitError, InitGuard, InitOptions, Verbosity, init};
@@ -74,6 +77,7 @@ pub use trace_context::{
 };
 /// The boxed writer [`InitOptions::writer`] takes (tracing-subscriber's).
 pub use tracing_subscriber::fmt::writer::BoxMakeWriter;
+pub use vocabulary::{ActionSpec, Registry, Vocabulary};
 
 /// What [`step_span!`] expands to needs; not part of the API.
 #[doc(hidden)]

@@ -518,9 +518,28 @@ fn classify(url: &Url, proxy: Option<&ProxyUrl>, e: ureq::Error) -> Failure {
     }
 }
 
+/// `bytes S-E/L` → (S, L).
+pub(crate) fn parse_content_range(v: &str) -> Option<(u64, u64)> {
+    let rest = v.trim().strip_prefix("bytes ")?;
+    let (range, len) = rest.split_once('/')?;
+    let (start, end) = range.split_once('-')?;
+    let (start, end, len): (u64, u64, u64) =
+        (start.parse().ok()?, end.parse().ok()?, len.parse().ok()?);
+    (start <= end && end < len).then_some((start, len))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn content_range_is_parsed_strictly() {
+        use super::parse_content_range as p;
+        assert_eq!(p("bytes 10-99/100"), Some((10, 100)));
+        assert_eq!(p("bytes 10-100/100"), None);
+        assert_eq!(p("bytes */100"), None);
+        assert_eq!(p("items 1-2/3"), None);
+    }
 
     fn u(s: &str) -> Url {
         Url::parse(s).unwrap()

@@ -12,7 +12,7 @@ use std::path::PathBuf;
 pub enum DownloadError {
     /// The server wants credentials.
     #[error(
-        "{url} answered 401 Unauthorized: it wants credentials; check you have access (for the Hugging Face Hub, set HF_TOKEN to a valid token)"
+        "{url} answered 401 Unauthorized: it wants credentials; check that a valid token or password for it is configured"
     )]
     Unauthorized {
         /// The URL, public form.
@@ -81,14 +81,15 @@ pub enum DownloadError {
         "{file}: got {actual} bytes, expected {expected}; the partial download was deleted, try again"
     )]
     SizeMismatch {
-        /// What was downloaded (`org/repo/file`, a URL).
+        /// What was downloaded (the request's label: a URL, a name).
         file: String,
         /// Bytes promised.
         expected: u64,
         /// Bytes received.
         actual: u64,
     },
-    /// The bytes' sha256 is not the one the server advertised (the Hub's etag).
+    /// The bytes' sha256 is not the one the server advertised (e.g. an
+    /// etag that is a sha256).
     #[error(
         "{file}: sha256 {actual} does not match the server's etag {expected}; the download was corrupted in transit and was deleted, try again"
     )]

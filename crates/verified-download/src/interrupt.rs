@@ -4,18 +4,18 @@
 //! ureq reads on the caller's thread and blocks in the socket until the
 //! per-read timeout. A timeout of a fraction of a second would end every
 //! slow request, and ureq has no hook to stop a read from another thread.
-//! So the agent's connector chain ends with [`Watchful`], which wraps
+//! So the agent's connector chain ends with `Watchful`, which wraps
 //! every transport (TLS over TCP included) and waits for input in slices
-//! of at most [`SLICE`]: between slices it looks at the [`Cancel`] token
+//! of at most `SLICE` (50 ms): between slices it looks at the [`Cancel`] token
 //! the current thread runs under ([`enter`]), and gives up with a
-//! [`Cancelled`] I/O error once it is cancelled. The ureq timeout asked
+//! `Cancelled` I/O error once it is cancelled. The ureq timeout asked
 //! for is still honoured in full across the slices; a timed-out slice
 //! consumed nothing, so the connection (and TLS over it) is intact.
 //!
 //! A body reader that wants the thread back while the socket is silent
-//! (to report progress by time, to judge a stall) reads inside [`quiet`]:
+//! (to report progress by time, to judge a stall) reads inside `quiet`:
 //! after that long without a byte the read returns a `WouldBlock` error
-//! ([`is_quiet`]), and ureq's body reader, whose state an I/O error does
+//! (`is_quiet`), and ureq's body reader, whose state an I/O error does
 //! not change, can simply be read again.
 //!
 //! Not covered: DNS resolution and the TCP connect itself (bounded by the

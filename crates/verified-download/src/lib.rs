@@ -72,6 +72,7 @@ mod client;
 mod error;
 mod event;
 pub mod interrupt;
+mod job;
 mod lock;
 mod parallel;
 mod partial;
@@ -87,6 +88,7 @@ mod retry;
 mod space;
 mod split;
 mod stall;
+mod stream;
 mod transfer;
 
 pub use error::DownloadError;
@@ -100,10 +102,11 @@ pub use client::{
     redirect_target, status_error,
 };
 pub use event::{Event, Events};
+pub use job::{Done, Request};
 pub use lock::lock;
 pub use request::{Download, Downloaded, report as report_progress};
 pub use retry::{Failure, retrying, transient};
-pub use transfer::{Done, Request, download};
+pub use transfer::download;
 
 pub mod cancel;
 pub mod digest;

@@ -12,17 +12,18 @@
 //! of its piece handed to a fresh connection.
 
 use crate::DownloadError;
-use crate::client::{Answer, ByteRange, Client, Follow, status_error};
+use crate::client::{Answer, ByteRange, Client, Follow, parse_content_range, status_error};
 use crate::digest::Sha256Stream;
 use crate::event::{Event, Events};
 use crate::interrupt;
+use crate::job::{Received, Request};
 use crate::parts::{self, Parts};
 use crate::piece::{self, Body, Msg, Queue, Shared, Slot};
 use crate::prefix_hash::hash_prefix;
 use crate::ranges::RangeSet;
 use crate::retry::{Failure, retrying, transient};
 use crate::space;
-use crate::transfer::{Prefix, Received, Request, StreamEnd, parse_content_range, single, stream};
+use crate::stream::{Prefix, StreamEnd, single, stream};
 use crate::units::human_bytes;
 use std::collections::BTreeMap;
 use std::fs::File;

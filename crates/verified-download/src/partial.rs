@@ -3,7 +3,7 @@
 
 use crate::DownloadError;
 use crate::digest::Sha256Stream;
-use crate::transfer::Received;
+use crate::job::Received;
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};

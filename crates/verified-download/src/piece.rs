@@ -6,13 +6,13 @@
 
 use crate::DownloadError;
 use crate::cancel::Cancel;
-use crate::client::{ByteRange, Client, Follow, status_error};
+use crate::client::{ByteRange, Client, Follow, parse_content_range, status_error};
 use crate::event::Event;
 use crate::interrupt;
 use crate::pipeline::QUIET;
 use crate::retry::{Failure, retrying, transient};
 use crate::stall::{StallPolicy, StallWatch};
-use crate::transfer::parse_content_range;
+
 use crate::units::human_bytes;
 use std::collections::VecDeque;
 use std::fs::File;

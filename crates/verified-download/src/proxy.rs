@@ -19,7 +19,7 @@
 //! are supported. A value that does not parse is an error naming the
 //! variable, never silently ignored.
 //!
-//! How a request goes through the proxy (see [`client`](super::client)):
+//! How a request goes through the proxy (see [`Client`](crate::Client)):
 //! an `https:` target through a `CONNECT` tunnel (ureq's own proxy
 //! support), an `http:` target as an absolute-form request
 //! (`GET http://host:port/path HTTP/1.1`) sent to the proxy, as curl and

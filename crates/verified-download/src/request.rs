@@ -14,12 +14,13 @@ use crate::digest::{Digest, hash_file_until};
 use crate::event::Event;
 use crate::file_lock::LockWait;
 use crate::interrupt;
+use crate::job::Request;
 use crate::policy::ParallelPolicy;
 use crate::progress::{Progress, ProgressReporter, ProgressStep};
 use crate::proxy::ProxySettings;
 use crate::retry::RetryPolicy;
 use crate::stall::StallPolicy;
-use crate::transfer::{Request, download};
+use crate::transfer::download;
 use crate::{DownloadError, HashError};
 use narration_core::public_url;
 use std::ffi::OsString;
@@ -39,6 +40,7 @@ pub struct Download<'a> {
     sha256: Option<Digest>,
     size: Option<u64>,
     token: Option<String>,
+    authorization: Option<String>,
     allow_insecure_http: bool,
     settings: ClientSettings,
     parallel: ParallelPolicy,
@@ -57,6 +59,7 @@ impl std::fmt::Debug for Download<'_> {
             .field("sha256", &self.sha256)
             .field("size", &self.size)
             .field("token", &self.token.as_ref().map(|_| "…"))
+            .field("authorization", &self.authorization.as_ref().map(|_| "…"))
             .finish_non_exhaustive()
     }
 }
@@ -87,6 +90,7 @@ impl<'a> Download<'a> {
             sha256: None,
             size: None,
             token: None,
+            authorization: None,
             allow_insecure_http: false,
             settings: ClientSettings {
                 token: None,
@@ -126,6 +130,13 @@ impl<'a> Download<'a> {
     /// (never to a host a redirect leads to).
     pub fn bearer_token(mut self, token: impl Into<String>) -> Self {
         self.token = Some(token.into());
+        self
+    }
+
+    /// Send this whole `Authorization` value (`Basic …`, `token …`) to
+    /// the URL's origin only, instead of a bearer token.
+    pub fn authorization(mut self, value: impl Into<String>) -> Self {
+        self.authorization = Some(value.into());
         self
     }
 
@@ -241,11 +252,11 @@ impl<'a> Download<'a> {
             return Ok(done);
         }
         let mut settings = self.settings.clone();
-        if let Some(token) = &self.token {
-            settings.token = Some(token.clone());
+        if self.token.is_some() || self.authorization.is_some() {
+            settings.token = self.token.clone();
             settings.auth_origin = Some(url.origin());
         }
-        let client = Client::new(settings);
+        let client = Client::new(settings).with_authorization(self.authorization.clone());
         let done = download(
             &client,
             &Request {

@@ -205,6 +205,22 @@ fn the_token_goes_to_the_urls_origin_and_not_to_the_redirect() {
 }
 
 #[test]
+fn a_whole_authorization_value_goes_to_the_urls_origin_only() {
+    let content = body();
+    let (hub, _cdn, resolve) = serve(&content);
+    let dir = tempfile::tempdir().unwrap();
+    Download::new(&resolve, dir.path().join("llama.tar.gz"))
+        .sha256(sha256_bytes(&content))
+        .authorization("Basic dXNlcjpwYXNz")
+        .run()
+        .expect("download");
+    for r in hub.requests() {
+        let expected = (r.listener == Listener::Hub).then_some("Basic dXNlcjpwYXNz");
+        assert_eq!(r.authorization.as_deref(), expected, "{r:?}");
+    }
+}
+
+#[test]
 fn a_cancel_stops_the_transfer_and_keeps_the_partial() {
     let content = body();
     let (hub, cdn, _) = serve(&content);

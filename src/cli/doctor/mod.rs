@@ -11,7 +11,7 @@ mod tools;
 
 use std::fmt::Write as _;
 
-use narration_core::catalog::doctor as act;
+use crate::cli::actions::doctor as act;
 use narration_core::{NarrationFields, narrate};
 use serde::Serialize;
 

@@ -2,6 +2,7 @@
 //! configure (see `configure`), build `llama-server`, hash it and stamp it.
 
 use super::configure;
+use crate::actions as ev;
 use crate::build_progress::BuildProgress;
 use crate::cache::{self, CacheKey, FileId, Stamp};
 use crate::cmake;
@@ -10,7 +11,7 @@ use crate::exec::{self, Stop, ToolEnv};
 use crate::say::Say;
 use crate::source_plan::SourcePlan;
 use crate::toolchain::Toolchain;
-use narration_core::catalog::engine as ev;
+use narration_core::outcome;
 use std::time::Instant;
 use verified_download::{ProgressReporter, ProgressStep};
 
@@ -33,7 +34,7 @@ pub(crate) fn run(
     let t = Instant::now();
     let key = cache_key(plan, tools, commit);
     if let Some(stamp) = cache::hit(&plan.stamp_path, &key, &plan.binary_path) {
-        say.done(
+        say.counted(
             ev::BUILD_CACHED,
             &plan.pool_id,
             format!(
@@ -43,7 +44,8 @@ pub(crate) fn run(
                 plan.binary_path.display(),
                 stamp.build_ms / 1000
             ),
-            t.elapsed(),
+            outcome::HIT,
+            Some(t.elapsed()),
         );
         return Ok(Built {
             binary_sha256: stamp.binary_sha256,

@@ -2,13 +2,13 @@
 //! first, so a checkout already at the ref's commit runs no git process),
 //! fetch that one ref when it is not local, check it out detached.
 
+use crate::actions as ev;
 use crate::error::{GitStep, ProvisionError, Result};
 use crate::exec::{Stop, ToolEnv};
 use crate::git::{self, Git, LocalRef};
 use crate::say::Say;
 use crate::source_plan::SourcePlan;
 use crate::toolchain::Toolchain;
-use narration_core::catalog::engine as ev;
 use std::time::Instant;
 
 /// The commit now checked out in `plan.checkout_dir`.

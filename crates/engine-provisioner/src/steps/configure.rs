@@ -2,6 +2,7 @@
 //! once with a compatible host compiler. A GPU build is never replaced by
 //! a CPU build.
 
+use crate::actions as ev;
 use crate::cache::FileId;
 use crate::cmake;
 use crate::error::{ProvisionError, Result};
@@ -9,7 +10,7 @@ use crate::exec::{self, Failure, Stop, ToolEnv};
 use crate::say::Say;
 use crate::source_plan::SourcePlan;
 use crate::toolchain::Toolchain;
-use narration_core::catalog::engine as ev;
+use narration_core::outcome;
 use std::path::{Path, PathBuf};
 
 /// Configure with `defs`. Returns the identities of the retry host
@@ -22,10 +23,12 @@ pub(super) fn run(
     say: &Say<'_>,
 ) -> Result<Vec<FileId>> {
     let stale = purge_if_stale(plan, defs)?;
-    say.step(
+    say.counted(
         ev::CMAKE_CONFIGURE,
         &plan.pool_id,
         describe(plan, defs, stale),
+        outcome::MISS,
+        None,
     );
     let first = match configure(plan, tools, env, defs) {
         Ok(()) => return Ok(Vec::new()),

@@ -10,11 +10,11 @@ pub(crate) mod finish;
 pub(crate) mod model;
 pub(crate) mod preflight;
 
+use crate::actions as ev;
 use crate::error::{ProvisionError, Result};
 use crate::prepared::PreparedEngine;
 use crate::say::Say;
 use crate::source_plan::SourcePlan;
-use narration_core::catalog::engine as ev;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 use verified_download::file_lock::{self, FileLock, LockError, LockWait, Waiting};

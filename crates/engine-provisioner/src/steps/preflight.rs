@@ -1,13 +1,13 @@
 //! Preflight: find every build tool; install the missing ones through the
 //! system package manager when the pool allows it and we run as root.
 
+use crate::actions as ev;
 use crate::error::{ProvisionError, Result};
 use crate::exec::{self, Stop, ToolEnv};
 use crate::say::Say;
 use crate::source::LlamaCppSource;
 use crate::source_plan::SourcePlan;
 use crate::toolchain::{self, MissingTool, PackageManager, Toolchain};
-use narration_core::catalog::engine as ev;
 use verified_download::Cancel;
 
 /// The tools, and the environment children run with (a CUDA root found

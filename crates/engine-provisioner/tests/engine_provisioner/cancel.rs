@@ -4,6 +4,7 @@
 //! process of the tool's group behind, and the next ensure succeeds.
 
 use crate::support::FakeTools;
+use engine_provisioner::actions as ev;
 use engine_provisioner::{
     EngineOptions, EngineProvisioner, LlamaCppSource, PoolConfig, PreparedEngine, ProvisionError,
 };
@@ -13,7 +14,6 @@ use model_provisioner::{
     ProgressObserver, ProgressStep,
 };
 use narration_core::CaptureAdapter;
-use narration_core::catalog::engine as ev;
 use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};

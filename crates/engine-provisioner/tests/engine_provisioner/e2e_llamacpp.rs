@@ -10,10 +10,10 @@
 //! machine reuse it. A missing prerequisite skips the test with a reason,
 //! except under `CI=true`, where it fails.
 
+use engine_provisioner::actions as ev;
 use engine_provisioner::{EngineProvisioner, LlamaCppSource, PoolConfig, PreparedEngine, Stamp};
 use model_provisioner::ModelProvisioner;
 use narration_core::CaptureAdapter;
-use narration_core::catalog::engine as ev;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};

@@ -4,12 +4,13 @@
 //! one is used when the e2e build left it behind.
 
 use crate::support::{FakeTools, tiny_model};
+use engine_provisioner::actions as ev;
 use engine_provisioner::{
     EngineOptions, EngineProvisioner, ErrorKind, LlamaCppExternal, Mode, PoolConfig,
     ProvisionError, provider_for,
 };
+use model_provisioner::actions as mv;
 use narration_core::CaptureAdapter;
-use narration_core::catalog::{engine as ev, model as mv};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 

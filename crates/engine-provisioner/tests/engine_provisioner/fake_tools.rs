@@ -4,11 +4,11 @@
 //! every failure.
 
 use crate::support::{C1, C2, C3, FakeTools};
+use engine_provisioner::actions as ev;
 use engine_provisioner::{
     EngineProvisioner, GitStep, PoolConfig, ProvisionError, SourcePlan, provider_for,
 };
 use narration_core::CaptureAdapter;
-use narration_core::catalog::engine as ev;
 
 fn actions(capture: &CaptureAdapter) -> Vec<&'static str> {
     capture

@@ -3,12 +3,12 @@
 //! the model is fetched.
 
 use crate::support::FakeTools;
+use engine_provisioner::actions as ev;
 use engine_provisioner::{EngineProvisioner, ProvisionError};
 use model_provisioner::{
     Digest, FetchContext, Fetched, Fetcher, FileFetcher, ModelProvisioner, ModelRef,
 };
 use narration_core::CaptureAdapter;
-use narration_core::catalog::engine as ev;
 use std::fs::{File, TryLockError};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};

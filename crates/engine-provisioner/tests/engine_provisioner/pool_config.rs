@@ -3,9 +3,9 @@
 //! with them and no process runs.
 
 use crate::support::FakeTools;
+use engine_provisioner::actions as ev;
 use engine_provisioner::{ConfigError, EngineProvisioner, GitRef, ProvisionError, RepoUrl};
 use narration_core::CaptureAdapter;
-use narration_core::catalog::engine as ev;
 
 /// The key a loading error names.
 fn refused_key(toml: &str) -> String {

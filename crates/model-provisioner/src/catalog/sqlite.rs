@@ -12,10 +12,10 @@
 //! previous state, never half a catalog.
 
 use super::{CatalogEntry, CatalogStore, Lifecycle, Origin};
+use crate::actions as act;
 use crate::digest::Digest;
 use crate::error::CatalogError;
 use crate::fingerprint::{Fingerprint, now_ms};
-use narration_core::catalog::model as act;
 use narration_core::{NarrationFields, narrate};
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 use std::path::{Path, PathBuf};

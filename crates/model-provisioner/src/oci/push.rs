@@ -12,13 +12,13 @@ use super::manifest::{
     MODELPACK_WEIGHT_RAW, OCI_MANIFEST,
 };
 use super::registry::Session;
+use crate::actions as act;
 use crate::digest::{Digest, sha256_bytes};
 use crate::download::{ClientSettings, DownloadError, Upload};
 use crate::error::{IntoProvision, ProvisionError};
 use crate::model_ref::ModelRef;
 use crate::provisioner::ModelProvisioner;
 use crate::resolved::{EnsureOptions, ResolvedModel};
-use narration_core::catalog::model as act;
 use narration_core::{NarrationFields, narrate};
 use std::time::Instant;
 

@@ -11,13 +11,13 @@
 //! processes. Local files are not gated: nothing is fetched for them.
 
 use super::lifecycle::Ensure;
+use crate::actions as act;
 use crate::cancel::Cancel;
 use crate::digest::sha256_bytes;
 use crate::download::DownloadError;
 use crate::error::ProvisionError;
 use crate::file_lock::{self, FileLock, LockError, LockWait};
 use crate::progress::ProgressStep;
-use narration_core::catalog::model as act;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Condvar, LazyLock, Mutex, MutexGuard, PoisonError};

@@ -4,6 +4,7 @@
 use super::ModelProvisioner;
 use super::gate;
 use super::step::{During, Failed, Step};
+use crate::actions as act;
 use crate::catalog::{CatalogEntry, Lifecycle};
 use crate::digest::Digest;
 use crate::error::ProvisionError;
@@ -14,7 +15,6 @@ use crate::gguf::{GgmlType, GgufHeader, GgufSummary, GgufTensorInfo, read_header
 use crate::model_ref::ModelRef;
 use crate::progress::ProgressReporter;
 use crate::resolved::{EnsureOptions, ResolvedModel};
-use narration_core::catalog::model as act;
 use narration_core::{NarrationFields, narrate, public_url};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};

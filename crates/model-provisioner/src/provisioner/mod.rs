@@ -22,6 +22,7 @@ pub use prune::{PrunePolicy, PruneReport, Pruned};
 pub use remove::{KeptFile, Removal};
 pub(crate) use step::Step;
 
+use crate::actions as act;
 use crate::catalog::CatalogStore;
 use crate::digest::Digest;
 use crate::error::ProvisionError;
@@ -32,7 +33,6 @@ use crate::model_ref::ModelRef;
 use crate::resolved::{EnsureOptions, ResolvedModel};
 use crate::settings::Settings;
 use lifecycle::Ensure;
-use narration_core::catalog::model as act;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 

@@ -8,13 +8,13 @@ use super::ModelProvisioner;
 use super::remove::{
     KeptFile, OwnBlob, kept_outside, other_snapshot_link, own_blob, sweep_store_entry,
 };
+use crate::actions as act;
 use crate::cache_scan::{self, CacheScan};
 use crate::catalog::CatalogEntry;
 use crate::error::ProvisionError;
 use crate::fingerprint::now_ms;
 use crate::hf::shared_store;
 use crate::units::human_bytes;
-use narration_core::catalog::model as act;
 use narration_core::{NarrationFields, narrate};
 use serde::Serialize;
 use std::collections::{BTreeSet, HashMap};

@@ -3,13 +3,13 @@
 use super::ModelProvisioner;
 use super::lifecycle::Ensure;
 use super::verify::Verified;
+use crate::actions as act;
 use crate::catalog::{CatalogEntry, Lifecycle, Origin};
 use crate::error::ProvisionError;
 use crate::fingerprint::now_ms;
 use crate::handoff::{ProvenanceRecord, append_provenance};
 use crate::model_ref::ModelRef;
 use crate::resolved::ResolvedModel;
-use narration_core::catalog::model as act;
 
 impl ModelProvisioner {
     /// Write the catalog row and the provenance line, unless a warm hit

@@ -4,10 +4,10 @@
 //! no other catalog entry still uses it.
 
 use super::ModelProvisioner;
+use crate::actions as act;
 use crate::catalog::{CatalogEntry, Origin};
 use crate::error::{CatalogError, ProvisionError};
 use crate::hf::shared_store::{self, Sweep};
-use narration_core::catalog::model as act;
 use narration_core::{NarrationFields, narrate};
 use serde::Serialize;
 use std::path::{Path, PathBuf};

@@ -4,9 +4,9 @@
 //! lifecycle narrates it once, at its boundary, with the action and kind
 //! that [`ProvisionError::failure_action`] gives for that step.
 
+use crate::actions as act;
 use crate::error::ProvisionError;
 use crate::model_ref::ModelRef;
-use narration_core::catalog::model as act;
 use narration_core::{fail_step, public_url, step_span};
 
 /// One step of the model lifecycle.

@@ -4,6 +4,7 @@
 
 use super::ModelProvisioner;
 use super::lifecycle::{Ensure, elapsed_ms, unreadable};
+use crate::actions as act;
 use crate::catalog::CatalogEntry;
 use crate::digest::{Digest, HashError, hash_file_until};
 use crate::error::ProvisionError;
@@ -12,8 +13,7 @@ use crate::fingerprint::{Fingerprint, now_ns};
 use crate::progress::ProgressStep;
 use crate::resolved::Verification;
 use narration_core::NarrationFields;
-use narration_core::catalog::model as act;
-use narration_core::narrate;
+use narration_core::{narrate, outcome};
 use std::path::Path;
 use std::time::Instant;
 
@@ -112,6 +112,7 @@ impl ModelProvisioner {
     ) -> Result<Verified, ProvisionError> {
         narrate(NarrationFields {
             bytes: Some(fingerprint.size),
+            outcome: Some(outcome::MISS.to_string()),
             ..e.fields(
                 act::VERIFY,
                 format!("Hashing {}{}", path.display(), why.text()),
@@ -212,6 +213,7 @@ fn verified_by_fetcher(
 ) -> Result<Verified, ProvisionError> {
     narrate(NarrationFields {
         bytes: Some(fingerprint.size),
+        outcome: Some(outcome::MISS.to_string()),
         ..e.fields(
             act::VERIFY,
             format!(
@@ -280,13 +282,16 @@ fn verified_by_fingerprint(
             row.local_path.display()
         ),
     );
-    e.say(
-        act::CACHE_HIT,
-        format!(
-            "File unchanged since it was verified ({} bytes, inode {}): not re-hashing",
-            fingerprint.size, fingerprint.inode
-        ),
-    );
+    narrate(NarrationFields {
+        outcome: Some(outcome::HIT.to_string()),
+        ..e.fields(
+            act::CACHE_HIT,
+            format!(
+                "File unchanged since it was verified ({} bytes, inode {}): not re-hashing",
+                fingerprint.size, fingerprint.inode
+            ),
+        )
+    });
     e.say(act::VERIFIED, format!("Digest verified: {}", row.digest));
     Verified {
         digest: row.digest,

@@ -3,11 +3,11 @@
 //! `ProvisionError::Cancelled` naming its step, narrated once as
 //! `cancelled`, with nothing registered.
 
+use model_provisioner::actions as act;
 use model_provisioner::{
     Cancel, Digest, DownloadError, EnsureOptions, ErrorKind, FetchContext, Fetched, Fetcher,
     ModelProvisioner, ModelRef, Progress, ProgressObserver, ProgressStep, ProvisionError, gguf,
 };
-use narration_core::catalog::model as act;
 use narration_core::{CaptureAdapter, NarrationLevel};
 use std::io::Write;
 use std::path::PathBuf;

@@ -3,11 +3,11 @@
 //! `blobs/` folder. A link planted to a file elsewhere never gets that
 //! file deleted; it is kept, reported and said at WARN.
 
+use model_provisioner::actions as act;
 use model_provisioner::{
     CatalogEntry, Lifecycle, ModelProvisioner, Origin, PrunePolicy, sha256_bytes,
 };
 use narration_core::CaptureAdapter;
-use narration_core::catalog::model as act;
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 

@@ -9,6 +9,7 @@
 
 use crate::hf_support::{Env, SIZE, data};
 use hub_standin::{Fault, FaultKind, FileSpec, Hub, Listener, RequestRecord};
+use model_provisioner::actions;
 use model_provisioner::file_lock::{self, LockWait};
 use model_provisioner::hf::{HfError, HfFetcher, ParallelPolicy, RetryPolicy, StallPolicy};
 use model_provisioner::https::{HttpsConfig, HttpsFetcher};
@@ -17,7 +18,6 @@ use model_provisioner::{
     ProgressObserver, ProgressReporter, ProgressStep, ProvisionError,
 };
 use narration_core::CaptureAdapter;
-use narration_core::catalog::model as actions;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};

@@ -4,11 +4,11 @@
 
 use crate::hf_support::{Env, GGUF_REF};
 use hub_standin::{Fault, FaultKind, Listener};
+use model_provisioner::actions as act;
 use model_provisioner::{
     EnsureOptions, ModelProvisioner, Progress, ProgressObserver, ProgressStep, ProvisionError, gguf,
 };
 use narration_core::CaptureAdapter;
-use narration_core::catalog::model as act;
 use std::io::Write;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};

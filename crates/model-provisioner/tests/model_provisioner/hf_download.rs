@@ -4,9 +4,9 @@
 use crate::hf_support::{Env, SIZE};
 use hub_standin::{Fault, FaultKind, FileSpec, Listener};
 use model_provisioner::ProvisionError;
+use model_provisioner::actions;
 use model_provisioner::hf::HfError;
 use narration_core::CaptureAdapter;
-use narration_core::catalog::model as actions;
 
 const A: &str = actions::ACTOR;
 

@@ -3,10 +3,10 @@
 
 use crate::hf_support::{Env, SIZE};
 use hub_standin::{Fault, FaultKind, FileSpec, Listener};
+use model_provisioner::actions;
 use model_provisioner::hf::{HfError, HfFetcher, RetryPolicy};
 use model_provisioner::{Digest, DownloadError, ProvisionError};
 use narration_core::CaptureAdapter;
-use narration_core::catalog::model as actions;
 use std::time::Duration;
 
 fn retries(capture: &CaptureAdapter) -> Vec<u64> {

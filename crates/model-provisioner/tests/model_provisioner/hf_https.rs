@@ -3,10 +3,10 @@
 
 use crate::hf_support::{Env, SIZE};
 use hub_standin::{Fault, FaultKind, Listener};
+use model_provisioner::actions;
 use model_provisioner::https::{HttpsConfig, HttpsFetcher};
 use model_provisioner::units::human_bytes;
 use model_provisioner::{Digest, DownloadError, Fetcher, ModelRef, ProvisionError, RetryPolicy};
-use narration_core::catalog::model as actions;
 use narration_core::{CaptureAdapter, CapturedNarration};
 
 fn fetcher(config: HttpsConfig) -> HttpsFetcher {

@@ -3,9 +3,9 @@
 
 use crate::hf_support::Env;
 use hub_standin::FileSpec;
+use model_provisioner::actions as act;
 use model_provisioner::{Digest, ModelProvisioner, gguf};
 use narration_core::CaptureAdapter;
-use narration_core::catalog::model as act;
 use std::sync::Arc;
 
 #[test]

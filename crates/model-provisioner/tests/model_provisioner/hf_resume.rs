@@ -4,9 +4,9 @@
 use crate::hf_support::{Env, SIZE};
 use hub_standin::{Fault, FaultKind, Listener};
 use model_provisioner::ProvisionError;
+use model_provisioner::actions;
 use model_provisioner::hf::{HfFetcher, RetryPolicy};
 use narration_core::CaptureAdapter;
-use narration_core::catalog::model as actions;
 
 const CUT: u64 = 1_000_000;
 

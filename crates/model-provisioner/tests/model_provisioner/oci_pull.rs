@@ -4,10 +4,10 @@
 use crate::oci_support::{
     Registry, components_available, provisioner, provisioner_with, tiny_gguf,
 };
+use model_provisioner::actions as act;
 use model_provisioner::oci::{OciConfig, RegistryAuth};
 use model_provisioner::{ErrorKind, sha256_bytes};
 use narration_core::CaptureAdapter;
-use narration_core::catalog::model as act;
 use std::process::Command;
 
 /// The manifest skopeo reads from our layout (`--raw`: skopeo refuses

@@ -3,10 +3,10 @@
 //! has, and our own pull reads it.
 
 use crate::oci_support::{Registry, components_available, provisioner, tiny_gguf};
+use model_provisioner::actions as act;
 use model_provisioner::oci::{OciConfig, PushFormat, RegistryAuth, push};
 use model_provisioner::{EnsureOptions, RetryPolicy, sha256_bytes};
 use narration_core::CaptureAdapter;
-use narration_core::catalog::model as act;
 use std::process::Command;
 
 #[test]

@@ -4,9 +4,9 @@
 
 use crate::hf_support::{Env, GGUF_REF as REF};
 use hub_standin::{Fault, FaultKind, Listener};
+use model_provisioner::actions as act;
 use model_provisioner::{EnsureOptions, ModelProvisioner, ResolvedModel, Verification};
 use narration_core::CaptureAdapter;
-use narration_core::catalog::model as act;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};

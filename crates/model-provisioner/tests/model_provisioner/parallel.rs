@@ -6,10 +6,10 @@
 
 use crate::hf_support::{Env, data};
 use hub_standin::{Fault, FaultKind, FileSpec, Hub, Listener, RequestRecord};
+use model_provisioner::actions;
 use model_provisioner::hf::{HfFetcher, ParallelPolicy, RetryPolicy};
 use model_provisioner::{Fetched, ProvisionError};
 use narration_core::CaptureAdapter;
-use narration_core::catalog::model as actions;
 
 const MIB: u64 = 1 << 20;
 const REF: &str = "hf:org/big/big.gguf";

@@ -1,10 +1,12 @@
-//! Which narrations count for what: a `downloaded` narration's bytes,
-//! cache hits and misses, failures. `narrate()` asks [`counts`] before it
-//! emits, so only narrations that count reach [`classify`]: one visit over
-//! their fields.
+//! Which narrations count for what, from the fields the narrating crate
+//! sets: every ERROR narration is a failure; `outcome` says `hit`, `miss`
+//! or `transferred` (with `bytes`, from `source_kind`). No action name or
+//! reference prefix is read here: the crates own their words.
+//! `narrate()` asks [`counts`] before it emits, so only narrations that
+//! count reach [`classify`]: one visit over their fields.
 
 use super::observe::Observation;
-use crate::catalog::{engine, model};
+use crate::counted::{Counts, counts};
 use crate::emit::NarrationLevel;
 use tracing::Event;
 use tracing::field::{Field, Visit};
@@ -44,11 +46,10 @@ impl Short {
 #[derive(Default)]
 struct Fields {
     actor: Short,
-    action: Short,
+    outcome: Short,
+    source_kind: Short,
     error_kind: Option<String>,
     bytes: Option<u64>,
-    /// `hf`, `https` or `file`, from the model ref (or the target).
-    source: Option<&'static str>,
 }
 
 struct Visitor {
@@ -59,14 +60,9 @@ impl Visit for Visitor {
     fn record_str(&mut self, field: &Field, value: &str) {
         match field.name() {
             "actor" => self.fields.actor.set(value),
-            "action" => self.fields.action.set(value),
+            "outcome" => self.fields.outcome.set(value),
+            "source_kind" => self.fields.source_kind.set(value),
             "error_kind" => self.fields.error_kind = Some(value.to_string()),
-            // The model ref, when set, says where the bytes came from
-            // better than the target (it comes later in the event).
-            "model_ref" => self.fields.source = Some(source_kind(value)),
-            crate::emit::TARGET_FIELD if self.fields.source.is_none() => {
-                self.fields.source = Some(source_kind(value))
-            }
             _ => {}
         }
     }
@@ -76,48 +72,6 @@ impl Visit for Visitor {
         }
     }
     fn record_debug(&mut self, _: &Field, _: &dyn std::fmt::Debug) {}
-}
-
-/// `hf:` refs are `hf`, URLs `https` (plain `http` included), the rest
-/// (paths, `file:`) `file`.
-fn source_kind(reference: &str) -> &'static str {
-    if reference.starts_with("hf:") {
-        "hf"
-    } else if reference.starts_with("https://") || reference.starts_with("http://") {
-        "https"
-    } else {
-        "file"
-    }
-}
-
-/// What a narration counts for, told from what `narrate()` knows before
-/// it emits: its level, actor, action and whether it carries `bytes`.
-/// `narrate()` puts the narrations that count on their own callsites
-/// ([`COUNTED_EVENT`](crate::emit::COUNTED_EVENT)), so the metrics layer
-/// never sees the others.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Counts {
-    Failure,
-    Transfer,
-    CacheHit,
-    CacheMiss,
-}
-
-/// See [`Counts`]; `None`: the narration counts for nothing.
-pub(crate) fn counts(error: bool, actor: &str, action: &str, has_bytes: bool) -> Option<Counts> {
-    if error {
-        return Some(Counts::Failure);
-    }
-    match (actor, action) {
-        (model::ACTOR, model::DOWNLOADED) if has_bytes => Some(Counts::Transfer),
-        (model::ACTOR, model::CACHE_HIT) | (engine::ACTOR, engine::BUILD_CACHED) => {
-            Some(Counts::CacheHit)
-        }
-        // Only the `verify` that hashes carries the byte count it reads.
-        (model::ACTOR, model::VERIFY) if has_bytes => Some(Counts::CacheMiss),
-        (engine::ACTOR, engine::CMAKE_CONFIGURE) => Some(Counts::CacheMiss),
-        _ => None,
-    }
 }
 
 /// The observations one narration event stands for (at most one: a
@@ -130,7 +84,8 @@ pub(crate) fn classify(event: &Event<'_>, observe: &mut dyn FnMut(&Observation<'
     event.record(&mut visitor);
     let f = &visitor.fields;
     let actor = f.actor.as_str();
-    let observation = match counts(error, actor, f.action.as_str(), f.bytes.is_some()) {
+    let outcome = Some(f.outcome.as_str()).filter(|o| !o.is_empty());
+    let observation = match counts(error, outcome, f.bytes.is_some()) {
         None => return,
         Some(Counts::Failure) => Observation::Failure {
             actor,
@@ -138,54 +93,13 @@ pub(crate) fn classify(event: &Event<'_>, observe: &mut dyn FnMut(&Observation<'
         },
         Some(Counts::Transfer) => Observation::Transfer {
             actor,
-            source: f.source.unwrap_or("file"),
+            source: Some(f.source_kind.as_str())
+                .filter(|s| !s.is_empty())
+                .unwrap_or("file"),
             bytes: f.bytes.unwrap_or(0),
         },
         Some(Counts::CacheHit) => Observation::Cache { actor, hit: true },
         Some(Counts::CacheMiss) => Observation::Cache { actor, hit: false },
     };
     observe(&observation);
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{Counts, counts, source_kind};
-    use crate::catalog::{engine, model};
-
-    #[test]
-    fn what_counts_is_known_before_the_event_is_emitted() {
-        let m = model::ACTOR;
-        assert_eq!(
-            counts(true, m, "anything-failed", false),
-            Some(Counts::Failure)
-        );
-        assert_eq!(
-            counts(false, m, model::DOWNLOADED, true),
-            Some(Counts::Transfer)
-        );
-        assert_eq!(counts(false, m, model::DOWNLOADED, false), None);
-        assert_eq!(
-            counts(false, m, model::CACHE_HIT, false),
-            Some(Counts::CacheHit)
-        );
-        assert_eq!(
-            counts(false, m, model::VERIFY, true),
-            Some(Counts::CacheMiss)
-        );
-        assert_eq!(counts(false, m, model::VERIFY, false), None, "no hashing");
-        assert_eq!(
-            counts(false, engine::ACTOR, engine::BUILD_CACHED, false),
-            Some(Counts::CacheHit)
-        );
-        assert_eq!(counts(false, m, model::RESOLVE, false), None);
-    }
-
-    #[test]
-    fn source_kinds() {
-        assert_eq!(source_kind("hf:org/repo/f.gguf"), "hf");
-        assert_eq!(source_kind("https://example.com/f.gguf"), "https");
-        assert_eq!(source_kind("http://127.0.0.1:1/f.gguf"), "https");
-        assert_eq!(source_kind("/models/f.gguf"), "file");
-        assert_eq!(source_kind("file:/models/f.gguf"), "file");
-    }
 }

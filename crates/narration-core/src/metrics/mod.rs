@@ -4,13 +4,16 @@
 //! | metric (Prometheus textfile) | OpenTelemetry | labels | from |
 //! |---|---|---|---|
 //! | `provision_step_duration_seconds` (histogram) | `provision.step.duration` (s) | actor, step, outcome | step spans' close times |
-//! | `provision_transfer_bytes_total` | `provision.transfer.bytes` (By) | actor, source | `downloaded` narrations' `bytes` |
-//! | `provision_cache_hits_total` | `provision.cache.hits` | actor | `cache-hit`, `build-cached` |
-//! | `provision_cache_misses_total` | `provision.cache.misses` | actor | hashing `verify`, `cmake-configure` |
+//! | `provision_transfer_bytes_total` | `provision.transfer.bytes` (By) | actor, source | `bytes` of narrations with `outcome` `transferred` |
+//! | `provision_cache_hits_total` | `provision.cache.hits` | actor | narrations with `outcome` `hit` |
+//! | `provision_cache_misses_total` | `provision.cache.misses` | actor | narrations with `outcome` `miss` |
 //! | `provision_failures_total` | `provision.failures` | actor, error_kind | every ERROR narration |
 //!
-//! `outcome` is `ok` or the `error_kind` the step span failed with; `source`
-//! is `hf`, `https` or `file`. Durations come from step spans (not from
+//! The step histogram's `outcome` label is `ok` or the `error_kind` the
+//! step span failed with; `source` is the narration's `source_kind` (`hf`,
+//! `https`, `oci` or `file`). The narrating crate says what counts (a
+//! model's `cache-hit` and an engine's `build-cached` both carry `outcome`
+//! `hit`): nothing here reads an action name. Durations come from step spans (not from
 //! narrations' `duration_ms`) because every step has a span and only some
 //! narrate a duration.
 //!
@@ -25,6 +28,7 @@
 //!         narrate(NarrationFields {
 //!             actor: "model-provisioner",
 //!             action: "cache-hit",
+//!             outcome: Some(narration_core::outcome::HIT.into()),
 //!             ..Default::default()
 //!         });
 //!     });
@@ -35,7 +39,6 @@
 //! ```
 
 mod classify;
-pub(crate) use classify::counts;
 mod layer;
 mod observe;
 #[cfg(feature = "otel")]

@@ -1,7 +1,6 @@
 //! narration-core's integration tests, one binary.
 
 mod capture;
-mod catalog;
 mod init;
 mod log;
 mod metrics;

@@ -1,7 +1,9 @@
 //! Metrics derived from step spans and narrations, and the Prometheus
 //! textfile they are merged into.
 
-use narration_core::{Metrics, NarrationFields, fail_step, narrate, step_span};
+use narration_core::{
+    Metrics, NarrationFields, fail_step, narrate, outcome, source_kind, step_span,
+};
 use std::process::Command;
 use tracing_subscriber::layer::SubscriberExt;
 
@@ -24,12 +26,15 @@ fn provision_once(metrics: &Metrics) {
             narrate(NarrationFields {
                 bytes: Some(1000),
                 duration_ms: Some(5),
+                outcome: Some(outcome::TRANSFERRED.into()),
+                source_kind: Some(source_kind::HF.into()),
                 ..model("downloaded")
             });
         });
         step_span!("model-provisioner", "verify").in_scope(|| {
             narrate(NarrationFields {
                 bytes: Some(1000),
+                outcome: Some(outcome::MISS.into()),
                 ..model("verify")
             });
             narrate(model("verified"));
@@ -39,6 +44,7 @@ fn provision_once(metrics: &Metrics) {
             narrate(NarrationFields {
                 actor: "engine-provisioner",
                 action: "cmake-configure",
+                outcome: Some(outcome::MISS.into()),
                 ..Default::default()
             });
             narrate(NarrationFields {
@@ -77,6 +83,62 @@ fn steps_transfers_cache_and_failures_are_counted_from_spans_and_narrations() {
     }
     assert!(!text.contains("provision_cache_hits_total"), "{text}");
     assert!(!text.contains("other"), "only narrations count: {text}");
+}
+
+#[test]
+fn what_counts_is_the_outcome_the_crate_says_not_the_action_name() {
+    let metrics = Metrics::new();
+    let subscriber = tracing_subscriber::registry().with(metrics.layer());
+    tracing::subscriber::with_default(subscriber, || {
+        // Named like a transfer and a hit, but saying nothing: no count.
+        narrate(NarrationFields {
+            bytes: Some(7),
+            ..model("downloaded")
+        });
+        narrate(model("cache-hit"));
+        // Any action of any actor counts for what its outcome says.
+        narrate(NarrationFields {
+            actor: "engine-provisioner",
+            action: "binary-downloaded",
+            target: "pool-a".into(),
+            bytes: Some(500),
+            outcome: Some(outcome::TRANSFERRED.into()),
+            source_kind: Some(source_kind::HTTPS.into()),
+            ..Default::default()
+        });
+        narrate(NarrationFields {
+            actor: "engine-provisioner",
+            action: "install-cached",
+            target: "pool-a".into(),
+            outcome: Some(outcome::HIT.into()),
+            ..Default::default()
+        });
+        // An oci: ref's bytes are `oci`, told by the field, not the ref.
+        narrate(NarrationFields {
+            bytes: Some(30),
+            outcome: Some(outcome::TRANSFERRED.into()),
+            source_kind: Some(source_kind::OCI.into()),
+            model_ref: Some("oci://registry.local/models/m:q4".into()),
+            ..model("downloaded")
+        });
+    });
+    let text = metrics.render();
+    for line in [
+        "provision_transfer_bytes_total{actor=\"engine-provisioner\",source=\"https\"} 500",
+        "provision_transfer_bytes_total{actor=\"model-provisioner\",source=\"oci\"} 30",
+        "provision_cache_hits_total{actor=\"engine-provisioner\"} 1",
+    ] {
+        assert!(
+            text.lines().any(|l| l == line),
+            "missing {line:?} in\n{text}"
+        );
+    }
+    assert!(
+        !text.contains("provision_cache_hits_total{actor=\"model-provisioner\"}"),
+        "{text}"
+    );
+    assert!(!text.contains("source=\"hf\""), "{text}");
+    assert!(!text.contains("source=\"file\""), "{text}");
 }
 
 #[test]

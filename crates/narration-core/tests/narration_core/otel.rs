@@ -389,6 +389,7 @@ fn otlp_metrics_post_json_points_to_the_metrics_path() {
             narrate(NarrationFields {
                 actor: "engine-provisioner",
                 action: "cmake-configure",
+                outcome: Some(narration_core::outcome::MISS.into()),
                 ..Default::default()
             })
         });

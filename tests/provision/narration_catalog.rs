@@ -1,11 +1,17 @@
-//! `specs/narration-events.md` and `catalog.rs` must list the same
-//! (actor, action) pairs, with the levels `NarrationLevel::for_action` picks.
+//! `specs/narration-events.md` and the vocabularies the crates declare
+//! (model-provisioner's and engine-provisioner's `actions`, the CLI's
+//! doctor; the program's registry in `src/cli/actions.rs`) must list the
+//! same (actor, action) pairs, at the levels the vocabularies declare and
+//! `narrate()` emits.
 
-use narration_core::{NarrationLevel, catalog};
-use std::collections::{BTreeMap, BTreeSet};
+use narration_core::{NarrationLevel, Registry};
+use std::collections::BTreeSet;
 
-const SPEC: &str = include_str!("../../../../specs/narration-events.md");
-const CATALOG_SOURCE: &str = include_str!("../../src/catalog.rs");
+#[path = "../../src/cli/actions.rs"]
+mod cli_actions;
+
+const SPEC: &str = include_str!("../../specs/narration-events.md");
+const REGISTRY: Registry = cli_actions::REGISTRY;
 
 /// One row of an actor's table.
 #[derive(Debug)]
@@ -64,19 +70,20 @@ fn spec_rows() -> Vec<Row> {
     rows
 }
 
-fn catalog_pairs() -> BTreeSet<(String, String)> {
-    catalog::ALL
+fn registered_pairs() -> BTreeSet<(String, String)> {
+    REGISTRY
+        .vocabularies()
         .iter()
-        .flat_map(|(actor, actions)| {
-            actions
+        .flat_map(|v| {
+            v.actions
                 .iter()
-                .map(move |a| (actor.to_string(), a.to_string()))
+                .map(move |a| (v.actor.to_string(), a.name.to_string()))
         })
         .collect()
 }
 
 #[test]
-fn every_catalog_action_has_a_spec_row_and_every_row_a_constant() {
+fn every_declared_action_has_a_spec_row_and_every_row_a_declaration() {
     let rows = spec_rows();
     let mut in_spec = BTreeSet::new();
     for row in &rows {
@@ -87,28 +94,52 @@ fn every_catalog_action_has_a_spec_row_and_every_row_a_constant() {
             row.action
         );
     }
-    let in_code = catalog_pairs();
+    let in_code = registered_pairs();
     let missing_rows: Vec<_> = in_code.difference(&in_spec).collect();
     let missing_constants: Vec<_> = in_spec.difference(&in_code).collect();
     assert!(
         missing_rows.is_empty(),
-        "catalog.rs has actions without a row in specs/narration-events.md: {missing_rows:?}"
+        "the crates declare actions without a row in specs/narration-events.md: {missing_rows:?}"
     );
     assert!(
         missing_constants.is_empty(),
-        "specs/narration-events.md has rows without a constant (in the module's ALL) in catalog.rs: {missing_constants:?}"
+        "specs/narration-events.md has rows no crate declares (in its `vocabulary!`): {missing_constants:?}"
     );
 }
 
 #[test]
-fn spec_levels_match_the_levels_narrate_picks() {
+fn spec_levels_match_the_declared_levels_and_the_levels_narrate_picks() {
     for row in spec_rows() {
-        let expected = NarrationLevel::for_action(&row.action).as_str();
+        let Some(spec) = REGISTRY.action(&row.actor, &row.action) else {
+            continue; // the test above names it
+        };
         assert_eq!(
-            row.level, expected,
-            "specs/narration-events.md gives ({}, {}) level {}, narrate() emits it at {expected}",
-            row.actor, row.action, row.level
+            row.level,
+            spec.level.as_str(),
+            "specs/narration-events.md gives ({}, {}) level {}, its vocabulary declares {}",
+            row.actor,
+            row.action,
+            row.level,
+            spec.level.as_str()
         );
+    }
+    for v in REGISTRY.vocabularies() {
+        for a in v.actions {
+            assert_eq!(
+                a.level,
+                NarrationLevel::for_action(a.name),
+                "{} declares {} at {:?}, narrate() emits it at another level",
+                v.actor,
+                a.name,
+                a.level
+            );
+            assert!(
+                !a.doc.trim().is_empty(),
+                "{}: {} needs a doc",
+                v.actor,
+                a.name
+            );
+        }
     }
 }
 
@@ -129,69 +160,24 @@ fn each_actor_has_its_own_table_and_every_row_is_filled() {
     }
 }
 
-/// Every `pub const NAME: &str = "…";` in each actor module of catalog.rs
-/// (except `ACTOR`), by actor: what the source declares, whether or not it
-/// made it into `ALL`.
-fn declared_constants() -> BTreeMap<String, BTreeSet<String>> {
-    let mut by_actor = BTreeMap::new();
-    let mut actor: Option<String> = None;
-    let mut values = BTreeSet::new();
-    for line in CATALOG_SOURCE.lines().map(str::trim) {
-        if line.starts_with("pub mod ") {
-            actor = None;
-            values = BTreeSet::new();
-        }
-        if let Some(rest) = line.strip_prefix("pub const ")
-            && let Some((name, value)) = rest.split_once(": &str = ")
-        {
-            let value = value.trim_end_matches(';').trim_matches('"').to_string();
-            if name == "ACTOR" {
-                actor = Some(value);
-            } else {
-                values.insert(value);
-            }
-        }
-        if line == "}"
-            && let Some(a) = actor.take()
-        {
-            by_actor.insert(a, std::mem::take(&mut values));
-        }
-    }
-    by_actor
-}
-
 #[test]
-fn every_declared_constant_is_in_its_modules_all() {
-    let declared = declared_constants();
-    assert!(!declared.is_empty(), "no actor module found in catalog.rs");
-    for (actor, values) in &declared {
-        let listed: BTreeSet<String> = catalog::ALL
-            .iter()
-            .find(|(a, _)| a == actor)
-            .unwrap_or_else(|| panic!("actor {actor} is not in catalog::ALL"))
-            .1
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-        let forgotten: Vec<_> = values.difference(&listed).collect();
-        assert!(
-            forgotten.is_empty(),
-            "{actor}: constants missing from the module's ALL: {forgotten:?}"
-        );
-    }
+fn each_actor_is_registered_once() {
+    let actors: Vec<_> = REGISTRY.vocabularies().iter().map(|v| v.actor).collect();
+    let unique: BTreeSet<_> = actors.iter().collect();
     assert_eq!(
-        declared.len(),
-        catalog::ALL.len(),
-        "catalog::ALL lists a different set of actors than catalog.rs declares"
+        unique.len(),
+        actors.len(),
+        "an actor registered twice: {actors:?}"
     );
 }
 
 #[test]
 fn actions_are_kebab_case_and_unique_per_actor() {
-    for (actor, actions) in catalog::ALL {
-        let unique: BTreeSet<_> = actions.iter().collect();
+    for v in REGISTRY.vocabularies() {
+        let (actor, actions) = (v.actor, v.actions);
+        let unique: BTreeSet<_> = actions.iter().map(|a| a.name).collect();
         assert_eq!(unique.len(), actions.len(), "{actor} lists an action twice");
-        for action in *actions {
+        for action in actions.iter().map(|a| a.name) {
             assert!(
                 !action.is_empty()
                     && action
