@@ -117,6 +117,55 @@ fn provision_push_publishes_a_local_model_that_provision_model_pulls_back() {
         std::fs::read(resolved["local_path"].as_str().unwrap()).unwrap(),
         bytes
     );
+
+    // The catalog says which artifact the node holds, in JSON and for humans.
+    let manifest = resolved["source"]
+        .as_str()
+        .unwrap()
+        .rsplit_once('@')
+        .unwrap()
+        .1;
+    let layer = format!("sha256:{}", model_provisioner::sha256_bytes(&bytes).hex());
+    let show = |json: bool| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_provision"));
+        if json {
+            cmd.arg("--json");
+        }
+        let out = cmd
+            .args(["catalog", "show", &target, "--catalog"])
+            .arg(other.catalog())
+            .env_clear()
+            .env("HOME", other.home())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let row: serde_json::Value = serde_json::from_str(&show(true)).unwrap();
+    assert_eq!(
+        row["oci"],
+        serde_json::json!({
+            "registry": reg.host,
+            "repository": "pub/tiny",
+            "tag": "v1",
+            "manifest_digest": manifest,
+            "layers": [layer],
+        })
+    );
+    let human = show(false);
+    for line in [
+        format!("registry         {}", reg.host),
+        "repository       pub/tiny".to_string(),
+        "tag              v1".to_string(),
+        format!("manifest         {manifest}"),
+        format!("layers           {layer}"),
+    ] {
+        assert!(human.contains(&line), "{line:?} in {human}");
+    }
 }
 
 #[test]

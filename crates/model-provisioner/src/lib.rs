@@ -32,7 +32,9 @@ mod transfer_events;
 pub mod units;
 
 pub use cancel::{Cancel, Cancelled};
-pub use catalog::{CatalogEntry, CatalogStore, Lifecycle, Origin, SqliteCatalog, VerifyOutcome};
+pub use catalog::{
+    CatalogEntry, CatalogStore, Lifecycle, OciRecord, Origin, SqliteCatalog, VerifyOutcome,
+};
 pub use digest::{
     Digest, DigestError, HASH_BUFFER_BYTES, HashError, Sha256Stream, hash_file, hash_file_until,
     hash_reader, sha256_bytes,
