@@ -166,6 +166,29 @@ fn provision_push_publishes_a_local_model_that_provision_model_pulls_back() {
     ] {
         assert!(human.contains(&line), "{line:?} in {human}");
     }
+
+    // `cache scan` lists the layout's model, not a corrupted Hub repo.
+    let scan = std::process::Command::new(env!("CARGO_BIN_EXE_provision"))
+        .args(["cache", "scan", "--cache-dir"])
+        .arg(other.cache())
+        .arg("--catalog")
+        .arg(other.catalog())
+        .env_clear()
+        .env("HOME", other.home())
+        .output()
+        .unwrap();
+    let listing = String::from_utf8_lossy(&scan.stdout);
+    assert!(scan.status.success(), "{listing}");
+    assert!(!listing.contains("CORRUPTED"), "{listing}");
+    assert!(
+        listing.contains(&format!("oci {}/pub/tiny  ", reg.host)),
+        "{listing}"
+    );
+    assert!(
+        listing.contains(&format!("  v1  {manifest}  ")),
+        "{listing}"
+    );
+    assert!(listing.contains(&target), "the catalog id: {listing}");
 }
 
 #[test]

@@ -14,11 +14,13 @@
 mod auth;
 mod error;
 mod fetcher;
+pub(crate) mod inventory;
 mod layout;
 pub mod manifest;
 mod push;
 pub(crate) mod reference;
 mod registry;
+pub(crate) mod release;
 
 pub use auth::RegistryAuth;
 pub use error::OciError;
