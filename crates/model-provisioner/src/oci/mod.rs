@@ -12,6 +12,7 @@
 //! checked against the bytes received. See `specs/oci.md`.
 
 mod auth;
+mod cred_helper;
 mod error;
 mod fetcher;
 pub(crate) mod inventory;
