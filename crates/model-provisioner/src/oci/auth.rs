@@ -21,6 +21,9 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RegistryAuth {
     file: Option<PathBuf>,
+    /// Where credential helpers are looked for (`PATH`); `None`: this
+    /// process's.
+    helper_path: Option<std::ffi::OsString>,
 }
 
 impl RegistryAuth {
@@ -33,6 +36,16 @@ impl RegistryAuth {
     pub fn from_file(path: impl Into<PathBuf>) -> Self {
         Self {
             file: Some(path.into()),
+            helper_path: None,
+        }
+    }
+
+    /// The same, with credential helpers (`docker-credential-<name>`)
+    /// looked for in `path` (a `PATH` value) instead of this process's.
+    pub fn with_helper_path(self, path: impl Into<std::ffi::OsString>) -> Self {
+        Self {
+            helper_path: Some(path.into()),
+            ..self
         }
     }
 
@@ -49,7 +62,10 @@ impl RegistryAuth {
             .map(PathBuf::from)
             .or_else(|| set("DOCKER_CONFIG").map(|d| Path::new(&d).join("config.json")))
             .or_else(|| set("HOME").map(|h| Path::new(&h).join(".docker/config.json")));
-        Self { file }
+        Self {
+            file,
+            helper_path: set("PATH").map(Into::into),
+        }
     }
 
     /// The credentials file, when one is configured.
@@ -78,7 +94,7 @@ impl RegistryAuth {
         let config: serde_json::Value =
             serde_json::from_str(&text).map_err(|_| bad("is not JSON"))?;
         if let Some(helper) = helper_for(&config, registry)
-            && let Some(stored) = cred_helper::get(helper, registry)?
+            && let Some(stored) = cred_helper::get(helper, registry, self.helper_path.as_deref())?
         {
             return Ok(Some(Credentials(stored)));
         }

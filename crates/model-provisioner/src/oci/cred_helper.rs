@@ -46,11 +46,16 @@ pub(crate) fn server_url(registry: &str) -> String {
     }
 }
 
-/// Runs `docker-credential-<name> get` for `registry`. `Ok(None)` when the
-/// helper holds nothing for it; a helper that is missing, fails, hangs or
+/// Runs `docker-credential-<name> get` for `registry`, found in `path`
+/// (a `PATH` value; `None`: this process's). `Ok(None)` when the helper
+/// holds nothing for it; a helper that is missing, fails, hangs or
 /// answers something else is an error naming the helper (never its
 /// output).
-pub(crate) fn get(name: &str, registry: &str) -> Result<Option<Stored>, OciError> {
+pub(crate) fn get(
+    name: &str,
+    registry: &str,
+    path: Option<&std::ffi::OsStr>,
+) -> Result<Option<Stored>, OciError> {
     let program = format!("docker-credential-{name}");
     let fail = |reason: String| OciError::CredentialHelper {
         helper: program.clone(),
@@ -64,7 +69,12 @@ pub(crate) fn get(name: &str, registry: &str) -> Result<Option<Stored>, OciError
     {
         return Err(fail("the helper name is not a plain name".to_string()));
     }
-    let mut child = Command::new(&program)
+    let mut command = Command::new(&program);
+    if let Some(path) = path {
+        // Unix looks the program up in the child's PATH when one is set.
+        command.env("PATH", path);
+    }
+    let mut child = command
         .arg("get")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -161,7 +171,7 @@ mod tests {
 
     #[test]
     fn a_missing_helper_is_an_error_naming_it() {
-        let err = get("provision-test-absent-helper", "ghcr.io").unwrap_err();
+        let err = get("provision-test-absent-helper", "ghcr.io", None).unwrap_err();
         let text = err.to_string();
         assert!(
             text.contains("docker-credential-provision-test-absent-helper")
@@ -169,6 +179,6 @@ mod tests {
             "{text}"
         );
         assert_eq!(err.kind(), "credential-helper");
-        assert!(get("../evil", "ghcr.io").is_err());
+        assert!(get("../evil", "ghcr.io", None).is_err());
     }
 }
