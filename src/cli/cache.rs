@@ -67,6 +67,31 @@ fn human_scan(s: &mut String, scan: &CacheScan, now: u64) {
             listed(&d.catalog_ids)
         );
     }
+    for l in &scan.oci {
+        let _ = writeln!(
+            s,
+            "oci {}/{}  {}  {}",
+            l.registry,
+            l.repository,
+            human_bytes(l.size_on_disk),
+            l.path.display()
+        );
+        for m in &l.models {
+            let tags = if m.tags.is_empty() {
+                "(by digest)".to_string()
+            } else {
+                m.tags.join(",")
+            };
+            let _ = writeln!(
+                s,
+                "  {tags}  {}  {}  last used {}  {}",
+                m.manifest_digest,
+                human_bytes(m.size_bytes),
+                ago(now, m.last_used_at_ms),
+                listed(&m.catalog_ids)
+            );
+        }
+    }
     for d in &scan.in_progress {
         let _ = writeln!(
             s,

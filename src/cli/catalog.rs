@@ -101,6 +101,16 @@ pub fn human_entry(s: &mut String, e: &CatalogEntry) {
     for (k, v) in rows {
         let _ = writeln!(s, "{k:<17}{v}");
     }
+    if let Some(o) = &e.oci {
+        let _ = writeln!(s, "{:<17}{}", "registry", o.registry);
+        let _ = writeln!(s, "{:<17}{}", "repository", o.repository);
+        let _ = writeln!(s, "{:<17}{}", "tag", o.tag.as_deref().unwrap_or("-"));
+        let _ = writeln!(s, "{:<17}{}", "manifest", o.manifest_digest);
+        for (i, layer) in o.layers.iter().enumerate() {
+            let key = if i == 0 { "layers" } else { "" };
+            let _ = writeln!(s, "{key:<17}{layer}");
+        }
+    }
     if let Some(g) = &e.gguf {
         let mut lines = String::new();
         human_summary(&mut lines, &e.local_path.display().to_string(), g);

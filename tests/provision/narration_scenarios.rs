@@ -78,6 +78,10 @@ const RUNNERS: &[(&str, Runner)] = &[
     ("oci warm", oci::warm),
     ("oci unsupported artifact", oci::unsupported_artifact),
     ("oci tampered blob", oci::tampered_blob),
+    (
+        "oci credential helper missing",
+        oci::credential_helper_missing,
+    ),
     ("engine external", engine::external_ok),
     ("engine external binary failing", engine::external_failing),
 ];

@@ -249,3 +249,82 @@ fn an_unparsable_proxy_variable_is_an_error_naming_it() {
     assert!(!out.status.success(), "{stderr}");
     assert!(stderr.contains("https_proxy"), "{stderr}");
 }
+
+/// `provision --json doctor` with `env`, against the Hub at `endpoint`:
+/// the `hf endpoint` row, after checking no password was printed.
+fn doctor_hub_row(endpoint: &str, env: &[(&str, String)]) -> serde_json::Value {
+    let home = tempfile::tempdir().expect("tempdir");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_provision"));
+    cmd.args(["--json", "doctor", "--cache-dir"])
+        .arg(home.path().join("cache"))
+        .arg("--catalog")
+        .arg(home.path().join("catalog.sqlite"))
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home.path())
+        .env("HF_ENDPOINT", endpoint);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("provision runs");
+    assert_no_password(&out);
+    let checks: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stderr)));
+    checks
+        .as_array()
+        .expect("an array")
+        .iter()
+        .find(|c| c["name"] == "hf endpoint")
+        .cloned()
+        .expect("an hf endpoint row")
+}
+
+#[test]
+fn the_doctor_reaches_the_hub_through_the_proxy_downloads_use_and_names_it() {
+    let Some(proxy) = Tinyproxy::start() else {
+        return;
+    };
+    let hub = hub_standin::Hub::start().expect("stand-in hub");
+    let via = format!("through proxy http://127.0.0.1:{}", proxy.port);
+
+    let row = doctor_hub_row(&hub.endpoint(), &[("http_proxy", proxy.url())]);
+    let detail = row["detail"].as_str().unwrap();
+    assert_eq!(row["status"], "OK", "{row}");
+    assert!(
+        detail.contains("answered HTTP") && detail.contains(&via),
+        "{detail}"
+    );
+    let seen = proxy.requests();
+    let head = format!("HEAD {}", hub.endpoint().trim_end_matches('/'));
+    assert!(
+        seen.iter().any(|r| r.starts_with(&head)),
+        "the HEAD went through the proxy in absolute form: {seen:?}"
+    );
+
+    // NO_PROXY covers loopback: straight to the Hub, the proxy sees nothing.
+    let before = proxy.requests().len();
+    let row = doctor_hub_row(
+        &hub.endpoint(),
+        &[
+            ("http_proxy", proxy.url()),
+            ("no_proxy", "127.0.0.0/8".to_string()),
+        ],
+    );
+    assert_eq!(row["status"], "OK", "{row}");
+    assert!(
+        row["detail"].as_str().unwrap().contains("(directly)"),
+        "{row}"
+    );
+    assert_eq!(proxy.requests().len(), before);
+
+    // Without its credentials the proxy refuses: the row says so, naming
+    // the proxy the downloads would use.
+    let anonymous = format!("http://127.0.0.1:{}", proxy.port);
+    let row = doctor_hub_row(&hub.endpoint(), &[("http_proxy", anonymous)]);
+    let detail = row["detail"].as_str().unwrap();
+    assert_eq!(row["status"], "WARN", "{row}");
+    assert!(
+        detail.contains("unreachable") && detail.contains(&via) && detail.contains("proxy"),
+        "{detail}"
+    );
+}

@@ -217,6 +217,7 @@ fn entry(id: &str, i: u64) -> CatalogEntry {
         verified_at_ms: Some(i),
         pinned: false,
         last_used_at_ms: None,
+        oci: None,
     }
 }
 

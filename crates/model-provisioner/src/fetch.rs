@@ -86,6 +86,9 @@ pub struct Fetched {
     /// Where the bytes came from, for provenance (a URL without
     /// credentials, `hf:org/repo@commit/file`, or the local path).
     pub source: String,
+    /// For an OCI pull: the registry, manifest and layers it was pinned
+    /// to, which the catalog records.
+    pub oci: Option<crate::catalog::OciRecord>,
 }
 
 /// What a fetch call needs to know about the surrounding `ensure_present`.
@@ -192,6 +195,7 @@ impl Fetcher for FileFetcher {
                 digest: None,
                 bytes_transferred: 0,
                 source: path.display().to_string(),
+                oci: None,
             }),
             Ok(_) => Err(ProvisionError::NotAFile { path: path.clone() }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {

@@ -140,6 +140,7 @@ impl HttpsFetcher {
             digest: None,
             bytes_transferred: 0,
             source: shown.clone(),
+            oci: None,
         };
         if dest.is_file() {
             return Ok(hit(dest));
@@ -176,6 +177,7 @@ impl HttpsFetcher {
             digest: Some(done.digest),
             bytes_transferred: done.transferred,
             source: shown,
+            oci: None,
         })
     }
 }

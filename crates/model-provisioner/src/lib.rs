@@ -30,7 +30,9 @@ mod resolved;
 mod settings;
 mod transfer_events;
 
-pub use catalog::{CatalogEntry, CatalogStore, Lifecycle, Origin, SqliteCatalog, VerifyOutcome};
+pub use catalog::{
+    CatalogEntry, CatalogStore, Lifecycle, OciRecord, Origin, SqliteCatalog, VerifyOutcome,
+};
 pub use error::{BoxError, CatalogError, ProvisionError};
 pub use fetch::{FetchContext, Fetched, Fetcher, FileFetcher, Vouched};
 pub use handoff::{

@@ -1,10 +1,11 @@
-//! The Hugging Face endpoint: reachable, and whether a token is set
-//! (never its value).
+//! The Hugging Face endpoint: reachable the way downloads reach it
+//! (through the proxy the proxy rules pick, named without credentials),
+//! and whether a token is set (never its value).
 
 use std::time::Duration;
 
-use model_provisioner::hf::HfConfig;
-use model_provisioner::{ProxySettings, public_url};
+use model_provisioner::hf::{HfConfig, reach};
+use model_provisioner::{ProxyError, ProxySettings};
 
 use super::Check;
 
@@ -13,26 +14,25 @@ const HEAD_TIMEOUT: Duration = Duration::from_secs(3);
 
 pub fn checks(offline: bool) -> Vec<Check> {
     let config = HfConfig::from_env();
+    let proxy = ProxySettings::from_env();
     let token = if config.token.is_some() {
         Check::ok("hf login", "set (from HF_TOKEN or the token file)")
     } else {
         Check::ok("hf login", "not set: public repos only")
             .hint("set HF_TOKEN for gated or private repos")
     };
-    if offline || config.offline {
-        return vec![
-            Check::ok("hf endpoint", "not checked (offline)"),
-            token,
-            proxy(),
-        ];
-    }
-    vec![endpoint(&config.endpoint), token, proxy()]
+    let endpoint = if offline || config.offline {
+        Check::ok("hf endpoint", "not checked (offline)")
+    } else {
+        endpoint(&config.endpoint, &proxy)
+    };
+    vec![endpoint, token, proxy_row(&proxy)]
 }
 
 /// The proxies downloads go through, credentials masked; a variable that
 /// does not parse fails here as it would fail a download.
-fn proxy() -> Check {
-    match ProxySettings::from_env() {
+fn proxy_row(proxy: &Result<ProxySettings, ProxyError>) -> Check {
+    match proxy {
         Ok(proxy) if proxy.is_none() => Check::ok("proxy", "none"),
         Ok(proxy) => Check::ok("proxy", proxy.to_string()),
         Err(e) => Check::fail("proxy", e.to_string())
@@ -40,35 +40,29 @@ fn proxy() -> Check {
     }
 }
 
-fn endpoint(url: &str) -> Check {
-    let shown = public_url(url);
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(HEAD_TIMEOUT))
-        .build()
-        .into();
-    match agent.head(url).call() {
-        Ok(answer) => Check::ok(
+/// One HEAD through the download layer's client, so the doctor takes the
+/// route a download takes (proxy, `NO_PROXY`, absolute form or CONNECT).
+fn endpoint(url: &str, proxy: &Result<ProxySettings, ProxyError>) -> Check {
+    let Ok(proxy) = proxy else {
+        return Check::warn(
             "hf endpoint",
-            format!("{shown} answered HTTP {}", answer.status().as_u16()),
+            "not checked: a proxy variable does not parse (see the proxy row)",
+        );
+    };
+    let found = reach(url, proxy, HEAD_TIMEOUT);
+    let route = found
+        .via
+        .as_deref()
+        .map_or_else(|| "directly".to_string(), |p| format!("through proxy {p}"));
+    match found.outcome {
+        Ok(status) => Check::ok(
+            "hf endpoint",
+            format!("{} answered HTTP {status} ({route})", found.endpoint),
         ),
-        // The error may quote the URL; only its public form is shown.
-        Err(e) => Check::warn(
+        Err(why) => Check::warn(
             "hf endpoint",
-            format!("{shown} is unreachable: {}", error_kind(&e)),
+            format!("{} is unreachable ({route}): {why}", found.endpoint),
         )
-        .hint("check the network, a proxy (HTTPS_PROXY) or HF_ENDPOINT; --offline uses cached models only"),
-    }
-}
-
-/// A short cause that cannot carry a credential.
-fn error_kind(e: &ureq::Error) -> &'static str {
-    match e {
-        ureq::Error::Timeout(_) => "no answer in time",
-        ureq::Error::HostNotFound => "host not found",
-        ureq::Error::ConnectionFailed => "connection refused or failed",
-        ureq::Error::Io(_) => "connection failed",
-        ureq::Error::Tls(_) | ureq::Error::Rustls(_) => "TLS failed",
-        _ => "request failed",
+        .hint("check the network, the proxy (HTTPS_PROXY, NO_PROXY) or HF_ENDPOINT; --offline uses cached models only"),
     }
 }

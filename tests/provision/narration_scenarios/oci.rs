@@ -50,3 +50,21 @@ pub fn tampered_blob() -> Captured {
     std::fs::write(oci.registry.stored_blob(&digest.hex()), other).expect("blob rewritten");
     oci.ensure()
 }
+
+/// The registry wants credentials and the Docker config names a helper
+/// that is not installed.
+pub fn credential_helper_missing() -> Captured {
+    let registry = Registry::with_basic_auth("fleet", "helper-pw");
+    let cache = tempfile::tempdir().expect("temp dir");
+    let (gguf, _) = tiny_gguf(cache.path(), "tiny.gguf", 12);
+    registry.push("ai/tiny:v1", "docker", &[&gguf]);
+    let config = cache.path().join("config.json");
+    std::fs::write(
+        &config,
+        r#"{"credsStore":"provision-scenario-not-installed"}"#,
+    )
+    .expect("config written");
+    let models = provisioner(&cache.path().join("c"), RegistryAuth::from_file(&config));
+    let reference = registry.model_ref("ai/tiny:v1");
+    capture(|| models.ensure_present_str(&reference, None))
+}

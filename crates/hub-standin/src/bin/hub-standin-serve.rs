@@ -4,19 +4,26 @@
 //! `hub-standin-serve <size-MiB> <MiB/s>` caps each connection at that rate;
 //! `hub-standin-serve <size-MiB> <MiB/s> <N>` also makes the Nth GET of the
 //! file crawl at 1 MiB/s (a straggling connection).
+//! A path in place of the size serves that file's bytes (so a benchmark
+//! compares two sources of the very same file).
 
 use hub_standin::{Fault, FaultKind, FileSpec, Hub, Listener};
 use std::io::Write;
 
 fn main() {
-    let mib: usize = match std::env::args().nth(1).map(|a| a.parse()) {
-        Some(Ok(n)) => n,
-        _ => {
-            eprintln!(
-                "usage: hub-standin-serve <size-MiB> [per-connection MiB/s [straggling GET]]"
-            );
-            std::process::exit(2);
-        }
+    let Some(first) = std::env::args().nth(1) else {
+        usage()
+    };
+    let data = match first.parse::<usize>() {
+        Ok(mib) => generated(mib),
+        Err(_) if std::path::Path::new(&first).is_file() => match std::fs::read(&first) {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                eprintln!("cannot read {first}: {e}");
+                std::process::exit(1);
+            }
+        },
+        Err(_) => usage(),
     };
     let rate: Option<u64> = std::env::args()
         .nth(2)
@@ -26,15 +33,6 @@ fn main() {
         .nth(3)
         .and_then(|a| a.parse::<u32>().ok())
         .filter(|&n| n > 0);
-    // Cheap, incompressible-looking content (xorshift), generated once.
-    let mut data = vec![0u8; mib << 20];
-    let mut x = 0x2545_f491_4f6c_dd1du64;
-    for chunk in data.chunks_mut(8) {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        chunk.copy_from_slice(&x.to_le_bytes()[..chunk.len()]);
-    }
     let spec = FileSpec::lfs(data);
     let sha = spec.sha256();
     let hub = match Hub::start() {
@@ -64,4 +62,22 @@ fn main() {
     loop {
         std::thread::park();
     }
+}
+
+fn usage() -> ! {
+    eprintln!("usage: hub-standin-serve <size-MiB | FILE> [per-connection MiB/s [straggling GET]]");
+    std::process::exit(2);
+}
+
+/// Cheap, incompressible-looking content (xorshift) of `mib` MiB.
+fn generated(mib: usize) -> Vec<u8> {
+    let mut data = vec![0u8; mib << 20];
+    let mut x = 0x2545_f491_4f6c_dd1du64;
+    for chunk in data.chunks_mut(8) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        chunk.copy_from_slice(&x.to_le_bytes()[..chunk.len()]);
+    }
+    data
 }

@@ -2,13 +2,15 @@
 //! repos, revisions, files, size on disk (each blob counted once), when
 //! each was last used, which catalog entries use it, and what is wrong
 //! (dangling links, orphan blobs, interrupted downloads, folders the
-//! reference client would call corrupted).
+//! reference client would call corrupted), and the OCI image layouts of
+//! `oci://` pulls.
 //!
 //! The totals are the ones `huggingface_hub.scan_cache_dir()` reports for
 //! the same cache: a repo it would refuse (a dangling link, a ref to a
 //! missing snapshot, a folder that is not a repo) is listed here with
 //! the reason, and left out of the totals as it leaves it out.
 
+mod oci;
 mod repo;
 
 use crate::catalog::CatalogEntry;
@@ -19,6 +21,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
+pub use oci::{CachedOciLayout, CachedOciModel};
 pub use repo::{CachedFile, CachedRepo, CachedRevision};
 
 /// The whole cache: every repo folder, the HTTPS downloads, and problems.
@@ -40,6 +43,11 @@ pub struct CacheScan {
     pub in_progress: Vec<PartialDownload>,
     /// What is wrong, for people to clean up.
     pub problems: Vec<CacheProblem>,
+    /// The OCI image layouts of `oci://` pulls (`{cache}/oci/`), apart
+    /// from the Hub totals.
+    pub oci: Vec<CachedOciLayout>,
+    /// Bytes of their blobs, each stored file counted once.
+    pub oci_size_on_disk: u64,
 }
 
 /// A file fetched over HTTPS (outside the Hub layout).
@@ -132,6 +140,8 @@ pub fn scan(cache_dir: &Path, entries: &[CatalogEntry]) -> Result<CacheScan, Pro
         downloads: Vec::new(),
         in_progress: Vec::new(),
         problems: Vec::new(),
+        oci: Vec::new(),
+        oci_size_on_disk: 0,
     };
     let items = match std::fs::read_dir(cache_dir) {
         Ok(items) => items,
@@ -150,6 +160,9 @@ pub fn scan(cache_dir: &Path, entries: &[CatalogEntry]) -> Result<CacheScan, Pro
         match name.as_str() {
             ".locks" | "CACHEDIR.TAG" | ".DS_Store" | "Thumbs.db" | "desktop.ini" => {}
             "https" if path.is_dir() => out.downloads.extend(downloads(&path, &uses)),
+            "oci" if path.is_dir() => {
+                (out.oci, out.oci_size_on_disk) = oci::scan(&path, &uses, &mut out.problems);
+            }
             shared_store::DIR_NAME if shared_store::is_store_dir(&path) => {}
             _ if repo::only_partial(&path) => {
                 out.in_progress.extend(repo::partials(&path));

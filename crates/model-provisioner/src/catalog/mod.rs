@@ -123,6 +123,28 @@ pub struct CatalogEntry {
     /// epoch); cache pruning removes the least recently used first.
     #[serde(default)]
     pub last_used_at_ms: Option<u64>,
+    /// For a model pulled from an OCI registry: where from, and the exact
+    /// manifest and layers it was pinned to (`None` for other sources, and
+    /// for rows written before the catalog kept it until their next
+    /// ensure).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oci: Option<OciRecord>,
+}
+
+/// What an OCI pull was pinned to, so a fleet can tell which artifact
+/// (and which blobs) each node holds without asking the registry again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OciRecord {
+    /// The registry host (and port), lower-cased: `ghcr.io`, `127.0.0.1:5000`.
+    pub registry: String,
+    /// The repository path: `ai/smollm2`.
+    pub repository: String,
+    /// The tag the ref named, if it named one.
+    pub tag: Option<String>,
+    /// The manifest the pull was pinned to: `sha256:<64 hex>`.
+    pub manifest_digest: String,
+    /// Every layer digest of that manifest, in manifest order.
+    pub layers: Vec<String>,
 }
 
 /// What [`CatalogStore::verify`] found.

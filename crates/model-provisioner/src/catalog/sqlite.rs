@@ -11,7 +11,7 @@
 //! a lock upgrade or lose each other's rows. A crash mid-write leaves the
 //! previous state, never half a catalog.
 
-use super::{CatalogEntry, CatalogStore, Lifecycle, Origin};
+use super::{CatalogEntry, CatalogStore, Lifecycle, OciRecord, Origin};
 use crate::actions as act;
 use crate::digest::Digest;
 use crate::error::CatalogError;
@@ -23,7 +23,7 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 /// The schema version this build writes and understands.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// How long a write waits for another process's write lock, unless
 /// [`LOCK_TIMEOUT_ENV`] says otherwise.
@@ -67,11 +67,15 @@ const MIGRATIONS: &[&str] = &[
     // each model was last handed out.
     "ALTER TABLE models ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0 CHECK (pinned IN (0, 1));
      ALTER TABLE models ADD COLUMN last_used_at_ms INTEGER;",
+    // 4: an OCI model's registry, repository, tag, manifest and layer
+    // digests (JSON, like the GGUF summary). Rows written before stay
+    // NULL until their next ensure records them.
+    "ALTER TABLE models ADD COLUMN oci_json TEXT;",
 ];
 
 const COLUMNS: &str = "id, local_path, digest, size_bytes, fp_size, fp_mtime_ns, fp_ctime_ns, \
      fp_inode, fp_device, lifecycle, source_ref, gguf_json, created_at_ms, verified_at_ms, origin, \
-     pinned, last_used_at_ms";
+     pinned, last_used_at_ms, oci_json";
 
 /// A [`CatalogStore`] in a SQLite database file.
 ///
@@ -383,6 +387,7 @@ fn decode_row(row: &Row<'_>, path: &Path) -> rusqlite::Result<Result<CatalogEntr
     let origin: String = row.get(14)?;
     let pinned: bool = row.get(15)?;
     let last_used: Option<i64> = row.get(16)?;
+    let oci_json: Option<String> = row.get(17)?;
 
     let corrupt = |reason: String| CatalogError::CorruptRow {
         path: path.to_path_buf(),
@@ -402,6 +407,10 @@ fn decode_row(row: &Row<'_>, path: &Path) -> rusqlite::Result<Result<CatalogEntr
     let gguf = match gguf_json.map(|j| serde_json::from_str(&j)).transpose() {
         Ok(g) => g,
         Err(e) => return Ok(Err(corrupt(format!("gguf summary: {e}")))),
+    };
+    let oci: Option<OciRecord> = match oci_json.map(|j| serde_json::from_str(&j)).transpose() {
+        Ok(o) => o,
+        Err(e) => return Ok(Err(corrupt(format!("oci record: {e}")))),
     };
     let fingerprint = match fp {
         [
@@ -433,6 +442,7 @@ fn decode_row(row: &Row<'_>, path: &Path) -> rusqlite::Result<Result<CatalogEntr
         verified_at_ms: verified.map(to_u64),
         pinned,
         last_used_at_ms: last_used.map(to_u64),
+        oci,
     }))
 }
 
@@ -468,11 +478,21 @@ impl CatalogStore for SqliteCatalog {
                 id: e.id.clone(),
                 reason: format!("gguf summary: {err}"),
             })?;
+        let oci_json = e
+            .oci
+            .as_ref()
+            .map(serde_json::to_string)
+            .transpose()
+            .map_err(|err| CatalogError::CorruptRow {
+                path: self.path.clone(),
+                id: e.id.clone(),
+                reason: format!("oci record: {err}"),
+            })?;
         let fp = e.fingerprint;
         self.write(|conn| {
         let mut stmt = conn
             .prepare_cached(&format!(
-                "INSERT INTO models ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
+                "INSERT INTO models ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)
                  ON CONFLICT(id) DO UPDATE SET
                    local_path = excluded.local_path, digest = excluded.digest,
                    size_bytes = excluded.size_bytes, fp_size = excluded.fp_size,
@@ -480,6 +500,7 @@ impl CatalogStore for SqliteCatalog {
                    fp_inode = excluded.fp_inode, fp_device = excluded.fp_device,
                    source_ref = excluded.source_ref, origin = excluded.origin,
                    gguf_json = excluded.gguf_json, verified_at_ms = excluded.verified_at_ms,
+                   oci_json = excluded.oci_json,
                    last_used_at_ms = COALESCE(excluded.last_used_at_ms, models.last_used_at_ms)"
             ))
             .map_err(|err| self.sql(err))?;
@@ -501,6 +522,7 @@ impl CatalogStore for SqliteCatalog {
             e.origin.as_str(),
             e.pinned,
             e.last_used_at_ms.map(to_i64),
+            oci_json,
         ])
         .map_err(|err| self.sql(err))
         })?;

@@ -325,6 +325,7 @@ impl Fetcher for HfFetcher {
         let got = result.map_err(|f| f.into_provision(model))?;
         Ok(Fetched {
             source: format!("hf:{}@{}/{}", want.repo, got.commit, got.files[0]),
+            oci: None,
             path: got.first.path,
             digest: got.first.digest,
             bytes_transferred: got.transferred,

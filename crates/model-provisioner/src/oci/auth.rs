@@ -1,8 +1,11 @@
-//! Registry credentials and challenges: the Docker config's `auths`
-//! (read from a path the caller passes, so tests and orchestrators choose
-//! it), and the `WWW-Authenticate` challenge a registry answers 401 with.
-//! Credentials are never formatted: their `Debug` shows the user only.
+//! Registry credentials and challenges: the Docker config (read from a
+//! path the caller passes, so tests and orchestrators choose it): its
+//! credential helpers (`credHelpers` for the registry, else `credsStore`;
+//! see [`cred_helper`](super::cred_helper)) and its `auths`; and the
+//! `WWW-Authenticate` challenge a registry answers 401 with. Credentials
+//! are never formatted: their `Debug` shows the user only.
 
+use super::cred_helper::{self, Stored};
 use super::error::OciError;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -18,6 +21,9 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RegistryAuth {
     file: Option<PathBuf>,
+    /// Where credential helpers are looked for (`PATH`); `None`: this
+    /// process's.
+    helper_path: Option<std::ffi::OsString>,
 }
 
 impl RegistryAuth {
@@ -30,6 +36,16 @@ impl RegistryAuth {
     pub fn from_file(path: impl Into<PathBuf>) -> Self {
         Self {
             file: Some(path.into()),
+            helper_path: None,
+        }
+    }
+
+    /// The same, with credential helpers (`docker-credential-<name>`)
+    /// looked for in `path` (a `PATH` value) instead of this process's.
+    pub fn with_helper_path(self, path: impl Into<std::ffi::OsString>) -> Self {
+        Self {
+            helper_path: Some(path.into()),
+            ..self
         }
     }
 
@@ -46,7 +62,10 @@ impl RegistryAuth {
             .map(PathBuf::from)
             .or_else(|| set("DOCKER_CONFIG").map(|d| Path::new(&d).join("config.json")))
             .or_else(|| set("HOME").map(|h| Path::new(&h).join(".docker/config.json")));
-        Self { file }
+        Self {
+            file,
+            helper_path: set("PATH").map(Into::into),
+        }
     }
 
     /// The credentials file, when one is configured.
@@ -54,9 +73,11 @@ impl RegistryAuth {
         self.file.as_deref()
     }
 
-    /// The user and password for `registry`, when the file has them. A
-    /// missing file means anonymous; a file that does not parse is an
-    /// error naming the file (never its content).
+    /// The credentials for `registry`: from its credential helper when
+    /// the file names one (`credHelpers.<registry>`, else `credsStore`),
+    /// else (or when the helper holds none) from `auths`. A missing file
+    /// means anonymous; a file that does not parse is an error naming the
+    /// file (never its content), and so is a helper that cannot answer.
     pub(crate) fn credentials(&self, registry: &str) -> Result<Option<Credentials>, OciError> {
         let Some(path) = &self.file else {
             return Ok(None);
@@ -72,6 +93,11 @@ impl RegistryAuth {
         };
         let config: serde_json::Value =
             serde_json::from_str(&text).map_err(|_| bad("is not JSON"))?;
+        if let Some(helper) = helper_for(&config, registry)
+            && let Some(stored) = cred_helper::get(helper, registry, self.helper_path.as_deref())?
+        {
+            return Ok(Some(Credentials(stored)));
+        }
         let Some(auths) = config.get("auths").and_then(|a| a.as_object()) else {
             return Ok(None);
         };
@@ -105,6 +131,22 @@ impl RegistryAuth {
     }
 }
 
+/// The helper the config names for `registry`: its `credHelpers` entry,
+/// else `credsStore`.
+fn helper_for<'a>(config: &'a serde_json::Value, registry: &str) -> Option<&'a str> {
+    let own = config
+        .get("credHelpers")
+        .and_then(|h| h.as_object())
+        .and_then(|helpers| {
+            helpers
+                .iter()
+                .find(|(key, _)| same_registry(&auth_key_host(key), registry))
+                .and_then(|(_, v)| v.as_str())
+        });
+    own.or_else(|| config.get("credsStore").and_then(|s| s.as_str()))
+        .filter(|name| !name.is_empty())
+}
+
 /// The host of an `auths` key (`https://index.docker.io/v1/` → `index.docker.io`).
 fn auth_key_host(key: &str) -> String {
     let key = key
@@ -119,36 +161,42 @@ fn same_registry(a: &str, b: &str) -> bool {
     a.eq_ignore_ascii_case(b) || (docker(a) && docker(b))
 }
 
-/// A user and password.
+/// A user and password, or an identity token from a credential helper.
 #[derive(Clone)]
-pub(crate) struct Credentials {
-    user: String,
-    password: String,
-}
+pub(crate) struct Credentials(Stored);
 
 impl std::fmt::Debug for Credentials {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Credentials")
-            .field("user", &self.user)
-            .field("password", &"[REDACTED]")
-            .finish()
+        write!(f, "Credentials({:?})", self.0)
     }
 }
 
 impl Credentials {
     pub fn new(user: &str, password: &str) -> Self {
-        Self {
+        Self(Stored::Password {
             user: user.to_string(),
-            password: password.to_string(),
+            secret: password.to_string(),
+        })
+    }
+
+    /// `Basic base64(user:password)`; `None` for an identity token, which
+    /// only the token realm takes.
+    pub fn basic(&self) -> Option<String> {
+        match &self.0 {
+            Stored::Password { user, secret } => Some(format!(
+                "Basic {}",
+                STANDARD.encode(format!("{user}:{secret}"))
+            )),
+            Stored::IdentityToken(_) => None,
         }
     }
 
-    /// `Basic base64(user:password)`.
-    pub fn basic(&self) -> String {
-        format!(
-            "Basic {}",
-            STANDARD.encode(format!("{}:{}", self.user, self.password))
-        )
+    /// The identity (refresh) token, when that is what these are.
+    pub fn identity_token(&self) -> Option<&str> {
+        match &self.0 {
+            Stored::IdentityToken(token) => Some(token),
+            Stored::Password { .. } => None,
+        }
     }
 }
 
@@ -261,7 +309,7 @@ mod tests {
         .unwrap();
         let a = RegistryAuth::from_file(&file);
         let c = a.credentials("127.0.0.1:5000").unwrap().unwrap();
-        assert_eq!(c.basic(), format!("Basic {auth}"));
+        assert_eq!(c.basic(), Some(format!("Basic {auth}")));
         assert!(!format!("{c:?}").contains("s3cr3t"));
         assert!(a.credentials("docker.io").unwrap().is_some());
         assert!(a.credentials("ghcr.io").unwrap().is_none());

@@ -80,6 +80,17 @@ pub enum OciError {
         /// What is wrong with it (never its content).
         reason: String,
     },
+    /// The Docker config names a credential helper for the registry that
+    /// is missing or cannot answer.
+    #[error("credential helper {helper} for {registry}: {reason}")]
+    CredentialHelper {
+        /// The program (`docker-credential-<name>`).
+        helper: String,
+        /// The registry asked about.
+        registry: String,
+        /// What went wrong (never the helper's output).
+        reason: String,
+    },
     /// The local OCI layout could not be read or written.
     #[error("OCI layout {path}: cannot {what} ({source}); check the cache directory is writable")]
     Layout {
@@ -104,6 +115,7 @@ impl OciError {
             Self::BadManifest { .. } => "bad-manifest",
             Self::Status { .. } => "registry-status",
             Self::AuthConfig { .. } => "auth-config",
+            Self::CredentialHelper { .. } => "credential-helper",
             Self::Layout { .. } => "layout-write",
         }
     }
@@ -116,7 +128,7 @@ impl OciError {
             Self::ManifestDigestMismatch { .. } => ErrorKind::DigestMismatch,
             Self::NotFound { .. } => ErrorKind::NotFound,
             Self::BadManifest { .. } | Self::Status { .. } => ErrorKind::Network,
-            Self::AuthConfig { .. } => ErrorKind::InvalidInput,
+            Self::AuthConfig { .. } | Self::CredentialHelper { .. } => ErrorKind::InvalidInput,
             Self::Layout { .. } => ErrorKind::Io,
         }
     }
@@ -135,6 +147,7 @@ impl OciError {
                 | Self::Unauthorized { .. }
                 | Self::NotFound { .. }
                 | Self::AuthConfig { .. }
+                | Self::CredentialHelper { .. }
         )
     }
 

@@ -10,6 +10,7 @@ use super::layout::Layout;
 use super::manifest::{self, Descriptor, Manifest, OCI_MANIFEST};
 use super::registry::Session;
 use crate::actions;
+use crate::catalog::OciRecord;
 use crate::digest::{Digest, sha256_bytes};
 use crate::download::{self, ClientSettings, DownloadError, ParallelPolicy, Request, RetryPolicy};
 use crate::error::{IntoProvision, ProvisionError};
@@ -263,6 +264,7 @@ impl OciFetcher {
             digest: first_digest,
             bytes_transferred: transferred,
             source: source(&parts, &pinned.digest),
+            oci: Some(record(&parts, &pinned)),
         })
     }
 
@@ -465,6 +467,23 @@ fn source(parts: &Parts<'_>, manifest: &Digest) -> String {
         parts.repository,
         manifest.hex()
     )
+}
+
+/// What the catalog keeps of this pull: where from, and the manifest and
+/// layers it was pinned to.
+fn record(parts: &Parts<'_>, pinned: &Pinned) -> OciRecord {
+    OciRecord {
+        registry: parts.registry.to_string(),
+        repository: parts.repository.to_string(),
+        tag: parts.tag.map(str::to_string),
+        manifest_digest: format!("sha256:{}", pinned.digest.hex()),
+        layers: pinned
+            .manifest
+            .layers
+            .iter()
+            .map(|l| l.digest.clone())
+            .collect(),
+    }
 }
 
 /// `manifest`: the digest this pull is pinned to and what it holds.

@@ -12,13 +12,16 @@
 //! checked against the bytes received. See `specs/oci.md`.
 
 mod auth;
+mod cred_helper;
 mod error;
 mod fetcher;
+pub(crate) mod inventory;
 mod layout;
 pub mod manifest;
 mod push;
 pub(crate) mod reference;
 mod registry;
+pub(crate) mod release;
 
 pub use auth::RegistryAuth;
 pub use error::OciError;

@@ -251,7 +251,9 @@ impl<'a> Session<'a> {
             .credentials(self.registry)
             .map_err(|e| self.oci(e))?;
         let value = match (challenge, credentials) {
-            (Some(Challenge::Basic), Some(c)) => c.basic(),
+            (Some(Challenge::Basic), Some(c)) => {
+                c.basic().ok_or_else(|| self.oci(self.unauthorized()))?
+            }
             (
                 Some(Challenge::Bearer {
                     realm,
@@ -272,9 +274,10 @@ impl<'a> Session<'a> {
         Ok(())
     }
 
-    /// `GET realm?service=…&scope=…` → `token` (or `access_token`). The
-    /// realm is refused over plain http off loopback: it would see the
-    /// credentials.
+    /// `GET realm?service=…&scope=…` → `token` (or `access_token`); with
+    /// an identity token, the OAuth2 form instead: `POST realm` with
+    /// `grant_type=refresh_token` → `access_token`. The realm is refused
+    /// over plain http off loopback: it would see the credentials.
     fn token(
         &self,
         realm: &str,
@@ -290,7 +293,8 @@ impl<'a> Session<'a> {
                 url: narration_core::public_url(realm),
             }));
         }
-        {
+        let identity = credentials.and_then(Credentials::identity_token);
+        if identity.is_none() {
             let mut q = url.query_pairs_mut();
             if let Some(service) = service {
                 q.append_pair("service", service);
@@ -302,10 +306,31 @@ impl<'a> Session<'a> {
             token: None,
             ..self.settings.clone()
         })
-        .with_authorization(credentials.map(Credentials::basic));
-        let answer = retrying(client.retry(), &url, events, || {
-            client.request("GET", &url, None, Follow::All)
-        })
+        .with_authorization(credentials.and_then(Credentials::basic));
+        let answer = match identity {
+            None => retrying(client.retry(), &url, events, || {
+                client.request("GET", &url, None, Follow::All)
+            }),
+            Some(refresh) => {
+                let mut form = url::form_urlencoded::Serializer::new(String::new());
+                form.append_pair("grant_type", "refresh_token")
+                    .append_pair("client_id", "provision")
+                    .append_pair("scope", scope)
+                    .append_pair("refresh_token", refresh);
+                if let Some(service) = service {
+                    form.append_pair("service", service);
+                }
+                let body = form.finish().into_bytes();
+                retrying(client.retry(), &url, events, || {
+                    client.upload(
+                        "POST",
+                        &url,
+                        "application/x-www-form-urlencoded",
+                        Upload::Bytes(body.clone()),
+                    )
+                })
+            }
+        }
         .map_err(fail)?;
         match answer.status() {
             200..=299 => {}

@@ -154,7 +154,7 @@ fn run(
         // Nothing is registered once the caller has let go.
         checkpoint(&e, Step::Register)?;
         Step::Register.run(m, || {
-            p.register(&e, model, &resolved, &verified, fetched.bytes_transferred)
+            p.register(&e, model, &resolved, &verified, &fetched)
                 .during(Step::Register)
         })?;
         Ok(resolved)

@@ -14,6 +14,7 @@ use crate::catalog::CatalogEntry;
 use crate::error::ProvisionError;
 use crate::fingerprint::now_ms;
 use crate::hf::shared_store;
+use crate::oci::release::{self, Untag};
 use crate::units::human_bytes;
 use narration_core::{NarrationFields, narrate};
 use serde::Serialize;
@@ -38,7 +39,8 @@ pub struct PrunePolicy {
 pub struct PruneReport {
     /// Nothing was removed: this is the plan.
     pub dry_run: bool,
-    /// Cache size before (Hub blobs in use, each once, plus downloads).
+    /// Cache size before (Hub blobs in use, each once, plus downloads and
+    /// OCI layouts).
     pub size_before: u64,
     /// Cache size after (expected, when dry).
     pub size_after: u64,
@@ -144,7 +146,25 @@ impl ModelProvisioner {
         }
         if item.catalog_ids.is_empty() {
             let path = item.path.clone();
-            delete_unknown(&path, item)?;
+            match release::model_of(&path) {
+                // A manifest in a layout: all of it goes, the layout stays valid.
+                Some((root, manifest)) => {
+                    let released =
+                        release::release(&root, &manifest, Untag::Every, true, self.lock_wait)
+                            .map_err(|source| ProvisionError::Oci {
+                                model: path.display().to_string(),
+                                source,
+                            })?;
+                    item.deleted_files.extend(released.deleted);
+                    item.kept_files.extend(
+                        released
+                            .kept
+                            .into_iter()
+                            .map(|(path, reason)| KeptFile { path, reason }),
+                    );
+                }
+                None => delete_unknown(&path, item)?,
+            }
         }
         Ok(())
     }
@@ -186,7 +206,16 @@ fn candidates(scan: &CacheScan, entries: &[CatalogEntry]) -> (Vec<Candidate>, Ve
             d.last_accessed_ms,
         )
     });
-    for (path, blob, size, ids, accessed) in files.chain(downloads) {
+    let oci = scan.oci.iter().flat_map(|l| &l.models).map(|m| {
+        (
+            &m.path,
+            &m.path,
+            m.own_bytes,
+            &m.catalog_ids,
+            m.last_accessed_ms,
+        )
+    });
+    for (path, blob, size, ids, accessed) in files.chain(downloads).chain(oci) {
         let known: Vec<&CatalogEntry> = ids
             .iter()
             .filter_map(|id| by_id.get(id.as_str()).copied())
@@ -242,7 +271,9 @@ fn plan(
     for d in &scan.downloads {
         *links.entry(d.path.clone()).or_default() += 1;
     }
-    let size_before = scan.size_on_disk + scan.downloads.iter().map(|d| d.size_bytes).sum::<u64>();
+    let size_before = scan.size_on_disk
+        + scan.downloads.iter().map(|d| d.size_bytes).sum::<u64>()
+        + scan.oci_size_on_disk;
     let cutoff = policy
         .older_than
         .map(|age| now.saturating_sub(u64::try_from(age.as_millis()).unwrap_or(u64::MAX)));

@@ -6,6 +6,7 @@ use super::verify::Verified;
 use crate::actions as act;
 use crate::catalog::{CatalogEntry, Lifecycle, Origin};
 use crate::error::ProvisionError;
+use crate::fetch::Fetched;
 use crate::fingerprint::now_ms;
 use crate::handoff::{ProvenanceRecord, append_provenance};
 use crate::model_ref::ModelRef;
@@ -13,20 +14,22 @@ use crate::resolved::ResolvedModel;
 
 impl ModelProvisioner {
     /// Write the catalog row and the provenance line, unless a warm hit
-    /// found the row already saying all of it; either way the model is
-    /// recorded as used now (cache pruning keeps the recently used).
+    /// found the row already saying all of it (an OCI row written before
+    /// the catalog kept the manifest and layers, or a tag now pinned to
+    /// another manifest, is rewritten); either way the model is recorded
+    /// as used now (cache pruning keeps the recently used).
     pub(super) fn register(
         &self,
         e: &Ensure<'_>,
         model: &ModelRef,
         resolved: &ResolvedModel,
         verified: &Verified,
-        bytes_transferred: u64,
+        fetched: &Fetched,
     ) -> Result<(), ProvisionError> {
         if verified
             .entry
             .as_ref()
-            .is_some_and(|row| row.gguf.is_some())
+            .is_some_and(|row| row.gguf.is_some() && row.oci == fetched.oci)
         {
             self.catalog.touch(&resolved.id, now_ms())?;
             return Ok(());
@@ -46,6 +49,7 @@ impl ModelProvisioner {
             verified_at_ms: Some(now),
             pinned: false,
             last_used_at_ms: Some(now),
+            oci: fetched.oci.clone(),
         };
         self.catalog.put(&entry)?;
         let record = ProvenanceRecord {
@@ -58,7 +62,7 @@ impl ModelProvisioner {
             source: resolved.source.clone(),
             verification: resolved.verification,
             bytes_hashed: verified.bytes_hashed,
-            bytes_transferred,
+            bytes_transferred: fetched.bytes_transferred,
         };
         append_provenance(&self.provenance_path, &record)?;
         e.say(

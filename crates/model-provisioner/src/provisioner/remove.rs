@@ -8,6 +8,8 @@ use crate::actions as act;
 use crate::catalog::{CatalogEntry, Origin};
 use crate::error::{CatalogError, ProvisionError};
 use crate::hf::shared_store::{self, Sweep};
+use crate::model_ref::ModelRef;
+use crate::oci::release::{self, Untag};
 use narration_core::{NarrationFields, narrate};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -82,10 +84,18 @@ impl ModelProvisioner {
             return Ok(());
         }
         let target = file_key(path);
+        let layout = release::model_of(path);
         if let Some(other) = self.other_entry_using(entry, target.as_deref())? {
+            if let Some((root, manifest)) = &layout {
+                // The other entry keeps the files; this one's tag goes.
+                self.release_oci(entry, root, manifest, false, out)?;
+            }
             out.kept_files
                 .push(kept(path, &format!("catalog entry {other} uses it too")));
             return Ok(());
+        }
+        if let Some((root, manifest)) = &layout {
+            return self.release_oci(entry, root, manifest, true, out);
         }
         let blob = own_blob(path);
         delete(path, out)?;
@@ -110,6 +120,38 @@ impl ModelProvisioner {
                 }
             }
         }
+        Ok(())
+    }
+
+    /// An `oci://` entry's model in its layout: its tag leaves `index.json`
+    /// and, with `collect`, the blobs no other manifest needs go.
+    fn release_oci(
+        &self,
+        entry: &CatalogEntry,
+        root: &Path,
+        manifest: &str,
+        collect: bool,
+        out: &mut Removal,
+    ) -> Result<(), ProvisionError> {
+        let tag = match ModelRef::parse(&entry.id) {
+            Ok(ModelRef::Oci { tag: Some(tag), .. }) => Some(tag),
+            _ => None,
+        };
+        let untag = tag.as_deref().map_or(Untag::Nothing, Untag::Tag);
+        let released =
+            release::release(root, manifest, untag, collect, self.lock_wait).map_err(|source| {
+                ProvisionError::Oci {
+                    model: entry.id.clone(),
+                    source,
+                }
+            })?;
+        out.deleted_files.extend(released.deleted);
+        out.kept_files.extend(
+            released
+                .kept
+                .into_iter()
+                .map(|(path, reason)| kept(&path, &reason)),
+        );
         Ok(())
     }
 

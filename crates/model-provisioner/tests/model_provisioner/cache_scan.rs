@@ -51,6 +51,7 @@ fn entry(id: &str, path: &Path, last_used: Option<u64>) -> CatalogEntry {
         verified_at_ms: None,
         pinned: false,
         last_used_at_ms: last_used,
+        oci: None,
     }
 }
 

@@ -29,6 +29,7 @@ fn entry(id: &str, path: &Path) -> CatalogEntry {
         verified_at_ms: Some(2000),
         pinned: false,
         last_used_at_ms: None,
+        oci: None,
     }
 }
 

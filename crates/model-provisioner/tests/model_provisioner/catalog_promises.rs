@@ -127,7 +127,10 @@ fn rows_of_schema_1_get_their_origin_from_their_source() {
     }
     drop(conn);
     let cat = SqliteCatalog::open(&db).unwrap();
-    assert_eq!(cat.schema_version().unwrap(), 3);
+    assert_eq!(
+        cat.schema_version().unwrap(),
+        model_provisioner::catalog::SCHEMA_VERSION
+    );
     let row = cat.get("file:/m.gguf").unwrap().unwrap();
     assert!(!row.pinned, "old rows are not pinned");
     assert_eq!(row.last_used_at_ms, None, "old rows were never used");
@@ -159,6 +162,7 @@ fn pin_and_touch_change_only_their_own_columns() {
         verified_at_ms: None,
         pinned: false,
         last_used_at_ms: Some(100),
+        oci: None,
     };
     cat.put(&entry).unwrap();
     cat.set_pinned(&entry.id, true).unwrap();
@@ -187,4 +191,64 @@ fn pin_and_touch_change_only_their_own_columns() {
         cat.touch("file:/nope.gguf", 1),
         Err(model_provisioner::CatalogError::NotFound { .. })
     ));
+}
+
+#[test]
+fn an_oci_row_of_schema_3_migrates_intact_and_then_keeps_its_oci_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("catalog.sqlite");
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    // The file as schema 3 left it (migrations 1 to 3), with an oci row.
+    conn.execute_batch(
+        "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY NOT NULL, applied_at_ms INTEGER NOT NULL) STRICT;
+         INSERT INTO schema_migrations VALUES (1, 0), (2, 0), (3, 0);
+         CREATE TABLE models (
+            id TEXT PRIMARY KEY NOT NULL, local_path TEXT NOT NULL, digest TEXT NOT NULL,
+            size_bytes INTEGER NOT NULL, fp_size INTEGER, fp_mtime_ns INTEGER, fp_ctime_ns INTEGER,
+            fp_inode INTEGER, fp_device INTEGER,
+            lifecycle TEXT NOT NULL CHECK (lifecycle IN ('active', 'retired')),
+            source_ref TEXT NOT NULL, gguf_json TEXT, created_at_ms INTEGER NOT NULL, verified_at_ms INTEGER,
+            origin TEXT NOT NULL DEFAULT 'local' CHECK (origin IN ('local', 'hub-cache', 'download')),
+            pinned INTEGER NOT NULL DEFAULT 0 CHECK (pinned IN (0, 1)),
+            last_used_at_ms INTEGER
+         ) STRICT;",
+    )
+    .unwrap();
+    let digest = format!("sha256:{}", "cd".repeat(32));
+    let manifest = format!("sha256:{}", "ef".repeat(32));
+    let id = "oci://127.0.0.1:5000/ai/tiny:q4";
+    conn.execute(
+        "INSERT INTO models (id, local_path, digest, size_bytes, lifecycle, source_ref, created_at_ms,
+                             origin, pinned, last_used_at_ms)
+         VALUES (?1, '/c/m.gguf', ?2, 7, 'active', ?3, 5, 'download', 1, 9)",
+        rusqlite::params![id, digest, format!("{id}@{manifest}")],
+    )
+    .unwrap();
+    drop(conn);
+
+    let cat = SqliteCatalog::open(&db).unwrap();
+    assert_eq!(
+        cat.schema_version().unwrap(),
+        model_provisioner::catalog::SCHEMA_VERSION
+    );
+    let mut row = cat.get(id).unwrap().unwrap();
+    assert_eq!(
+        (row.size_bytes, row.pinned, row.last_used_at_ms, row.origin),
+        (7, true, Some(9), Origin::Download),
+        "the old row is intact"
+    );
+    assert_eq!(row.source, format!("{id}@{manifest}"));
+    assert_eq!(row.oci, None, "schema 3 kept no record");
+
+    row.oci = Some(model_provisioner::OciRecord {
+        registry: "127.0.0.1:5000".into(),
+        repository: "ai/tiny".into(),
+        tag: Some("q4".into()),
+        manifest_digest: manifest.clone(),
+        layers: vec![digest.clone(), format!("sha256:{}", "01".repeat(32))],
+    });
+    cat.put(&row).unwrap();
+    drop(cat);
+    let reopened = SqliteCatalog::open(&db).unwrap();
+    assert_eq!(reopened.get(id).unwrap().unwrap(), row);
 }

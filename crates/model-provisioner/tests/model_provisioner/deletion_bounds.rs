@@ -66,6 +66,7 @@ impl Planted {
                 verified_at_ms: None,
                 pinned: false,
                 last_used_at_ms: Some(1),
+                oci: None,
             })
             .unwrap();
     }

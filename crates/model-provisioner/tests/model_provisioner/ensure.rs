@@ -380,6 +380,7 @@ impl Fetcher for CopyFetcher {
             digest: Some(digest),
             bytes_transferred: bytes.len() as u64,
             source: "https://example.invalid/m.gguf".into(),
+            oci: None,
         })
     }
 }
@@ -532,6 +533,7 @@ impl Fetcher for OnceFetcher {
                 digest: None,
                 bytes_transferred: 0,
                 source,
+                oci: None,
             });
         }
         let bytes = std::fs::read(&self.from).unwrap();
@@ -545,6 +547,7 @@ impl Fetcher for OnceFetcher {
             digest: Some(sha256_bytes(&bytes)),
             bytes_transferred: bytes.len() as u64,
             source,
+            oci: None,
         })
     }
 }

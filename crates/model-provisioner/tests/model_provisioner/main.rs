@@ -26,6 +26,8 @@ mod hf_select;
 mod hf_shards;
 mod hf_support;
 mod hf_trust;
+mod oci_cache;
+mod oci_catalog;
 mod oci_pull;
 mod oci_push;
 mod oci_support;

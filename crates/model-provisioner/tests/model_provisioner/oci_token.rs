@@ -51,6 +51,19 @@ fn serve(stream: TcpStream, seen: &Mutex<Vec<String>>, handler: &dyn Fn(&str) ->
         }
         head.push_str(&line);
     }
+    // A request body (the realm's refresh-token form) follows the head.
+    let length = head
+        .lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case("content-length")
+                .then(|| v.trim().parse::<usize>().ok())?
+        })
+        .unwrap_or(0);
+    let mut body = vec![0; length.min(1 << 16)];
+    if std::io::Read::read_exact(&mut reader, &mut body).is_ok() {
+        head.push_str(&String::from_utf8_lossy(&body));
+    }
     seen.lock().unwrap().push(head.clone());
     let (status, headers, body) = handler(&head);
     let mut out = stream;
@@ -166,5 +179,110 @@ fn a_bearer_token_is_fetched_from_the_realm_and_sent_to_the_registry_only() {
     );
     for n in capture.captured() {
         assert!(!format!("{n:?}").contains(TOKEN), "{n:?}");
+    }
+}
+
+const REFRESH: &str = "rt-SECRET-7373";
+const ACCESS: &str = "at-SECRET-5151";
+
+#[test]
+fn an_identity_token_from_a_credential_helper_goes_to_the_realm_only_as_a_refresh_grant() {
+    use std::os::unix::fs::PermissionsExt;
+    let work = tempfile::tempdir().unwrap();
+    let (_, bytes) = tiny_gguf(work.path(), "m.gguf", 10);
+    let layer = sha256_bytes(&bytes);
+    let config = b"{}".to_vec();
+    let config_digest = sha256_bytes(&config);
+    let manifest = format!(
+        r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{{"mediaType":"application/vnd.docker.ai.model.config.v0.1+json","digest":"sha256:{}","size":{}}},"layers":[{{"mediaType":"application/vnd.docker.ai.gguf.v3","digest":"sha256:{}","size":{}}}]}}"#,
+        config_digest.hex(),
+        config.len(),
+        layer.hex(),
+        bytes.len()
+    )
+    .into_bytes();
+    let manifest_digest = sha256_bytes(&manifest);
+
+    // The realm grants an access token for the refresh token only.
+    let token_service = Origin::start(|request| {
+        let granted = request.starts_with("POST ")
+            && request.contains("grant_type=refresh_token")
+            && request.contains(&format!("refresh_token={REFRESH}"))
+            && request.contains("scope=repository%3Aai%2Fm%3Apull");
+        if granted {
+            let body = format!(r#"{{"access_token":"{ACCESS}"}}"#);
+            (200, vec![], body.into_bytes())
+        } else {
+            (401, vec![], b"{}".to_vec())
+        }
+    });
+    let realm = format!("http://{}/token", token_service.addr);
+    let blob = bytes.clone();
+    let registry = Origin::start(move |head| {
+        let bearer = format!("authorization: bearer {}", ACCESS.to_ascii_lowercase());
+        if !head
+            .to_ascii_lowercase()
+            .lines()
+            .any(|l| l.trim() == bearer)
+        {
+            let challenge =
+                format!(r#"Bearer realm="{realm}",service="reg",scope="repository:ai/m:pull""#);
+            return (401, vec![("WWW-Authenticate".into(), challenge)], vec![]);
+        }
+        if head.contains("/manifests/") {
+            let digest = format!("sha256:{}", manifest_digest.hex());
+            let kind = "application/vnd.oci.image.manifest.v1+json".to_string();
+            return (
+                200,
+                vec![
+                    ("Content-Type".into(), kind),
+                    ("Docker-Content-Digest".into(), digest),
+                ],
+                manifest.clone(),
+            );
+        }
+        if head.contains(&config_digest.hex()) {
+            return (200, vec![], config.clone());
+        }
+        (200, vec![], blob.clone())
+    });
+
+    // A real helper process, found on the PATH the auth settings carry.
+    let bin = work.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let helper = bin.join("docker-credential-idtok");
+    std::fs::write(
+        &helper,
+        format!(
+            "#!/bin/sh\nread -r _ || true\nprintf '{{\"Username\":\"<token>\",\"Secret\":\"{REFRESH}\"}}'\n"
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&helper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let docker_config = work.path().join("config.json");
+    std::fs::write(&docker_config, r#"{"credsStore":"idtok"}"#).unwrap();
+    let auth = RegistryAuth::from_file(&docker_config).with_helper_path(&bin);
+
+    let cache = tempfile::tempdir().unwrap();
+    let capture = CaptureAdapter::install();
+    let resolved = provisioner(cache.path(), auth)
+        .ensure_present_str(&format!("oci://{}/ai/m:v1", registry.addr), None)
+        .unwrap();
+    assert_eq!(std::fs::read(&resolved.local_path).unwrap(), bytes);
+    let asked = token_service.heads();
+    assert_eq!(asked.len(), 1, "{asked:?}");
+    assert!(
+        !has_header(&asked[0], "authorization"),
+        "an identity token is no Basic credential: {asked:?}"
+    );
+    for head in registry.heads() {
+        assert!(
+            !head.contains(REFRESH),
+            "the refresh token stays with the realm: {head}"
+        );
+    }
+    for n in capture.captured() {
+        let text = format!("{n:?}");
+        assert!(!text.contains(REFRESH) && !text.contains(ACCESS), "{n:?}");
     }
 }

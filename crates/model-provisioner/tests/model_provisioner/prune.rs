@@ -101,6 +101,7 @@ impl Cache {
                 verified_at_ms: None,
                 pinned,
                 last_used_at_ms: Some(used),
+                oci: None,
             })
             .unwrap();
     }

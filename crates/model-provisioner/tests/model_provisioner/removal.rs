@@ -62,6 +62,7 @@ fn record(p: &ModelProvisioner, id: &str, path: &Path, origin: Origin) {
             verified_at_ms: None,
             pinned: false,
             last_used_at_ms: None,
+            oci: None,
         })
         .unwrap();
 }
