@@ -6,6 +6,7 @@
 use crate::EngineProvisioner;
 use crate::config::{Engine, Mode, PoolConfig};
 use crate::error::{ProvisionError, Result};
+use crate::binary::LlamaCppBinary;
 use crate::external::LlamaCppExternal;
 use crate::say::Say;
 use crate::source::LlamaCppSource;
@@ -33,11 +34,12 @@ impl std::fmt::Debug for Providers {
 }
 
 impl Providers {
-    /// The modes this crate provides: `source` and `external`.
+    /// The modes this crate provides: `source`, `binary` and `external`.
     pub fn builtin() -> Self {
         Self { rows: Vec::new() }
             .with(Mode::Source, |m| Box::new(LlamaCppSource::new(m)))
             .with(Mode::External, |m| Box::new(LlamaCppExternal::new(m)))
+            .with(Mode::Binary, |m| Box::new(LlamaCppBinary::new(m)))
     }
 
     /// This table with `mode` provided by `make` (replacing a row for the

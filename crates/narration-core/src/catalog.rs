@@ -137,12 +137,39 @@ pub mod engine {
     /// Checking out the ref detached, or finding the checkout already there (no
     /// git process).
     pub const GIT_CHECKOUT: &str = "git-checkout";
-    /// `external` mode: running the configured binary's `--version` (again
-    /// with `engine_version` and `duration_ms` when it answered).
+    /// `external` and `binary` modes: running the binary's `--version`
+    /// (again with `engine_version` and `duration_ms` when it answered).
     pub const BINARY_CHECK: &str = "binary-check";
-    /// `external` mode: the binary is missing, not executable, or its
-    /// `--version` failed or timed out (`binary-check`).
+    /// `external` and `binary` modes: the binary is missing, not
+    /// executable, or its `--version` failed or timed out (`binary-check`).
     pub const BINARY_CHECK_FAILED: &str = "binary-check-failed";
+    /// `binary` mode: downloading the release archive (URL without
+    /// credentials); the transfer's own progress follows.
+    pub const BINARY_DOWNLOAD: &str = "binary-download";
+    /// `binary` mode: the archive is on disk (`bytes`, `duration_ms`).
+    pub const BINARY_DOWNLOADED: &str = "binary-downloaded";
+    /// `binary` mode: the archive could not be downloaded (the download
+    /// layer's `error_kind`: `network`, `http-status`, …).
+    pub const BINARY_DOWNLOAD_FAILED: &str = "binary-download-failed";
+    /// `binary` mode: the archive's sha256 matched (computed while it
+    /// arrived, or checked on the file already downloaded).
+    pub const VERIFY: &str = "verify";
+    /// `binary` mode: the archive's sha256 is not the expected one
+    /// (`digest-mismatch`); nothing is installed.
+    pub const VERIFY_FAILED: &str = "verify-failed";
+    /// `binary` mode: unpacking the archive into a temporary folder
+    /// (again with `bytes` and `duration_ms` when done).
+    pub const UNPACK: &str = "unpack";
+    /// `binary` mode: the archive was refused (`unsafe-archive`,
+    /// `archive-too-large`, `not-an-archive`, `no-binary`); nothing is
+    /// installed.
+    pub const UNPACK_FAILED: &str = "unpack-failed";
+    /// `binary` mode: the checked install was renamed into place under
+    /// its archive's sha256 (`duration_ms`).
+    pub const INSTALLED: &str = "installed";
+    /// `binary` mode: the install is already there and its binary
+    /// unchanged (size and mtime); no network, no process.
+    pub const INSTALL_CACHED: &str = "install-cached";
     /// Configuring the build.
     pub const CMAKE_CONFIGURE: &str = "cmake-configure";
     /// Retrying configure with a compatible host compiler.
@@ -205,8 +232,17 @@ pub mod engine {
         GIT_FETCH,
         GIT_CHECKOUT,
         GIT_FAILED,
+        BINARY_DOWNLOAD,
+        BINARY_DOWNLOADED,
+        BINARY_DOWNLOAD_FAILED,
+        VERIFY,
+        VERIFY_FAILED,
+        UNPACK,
+        UNPACK_FAILED,
+        INSTALL_CACHED,
         BINARY_CHECK,
         BINARY_CHECK_FAILED,
+        INSTALLED,
         BUILD_CACHED,
         CMAKE_CONFIGURE,
         CMAKE_RETRY,

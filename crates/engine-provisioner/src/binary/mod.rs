@@ -1,0 +1,679 @@
+//! The `binary` mode: a released `llama-server` archive
+//! (`[provisioning.binary] url`, `.tar.gz` or `.zip`) is downloaded with
+//! its sha256 checked while it arrives, unpacked safely
+//! ([`archive`]), its `llama-server` run with `--version` (a cancellable
+//! child with a timeout, its shared libraries found beside it), and the
+//! whole folder renamed into place under the archive's sha256
+//! ([`install`]), where every pool naming the same archive shares it.
+//! A warm ensure finds the install and its stamp: no network, no process.
+
+mod archive;
+mod install;
+
+pub use archive::{ArchiveError, ArchiveLimits};
+
+use crate::config::{Mode, PoolConfig};
+use crate::error::{ProvisionError, Result};
+use crate::exec::ToolEnv;
+use crate::options::EngineOptions;
+use crate::plan::{ModeDetails, Plan, PlanStep};
+use crate::prepared::PreparedEngine;
+use crate::say::Say;
+use crate::source::{in_step, lifecycle_span, say_for};
+use crate::source_plan::{required_model, xdg_engines_dir};
+use crate::version_check::{self, Refused};
+use crate::{EngineProvisioner, steps};
+use install::{Stamp, TempInstall};
+use model_provisioner::hf::HfFetcher;
+use model_provisioner::https::{HttpsConfig, HttpsFetcher};
+use model_provisioner::{
+    Digest, ErrorKind, FetchContext, Fetcher, Fingerprint, ModelProvisioner, ModelRef,
+    ProgressReporter, ProgressStep,
+};
+use narration_core::catalog::engine as ev;
+use narration_core::step_span;
+use serde::Serialize;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Downloads, checks and installs a released `llama-server` archive, and
+/// gets the pool's model from a shared [`ModelProvisioner`].
+#[derive(Clone)]
+pub struct LlamaCppBinary {
+    models: Arc<ModelProvisioner>,
+    fetchers: Vec<Arc<dyn Fetcher>>,
+    limits: ArchiveLimits,
+    version_timeout: Duration,
+    path: OsString,
+}
+
+impl std::fmt::Debug for LlamaCppBinary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LlamaCppBinary")
+            .field("limits", &self.limits)
+            .field("version_timeout", &self.version_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The `binary` mode's details in a [`Plan`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BinaryPlan {
+    /// The archive's URL, without credentials.
+    pub url: String,
+    /// The archive reference as typed (credentials kept, never shown).
+    #[serde(skip)]
+    pub source: ModelRef,
+    /// The expected sha256 of the archive, when the pool names one.
+    pub sha256: Option<Digest>,
+    /// `provisioning.binary.binary`: the binary's path inside the archive.
+    pub binary: Option<PathBuf>,
+    /// Root of installs (`<install_dir>/<sha256>/`), downloads
+    /// (`downloads/`) and port records (`ports/`).
+    pub install_dir: PathBuf,
+    /// `CUDA_VISIBLE_DEVICES` from the pool env, handed to the server.
+    pub device_mask: Option<String>,
+}
+
+impl ModeDetails for BinaryPlan {
+    fn to_json(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or_default()
+    }
+}
+
+/// A checked install: the binary to run and what its check found.
+struct Installed {
+    binary: PathBuf,
+    stamp: Stamp,
+}
+
+impl LlamaCppBinary {
+    /// A provider downloading `https://` (and loopback `http://`) archives
+    /// and `hf:` files (the Hub and token from the environment), with the
+    /// default [`ArchiveLimits`] and `--version` timeout.
+    pub fn new(models: Arc<ModelProvisioner>) -> Self {
+        Self {
+            models,
+            fetchers: vec![
+                Arc::new(HttpsFetcher::new(HttpsConfig::default())),
+                Arc::new(HfFetcher::from_env()),
+            ],
+            limits: ArchiveLimits::default(),
+            version_timeout: crate::DEFAULT_VERSION_TIMEOUT,
+            path: std::env::var_os("PATH").unwrap_or_default(),
+        }
+    }
+
+    /// Download archives of `fetcher`'s schemes through it (e.g. an
+    /// [`HfFetcher`] for another Hub endpoint).
+    pub fn with_fetcher(mut self, fetcher: Arc<dyn Fetcher>) -> Self {
+        let schemes = fetcher.schemes();
+        self.fetchers
+            .retain(|f| !f.schemes().iter().any(|s| schemes.contains(s)));
+        self.fetchers.push(fetcher);
+        self
+    }
+
+    /// Bound what an archive may unpack to.
+    pub fn with_limits(mut self, limits: ArchiveLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// How long `--version` may run before the binary is refused.
+    pub fn with_version_timeout(mut self, timeout: Duration) -> Self {
+        self.version_timeout = timeout;
+        self
+    }
+
+    /// The PATH `--version` runs with.
+    pub fn with_path(mut self, path: impl Into<OsString>) -> Self {
+        self.path = path.into();
+        self
+    }
+
+    fn plan_for(&self, pool: &PoolConfig) -> Result<Plan> {
+        pool.validate()?;
+        let binary =
+            pool.provisioning
+                .binary
+                .as_ref()
+                .ok_or_else(|| ProvisionError::MissingSection {
+                    pool_id: pool.id.clone(),
+                    key: "provisioning.binary",
+                    hint: "add url and sha256 of a llama.cpp release archive under [provisioning.binary]",
+                })?;
+        let model = required_model(pool)?;
+        let install_dir = match &binary.install_dir {
+            Some(dir) => dir.clone(),
+            None => xdg_engines_dir("provisioning.binary.install_dir")?.join("binary"),
+        };
+        let details = BinaryPlan {
+            url: binary.url.id(),
+            source: binary.url.clone(),
+            sha256: binary.sha256,
+            binary: binary.binary.clone(),
+            install_dir,
+            device_mask: pool.provisioning.env.get("CUDA_VISIBLE_DEVICES").cloned(),
+        };
+        let install = match &details.sha256 {
+            Some(d) => install::final_dir(&details.install_dir, &d.hex()),
+            None => details.install_dir.clone(),
+        };
+        let binary_path = install.join(
+            details
+                .binary
+                .clone()
+                .unwrap_or_else(|| PathBuf::from("llama-server")),
+        );
+        let digest = details
+            .sha256
+            .map_or_else(|| "the sha256 its source publishes".into(), |d| d.to_string());
+        Ok(Plan {
+            pool_id: pool.id.clone(),
+            engine: "llamacpp".into(),
+            mode: Mode::Binary,
+            engine_version: "llamacpp-binary".into(),
+            steps: vec![
+                PlanStep::new(
+                    "binary-download",
+                    format!(
+                        "download {} unless {} is installed, checking {digest}",
+                        details.url,
+                        install.display()
+                    ),
+                    vec![details.install_dir.join("downloads")],
+                ),
+                PlanStep::new(
+                    "unpack",
+                    "unpack into a temporary folder beside the installs, refusing unsafe entries",
+                    vec![details.install_dir.clone()],
+                ),
+                PlanStep::new(
+                    "binary-check",
+                    format!(
+                        "run llama-server --version (at most {} s) with its folder on LD_LIBRARY_PATH",
+                        self.version_timeout.as_secs()
+                    ),
+                    vec![binary_path.clone()],
+                ),
+                PlanStep::new(
+                    "install",
+                    "rename the checked folder into place under the archive's sha256",
+                    vec![install],
+                ),
+                PlanStep::new("model", format!("ensure {}", model.model_ref.id()), vec![]),
+                PlanStep::new(
+                    "flags",
+                    "normalize, add --model, --host 127.0.0.1 and a free --port",
+                    vec![details.install_dir.join("ports")],
+                ),
+            ],
+            binary_path,
+            tools: Vec::new(),
+            model_ref: model.model_ref.clone(),
+            model_digest: model.digest,
+            server_flags: pool.provisioning.flags.clone(),
+            ports: pool.provisioning.ports.clone(),
+            details: Some(Arc::new(details)),
+        })
+    }
+
+    /// Carry out a plan made by this provider's [`EngineProvisioner::plan`];
+    /// a plan of another mode is refused (`unsupported`).
+    pub fn execute_with(&self, plan: &Plan, options: &EngineOptions) -> Result<PreparedEngine> {
+        let _span = lifecycle_span(&plan.pool_id).entered();
+        let say = say_for(&plan.pool_id, options);
+        self.run(plan, options, &say).inspect_err(|e| say.failed(e))
+    }
+
+    /// The lifecycle: start, preflight (the install folder), install
+    /// (cached, or download → verify → unpack → binary check → rename),
+    /// model, flags, port.
+    fn run(&self, plan: &Plan, options: &EngineOptions, say: &Say<'_>) -> Result<PreparedEngine> {
+        let details =
+            plan.details::<BinaryPlan>()
+                .ok_or_else(|| ProvisionError::UnsupportedMode {
+                    pool_id: plan.pool_id.clone(),
+                    mode: plan.mode.as_str(),
+                })?;
+        let t0 = Instant::now();
+        let replica_id = steps::finish::replica_id(options)?;
+        let progress = ProgressReporter::new(
+            options.progress.clone(),
+            options.correlation_id.clone(),
+            Some(plan.pool_id.clone()),
+            plan.pool_id.clone(),
+        );
+        say.step(
+            ev::START,
+            &plan.pool_id,
+            format!(
+                "Starting engine provisioning for pool {}: llama.cpp release archive {}",
+                plan.pool_id, details.url
+            ),
+        );
+        say.step(
+            ev::PREFLIGHT,
+            &plan.pool_id,
+            format!("Checking the install folder {}", details.install_dir.display()),
+        );
+        std::fs::create_dir_all(&details.install_dir).map_err(|source| ProvisionError::Io {
+            what: "cannot create the install folder",
+            path: details.install_dir.clone(),
+            source,
+        })?;
+        let installed = in_step(step_span!(ev::ACTOR, "install"), || {
+            self.install(plan, details, options, &progress, say)
+        })?;
+        let model_path = in_step(step_span!(ev::ACTOR, "model"), || {
+            steps::model::run(plan, &self.models, options)
+        })?;
+        let target = steps::finish::Target {
+            cache_dir: &details.install_dir,
+            // A release may be a CUDA build: GPU-layer flags pass through.
+            cuda: true,
+            device_mask: details.device_mask.clone(),
+            commit: installed.stamp.commit.clone(),
+            binary_sha256: installed.stamp.binary_sha256.clone(),
+            engine_version: format!("llamacpp-binary:b{}", installed.stamp.build),
+        };
+        let mut prepared = in_step(step_span!(ev::ACTOR, "finish"), || {
+            steps::finish::run(plan, target, replica_id, model_path)
+        })?;
+        prepared
+            .env
+            .insert("LD_LIBRARY_PATH".into(), library_path(&installed.binary));
+        prepared.binary_path = installed.binary;
+        Ok(steps::finalize(prepared, say, t0))
+    }
+
+    /// The checked install of the pool's archive: the one already there
+    /// (no network, no process), else a new one.
+    fn install(
+        &self,
+        plan: &Plan,
+        d: &BinaryPlan,
+        options: &EngineOptions,
+        progress: &ProgressReporter,
+        say: &Say<'_>,
+    ) -> Result<Installed> {
+        if let Some(sha) = &d.sha256
+            && let Some(hit) = self.cached(plan, d, &sha.hex(), &options.cancel, say)?
+        {
+            return Ok(hit);
+        }
+        let (archive, digest) = self.download(plan, d, options, progress, say)?;
+        let hex = digest.hex();
+        if d.sha256.is_none()
+            && let Some(hit) = self.cached(plan, d, &hex, &options.cancel, say)?
+        {
+            return Ok(hit);
+        }
+        let installed = self.unpack_and_check(plan, d, &archive, &hex, options, progress, say)?;
+        // The install is what lasts; its archive is not needed again.
+        if matches!(d.source, ModelRef::Https { .. } | ModelRef::Http { .. }) {
+            let _ = std::fs::remove_file(&archive);
+        }
+        Ok(installed)
+    }
+
+    /// The install of archive `hex`, when it is there: its stamp for this
+    /// binary matches (install-cached), or the binary was never checked
+    /// for this choice (checked now, in place). A binary changed since
+    /// its check whose sha256 differs means a damaged install: it is
+    /// removed, and `None` lets a fresh one be made.
+    fn cached(
+        &self,
+        plan: &Plan,
+        d: &BinaryPlan,
+        hex: &str,
+        cancel: &model_provisioner::Cancel,
+        say: &Say<'_>,
+    ) -> Result<Option<Installed>> {
+        let dir = install::final_dir(&d.install_dir, hex);
+        if !dir.is_dir() {
+            return Ok(None);
+        }
+        let configured = d.binary.as_deref();
+        let t = Instant::now();
+        if let Some(stamp) = install::fresh_stamp(&dir, configured) {
+            say.done(
+                ev::INSTALL_CACHED,
+                &dir.display().to_string(),
+                format!(
+                    "llama-server b{} is installed in {} (checked before; unchanged)",
+                    stamp.build,
+                    dir.display()
+                ),
+                t.elapsed(),
+            );
+            return Ok(Some(Installed {
+                binary: dir.join(&stamp.binary),
+                stamp,
+            }));
+        }
+        let rel = archive::find_binary(&dir, configured).map_err(|e| archive_error(plan, d, e));
+        let rel = match rel {
+            Ok(rel) => rel,
+            Err(_) => {
+                self.discard(d, &dir, hex)?;
+                return Ok(None);
+            }
+        };
+        let stamp = self.check(plan, d, &dir, &rel, hex, cancel, say)?;
+        install::write_stamp(&dir, configured, &stamp).map_err(|source| ProvisionError::Io {
+            what: "cannot write the install stamp in",
+            path: dir.clone(),
+            source,
+        })?;
+        say.done(
+            ev::INSTALL_CACHED,
+            &dir.display().to_string(),
+            format!(
+                "llama-server b{} is installed in {} (checked now)",
+                stamp.build,
+                dir.display()
+            ),
+            t.elapsed(),
+        );
+        Ok(Some(Installed {
+            binary: dir.join(&stamp.binary),
+            stamp,
+        }))
+    }
+
+    fn discard(&self, d: &BinaryPlan, dir: &Path, hex: &str) -> Result<()> {
+        install::discard(dir, &d.install_dir, hex).map_err(|source| ProvisionError::Io {
+            what: "cannot remove the damaged install",
+            path: dir.to_path_buf(),
+            source,
+        })
+    }
+
+    /// Download the archive through the fetcher of its scheme (resume,
+    /// sha256 while streaming, retries, cancel, progress), and make sure
+    /// of its sha256: the archive file and its digest.
+    fn download(
+        &self,
+        plan: &Plan,
+        d: &BinaryPlan,
+        options: &EngineOptions,
+        progress: &ProgressReporter,
+        say: &Say<'_>,
+    ) -> Result<(PathBuf, Digest)> {
+        let failed = |source: model_provisioner::ProvisionError| {
+            if source.kind() == ErrorKind::Cancelled {
+                return ProvisionError::cancelled(&plan.pool_id, ev::BINARY_DOWNLOAD);
+            }
+            ProvisionError::BinaryDownload {
+                pool_id: plan.pool_id.clone(),
+                url: d.url.clone(),
+                source: Box::new(source),
+            }
+        };
+        let scheme = d.source.scheme();
+        let fetcher = self
+            .fetchers
+            .iter()
+            .find(|f| f.schemes().contains(&scheme))
+            .ok_or_else(|| {
+                failed(model_provisioner::ProvisionError::NoFetcher {
+                    model: d.url.clone(),
+                    scheme: scheme.to_string(),
+                })
+            })?;
+        say.step(
+            ev::BINARY_DOWNLOAD,
+            &d.url,
+            format!("Downloading the llama.cpp archive {}", d.url),
+        );
+        let t = Instant::now();
+        let ctx = FetchContext {
+            correlation_id: options.correlation_id.clone(),
+            pool_id: Some(plan.pool_id.clone()),
+            offline: false,
+            cache_dir: d.install_dir.join("downloads"),
+            cancel: options.cancel.clone(),
+            progress: progress.for_target(d.url.clone()),
+            vouched: None,
+        };
+        let fetched = fetcher
+            .fetch(&d.source, d.sha256.as_ref(), &ctx)
+            .map_err(failed)?;
+        say.done_bytes(
+            ev::BINARY_DOWNLOADED,
+            &d.url,
+            format!(
+                "The archive is here: {} bytes transferred",
+                fetched.bytes_transferred
+            ),
+            t.elapsed(),
+            fetched.bytes_transferred,
+        );
+        let digest = match fetched.digest {
+            Some(digest) => digest,
+            // Found on disk, not written now: hash it before trusting it.
+            None => {
+                let mut quiet = |_| {};
+                model_provisioner::hash_file_until(&fetched.path, &options.cancel, &mut quiet)
+                    .map(|(digest, _)| digest)
+                    .map_err(|e| match e {
+                        model_provisioner::HashError::Cancelled => {
+                            ProvisionError::cancelled(&plan.pool_id, ev::VERIFY)
+                        }
+                        other => ProvisionError::Io {
+                            what: "cannot hash the downloaded archive",
+                            path: fetched.path.clone(),
+                            source: std::io::Error::other(other.to_string()),
+                        },
+                    })?
+            }
+        };
+        if let Some(expected) = d.sha256
+            && digest != expected
+        {
+            return Err(failed(model_provisioner::ProvisionError::DigestMismatch {
+                model: d.url.clone(),
+                path: fetched.path,
+                expected,
+                actual: digest,
+            }));
+        }
+        say.step(
+            ev::VERIFY,
+            &digest.to_string(),
+            format!("The archive's sha256 is {digest}, as expected"),
+        );
+        Ok((fetched.path, digest))
+    }
+
+    /// Unpack into a temporary folder, find and check the binary, stamp
+    /// it, and rename the folder into place (or use the install another
+    /// ensure renamed there first).
+    #[allow(clippy::too_many_arguments)]
+    fn unpack_and_check(
+        &self,
+        plan: &Plan,
+        d: &BinaryPlan,
+        archive: &Path,
+        hex: &str,
+        options: &EngineOptions,
+        progress: &ProgressReporter,
+        say: &Say<'_>,
+    ) -> Result<Installed> {
+        let io = |what, path: &Path| {
+            let path = path.to_path_buf();
+            move |source| ProvisionError::Io { what, path, source }
+        };
+        let temp = install::temp_dir(&d.install_dir, hex);
+        let temp = TempInstall::create(temp.clone())
+            .map_err(io("cannot create the temporary install folder", &temp))?;
+        let target = format!("sha256:{hex}");
+        say.step(
+            ev::UNPACK,
+            &target,
+            format!("Unpacking the archive into {}", temp.path().display()),
+        );
+        let t = Instant::now();
+        progress.begin(ProgressStep::Install, None);
+        let on_bytes = |n| progress.report(ProgressStep::Install, n, None, 0, false);
+        let unpacked = archive::unpack(archive, temp.path(), &self.limits, &options.cancel, &on_bytes)
+            .map_err(|e| archive_error(plan, d, e))?;
+        progress.report(ProgressStep::Install, unpacked.bytes, Some(unpacked.bytes), 0, true);
+        let rel = archive::find_binary(temp.path(), d.binary.as_deref())
+            .map_err(|e| archive_error(plan, d, e))?;
+        say.done_bytes(
+            ev::UNPACK,
+            &target,
+            format!(
+                "Unpacked {} entries ({} bytes); llama-server is {}",
+                unpacked.entries,
+                unpacked.bytes,
+                rel.display()
+            ),
+            t.elapsed(),
+            unpacked.bytes,
+        );
+        let stamp = self.check(plan, d, temp.path(), &rel, hex, &options.cancel, say)?;
+        install::write_stamp(temp.path(), d.binary.as_deref(), &stamp)
+            .map_err(io("cannot write the install stamp in", temp.path()))?;
+        let dir = install::final_dir(&d.install_dir, hex);
+        let t = Instant::now();
+        let won = temp
+            .commit(&dir)
+            .map_err(io("cannot rename the install into place at", &dir))?;
+        if !won {
+            // Another ensure installed the same archive first: use its
+            // install (checked by it, or now for this binary choice).
+            return match self.cached(plan, d, hex, &options.cancel, say)? {
+                Some(hit) => Ok(hit),
+                None => Err(ProvisionError::Io {
+                    what: "the install another ensure made is unusable",
+                    path: dir,
+                    source: std::io::Error::other("no llama-server in it"),
+                }),
+            };
+        }
+        say.done(
+            ev::INSTALLED,
+            &dir.display().to_string(),
+            format!(
+                "Installed llama-server b{} ({}) in {}",
+                stamp.build,
+                stamp.binary.display(),
+                dir.display()
+            ),
+            t.elapsed(),
+        );
+        Ok(Installed {
+            binary: dir.join(&stamp.binary),
+            stamp,
+        })
+    }
+
+    /// `--version` of `root/rel` with its folder on `LD_LIBRARY_PATH`, then
+    /// its sha256 and fingerprint: the stamp to write.
+    #[allow(clippy::too_many_arguments)]
+    fn check(
+        &self,
+        plan: &Plan,
+        d: &BinaryPlan,
+        root: &Path,
+        rel: &Path,
+        hex: &str,
+        cancel: &model_provisioner::Cancel,
+        say: &Say<'_>,
+    ) -> Result<Stamp> {
+        let binary = root.join(rel);
+        let refused = |problem: String| ProvisionError::ArchiveBinary {
+            pool_id: plan.pool_id.clone(),
+            url: d.url.clone(),
+            binary: rel.display().to_string(),
+            problem,
+        };
+        let target = binary.display().to_string();
+        say.step(
+            ev::BINARY_CHECK,
+            &target,
+            format!("Running {target} --version"),
+        );
+        let t = Instant::now();
+        let env = ToolEnv {
+            path: self.path.clone(),
+            vars: vec![("LD_LIBRARY_PATH".into(), library_path(&binary))],
+            cancel: cancel.clone(),
+        };
+        let answer = match version_check::run(&binary, &env, self.version_timeout) {
+            Ok(answer) => answer,
+            Err(Refused::Cancelled) => {
+                return Err(ProvisionError::cancelled(&plan.pool_id, ev::BINARY_CHECK));
+            }
+            Err(Refused::Problem(why)) => return Err(refused(why)),
+        };
+        let binary_sha256 = version_check::sha256_hex(&binary).map_err(&refused)?;
+        let fingerprint = Fingerprint::of(&binary).map_err(|e| refused(e.to_string()))?;
+        say.done(
+            ev::BINARY_CHECK,
+            &target,
+            format!(
+                "{target} answers: version {} ({}), engine llamacpp-binary:b{}",
+                answer.build, answer.commit, answer.build
+            ),
+            t.elapsed(),
+        );
+        Ok(Stamp {
+            archive_sha256: hex.to_string(),
+            binary: rel.to_path_buf(),
+            binary_sha256,
+            build: answer.build,
+            commit: answer.commit,
+            fingerprint,
+        })
+    }
+}
+
+fn archive_error(plan: &Plan, d: &BinaryPlan, source: ArchiveError) -> ProvisionError {
+    if matches!(source, ArchiveError::Cancelled) {
+        return ProvisionError::cancelled(&plan.pool_id, ev::UNPACK);
+    }
+    ProvisionError::Archive {
+        pool_id: plan.pool_id.clone(),
+        url: d.url.clone(),
+        source,
+    }
+}
+
+/// `LD_LIBRARY_PATH` for a release binary: its own folder (where
+/// `libllama.so` and `libggml*.so` are), and `../lib` when there is one.
+fn library_path(binary: &Path) -> String {
+    let Some(dir) = binary.parent() else {
+        return String::new();
+    };
+    let mut dirs = vec![dir.to_path_buf()];
+    if let Some(lib) = dir.parent().map(|p| p.join("lib"))
+        && lib.is_dir()
+    {
+        dirs.push(lib);
+    }
+    std::env::join_paths(dirs)
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+impl EngineProvisioner for LlamaCppBinary {
+    fn plan(&self, pool: &PoolConfig) -> Result<Plan> {
+        self.plan_for(pool)
+            .inspect_err(|e| Say::new(&pool.id).failed(e))
+    }
+
+    fn ensure_with(&self, pool: &PoolConfig, options: &EngineOptions) -> Result<PreparedEngine> {
+        let _span = lifecycle_span(&pool.id).entered();
+        let say = say_for(&pool.id, options);
+        let plan = self.plan_for(pool).inspect_err(|e| say.failed(e))?;
+        self.run(&plan, options, &say)
+            .inspect_err(|e| say.failed(e))
+    }
+}
