@@ -48,7 +48,7 @@ impl Default for ArchiveLimits {
 
 /// Compressed bytes below which a `.tar.gz`'s ratio is not judged (the
 /// decoder reads ahead, and tar headers of small files compress well).
-const RATIO_FLOOR: u64 = 64 << 10;
+const RATIO_FLOOR: u64 = 4 << 10;
 
 /// Why an archive was refused (or could not be unpacked).
 #[non_exhaustive]

@@ -60,13 +60,16 @@ pub(crate) fn stamp_path(install: &Path, configured: Option<&Path>) -> PathBuf {
     install.join(STAMPS).join(format!("{name}.json"))
 }
 
-/// The stamp of `install` for this choice, when there is one whose binary
-/// is unchanged since it was checked.
-pub(crate) fn fresh_stamp(install: &Path, configured: Option<&Path>) -> Option<Stamp> {
+/// The stamp of `install` for this binary choice, as written.
+pub(crate) fn read_stamp(install: &Path, configured: Option<&Path>) -> Option<Stamp> {
     let text = std::fs::read(stamp_path(install, configured)).ok()?;
-    let stamp: Stamp = serde_json::from_slice(&text).ok()?;
-    let now = Fingerprint::of(&install.join(&stamp.binary)).ok()?;
-    (now == stamp.fingerprint).then_some(stamp)
+    serde_json::from_slice(&text).ok()
+}
+
+/// Whether the stamped binary still has the fingerprint it was checked
+/// with (size, mtime, ctime, inode: a rewrite or replacement changes one).
+pub(crate) fn unchanged(install: &Path, stamp: &Stamp) -> bool {
+    Fingerprint::of(&install.join(&stamp.binary)).is_ok_and(|now| now == stamp.fingerprint)
 }
 
 /// Write `stamp` for this choice (a temporary file renamed into place).

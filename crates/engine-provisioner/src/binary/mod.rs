@@ -339,7 +339,24 @@ impl LlamaCppBinary {
         }
         let configured = d.binary.as_deref();
         let t = Instant::now();
-        if let Some(stamp) = install::fresh_stamp(&dir, configured) {
+        if let Some(stamp) = install::read_stamp(&dir, configured) {
+            if !install::unchanged(&dir, &stamp) {
+                // Touched since its check: only the same bytes are kept.
+                let same = version_check::sha256_hex(&dir.join(&stamp.binary))
+                    .is_ok_and(|hex| hex == stamp.binary_sha256);
+                if !same {
+                    self.discard(d, &dir, hex)?;
+                    return Ok(None);
+                }
+                let fingerprint = Fingerprint::of(&dir.join(&stamp.binary)).ok();
+                if let Some(fingerprint) = fingerprint {
+                    let fresh = Stamp {
+                        fingerprint,
+                        ..stamp.clone()
+                    };
+                    let _ = install::write_stamp(&dir, configured, &fresh);
+                }
+            }
             say.done(
                 ev::INSTALL_CACHED,
                 &dir.display().to_string(),

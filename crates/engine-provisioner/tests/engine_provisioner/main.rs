@@ -4,6 +4,7 @@
 //! time: skip it with `-- --skip e2e`).
 
 mod cancel;
+mod binary_mode;
 mod ccache;
 mod e2e_llamacpp;
 mod error_kinds;
@@ -14,5 +15,6 @@ mod model_step;
 mod pool_config;
 mod prepared_engine;
 mod progress;
+mod release;
 mod seam;
 mod support;
