@@ -14,6 +14,8 @@ mod doctor;
 mod download_connections;
 #[path = "../../crates/engine-provisioner/tests/engine_provisioner/support.rs"]
 mod engine_support;
+#[path = "../../crates/engine-provisioner/tests/engine_provisioner/release.rs"]
+mod engine_release;
 mod fault_matrix;
 mod hostile_input;
 mod inert_output;
