@@ -12,10 +12,10 @@ mod concurrency;
 mod crash_resume;
 mod doctor;
 mod download_connections;
-#[path = "../../crates/engine-provisioner/tests/engine_provisioner/support.rs"]
-mod engine_support;
 #[path = "../../crates/engine-provisioner/tests/engine_provisioner/release.rs"]
 mod engine_release;
+#[path = "../../crates/engine-provisioner/tests/engine_provisioner/support.rs"]
+mod engine_support;
 mod fault_matrix;
 mod hostile_input;
 mod inert_output;

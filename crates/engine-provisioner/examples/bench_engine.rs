@@ -76,7 +76,10 @@ fn main() -> BoxResult<()> {
     let first = work.path().join("engine-a");
     let pool = source_pool("v0", &first, "")?;
     let (cold, t_cold) = timed(|| Ok(source.ensure(&pool)?))?;
-    println!("BENCH source cold build (v0): {:.1} s", t_cold.as_secs_f64());
+    println!(
+        "BENCH source cold build (v0): {:.1} s",
+        t_cold.as_secs_f64()
+    );
     let pool = source_pool("v1", &first, "")?;
     let (_, t_bump) = timed(|| Ok(source.ensure(&pool)?))?;
     println!(
@@ -105,7 +108,11 @@ fn main() -> BoxResult<()> {
     );
     let hub = hub_standin::Hub::start()?;
     let spec = hub_standin::FileSpec::lfs(archive);
-    hub.commit("bench/llama-bin", "main", vec![("llama-bin.tar.gz", spec.clone())]);
+    hub.commit(
+        "bench/llama-bin",
+        "main",
+        vec![("llama-bin.tar.gz", spec.clone())],
+    );
     let pool = PoolConfig::from_toml_str(&format!(
         "id = \"bench-binary\"\nengine = \"llamacpp\"\n[provisioning]\nmode = \"binary\"\n\
          [provisioning.binary]\nurl = \"{}{}\"\nsha256 = \"{}\"\ninstall_dir = \"{}\"\n\
@@ -172,13 +179,21 @@ fn bump_clone(repo: &Path, clone: &Path) -> BoxResult<()> {
     let parent = clone.parent().ok_or("clone path has no parent")?;
     git(
         parent,
-        &["clone", "--quiet", &repo.display().to_string(), &clone.display().to_string()],
+        &[
+            "clone",
+            "--quiet",
+            &repo.display().to_string(),
+            &clone.display().to_string(),
+        ],
     )?;
     git(clone, &["checkout", "--quiet", "v0"])?;
     let file = clone.join("common/log.cpp");
     let mut f = std::fs::OpenOptions::new().append(true).open(&file)?;
     writeln!(f, "\n// bench: a one-commit ref bump")?;
-    git(clone, &["commit", "--quiet", "-am", "bench: touch common/log.cpp"])?;
+    git(
+        clone,
+        &["commit", "--quiet", "-am", "bench: touch common/log.cpp"],
+    )?;
     git(clone, &["tag", "v1"])?;
     Ok(())
 }

@@ -4,9 +4,9 @@
 //! one row here — or, outside this crate, one [`Providers::with`] call.
 
 use crate::EngineProvisioner;
+use crate::binary::LlamaCppBinary;
 use crate::config::{Engine, Mode, PoolConfig};
 use crate::error::{ProvisionError, Result};
-use crate::binary::LlamaCppBinary;
 use crate::external::LlamaCppExternal;
 use crate::say::Say;
 use crate::source::LlamaCppSource;

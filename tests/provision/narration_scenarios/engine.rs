@@ -131,7 +131,11 @@ fn binary_pool(extra: Vec<crate::engine_release::Entry>) -> BinaryPool {
     let mut entries = release::release_entries(release::fake_server(&fake.dir.path().join("runs")));
     entries.extend(extra);
     let spec = hub_standin::FileSpec::lfs(release::tar_gz(&entries));
-    hub.commit("ggml-org/llama-bin", "main", vec![("llama.tar.gz", spec.clone())]);
+    hub.commit(
+        "ggml-org/llama-bin",
+        "main",
+        vec![("llama.tar.gz", spec.clone())],
+    );
     let toml = format!(
         "id = \"bin\"\nengine = \"llamacpp\"\n[provisioning]\nmode = \"binary\"\n\
          [provisioning.binary]\nurl = \"{}{}\"\nsha256 = \"{}\"\ninstall_dir = \"{}\"\n\

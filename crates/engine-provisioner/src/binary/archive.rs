@@ -354,7 +354,8 @@ impl Unpacker<'_> {
             path: archive.to_path_buf(),
             source,
         })?;
-        let mut zip = zip::ZipArchive::new(io::BufReader::new(file)).map_err(|e| not_archive(&e))?;
+        let mut zip =
+            zip::ZipArchive::new(io::BufReader::new(file)).map_err(|e| not_archive(&e))?;
         for i in 0..zip.len() {
             let mut entry = zip.by_index(i).map_err(|e| not_archive(&e))?;
             let raw = entry.name_raw().to_vec();
@@ -388,10 +389,7 @@ impl Unpacker<'_> {
                 let ratio = declared / entry.compressed_size().max(1);
                 if ratio > self.limits.max_ratio {
                     return Err(ArchiveError::TooLarge {
-                        what: format!(
-                            "the compression ratio of entry {} ({ratio}:1)",
-                            shown(&raw)
-                        ),
+                        what: format!("the compression ratio of entry {} ({ratio}:1)", shown(&raw)),
                         limit: self.limits.max_ratio,
                     });
                 }
@@ -524,9 +522,8 @@ impl Unpacker<'_> {
     /// A hardlink to a regular file already unpacked (never to a link or
     /// anything outside).
     fn hardlink(&mut self, raw: &[u8], rel: &Path, target: &[u8]) -> Result<(), ArchiveError> {
-        let target_rel = safe_path(target).map_err(|why| {
-            unsafe_entry(raw, format!("is a hardlink whose target {why}"))
-        })?;
+        let target_rel = safe_path(target)
+            .map_err(|why| unsafe_entry(raw, format!("is a hardlink whose target {why}")))?;
         let source = self.root.join(&target_rel);
         let is_file = fs::symlink_metadata(&source).is_ok_and(|m| m.file_type().is_file());
         if target_rel.as_os_str().is_empty() || !is_file {
@@ -567,10 +564,7 @@ impl Unpacker<'_> {
                     ));
                 }
                 Err(_) => {
-                    return Err(unsafe_entry(
-                        raw,
-                        "is a link to nothing in the archive",
-                    ));
+                    return Err(unsafe_entry(raw, "is a link to nothing in the archive"));
                 }
             }
         }

@@ -168,9 +168,10 @@ impl LlamaCppBinary {
                 .clone()
                 .unwrap_or_else(|| PathBuf::from("llama-server")),
         );
-        let digest = details
-            .sha256
-            .map_or_else(|| "the sha256 its source publishes".into(), |d| d.to_string());
+        let digest = details.sha256.map_or_else(
+            || "the sha256 its source publishes".into(),
+            |d| d.to_string(),
+        );
         Ok(Plan {
             pool_id: pool.id.clone(),
             engine: "llamacpp".into(),
@@ -258,7 +259,10 @@ impl LlamaCppBinary {
         say.step(
             ev::PREFLIGHT,
             &plan.pool_id,
-            format!("Checking the install folder {}", details.install_dir.display()),
+            format!(
+                "Checking the install folder {}",
+                details.install_dir.display()
+            ),
         );
         std::fs::create_dir_all(&details.install_dir).map_err(|source| ProvisionError::Io {
             what: "cannot create the install folder",
@@ -537,9 +541,21 @@ impl LlamaCppBinary {
         let t = Instant::now();
         progress.begin(ProgressStep::Install, None);
         let on_bytes = |n| progress.report(ProgressStep::Install, n, None, 0, false);
-        let unpacked = archive::unpack(archive, temp.path(), &self.limits, &options.cancel, &on_bytes)
-            .map_err(|e| archive_error(plan, d, e))?;
-        progress.report(ProgressStep::Install, unpacked.bytes, Some(unpacked.bytes), 0, true);
+        let unpacked = archive::unpack(
+            archive,
+            temp.path(),
+            &self.limits,
+            &options.cancel,
+            &on_bytes,
+        )
+        .map_err(|e| archive_error(plan, d, e))?;
+        progress.report(
+            ProgressStep::Install,
+            unpacked.bytes,
+            Some(unpacked.bytes),
+            0,
+            true,
+        );
         let rel = archive::find_binary(temp.path(), d.binary.as_deref())
             .map_err(|e| archive_error(plan, d, e))?;
         say.done_bytes(

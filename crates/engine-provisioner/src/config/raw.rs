@@ -4,8 +4,7 @@
 //! error would only carry it as text).
 
 use super::{
-    Binary, Build, ConfigError, Engine, External, Mode, ModelSpec, PoolConfig, Provisioning,
-    Source,
+    Binary, Build, ConfigError, Engine, External, Mode, ModelSpec, PoolConfig, Provisioning, Source,
 };
 use crate::refs::{GitRef, RepoUrl};
 use model_provisioner::{Digest, ModelRef};

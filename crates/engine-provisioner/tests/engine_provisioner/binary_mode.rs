@@ -66,7 +66,9 @@ impl Fixture {
     }
 
     fn toml(&self, id: &str, url: &str, sha: Option<&str>, extra: &str) -> String {
-        let sha = sha.map(|s| format!("sha256 = \"{s}\"\n")).unwrap_or_default();
+        let sha = sha
+            .map(|s| format!("sha256 = \"{s}\"\n"))
+            .unwrap_or_default();
         format!(
             "id = \"{id}\"\nengine = \"llamacpp\"\n[provisioning]\nmode = \"binary\"\n{extra}\n\
              [provisioning.binary]\nurl = \"{url}\"\n{sha}install_dir = \"{install}\"\n\
@@ -187,7 +189,10 @@ fn check_engine(engine: &PreparedEngine, fx: &Fixture, sha: &str) {
 #[test]
 fn tar_gz_and_zip_releases_install_once_then_a_warm_ensure_uses_no_network_and_runs_nothing() {
     for (name, pack) in [
-        ("llama-bin.tar.gz", release::tar_gz as fn(&[Entry]) -> Vec<u8>),
+        (
+            "llama-bin.tar.gz",
+            release::tar_gz as fn(&[Entry]) -> Vec<u8>,
+        ),
         ("llama-bin.zip", release::zip),
     ] {
         let fx = Fixture::new();
@@ -198,7 +203,11 @@ fn tar_gz_and_zip_releases_install_once_then_a_warm_ensure_uses_no_network_and_r
         check_engine(&engine, &fx, &sha);
         assert_eq!(sequence(&capture), COLD, "{name}");
         assert_eq!(fx.runs(), 1, "{name}: one --version check");
-        assert_eq!(fx.installs(), [sha.clone()], "{name}: no temporary folder left");
+        assert_eq!(
+            fx.installs(),
+            [sha.clone()],
+            "{name}: no temporary folder left"
+        );
 
         fx.hub.clear_requests();
         capture.clear();
@@ -207,7 +216,11 @@ fn tar_gz_and_zip_releases_install_once_then_a_warm_ensure_uses_no_network_and_r
         assert_eq!(warm.engine_version, engine.engine_version);
         assert_eq!(warm.env, engine.env);
         assert_eq!(sequence(&capture), WARM, "{name}");
-        assert!(fx.hub.requests().is_empty(), "{name}: {:?}", fx.hub.requests());
+        assert!(
+            fx.hub.requests().is_empty(),
+            "{name}: {:?}",
+            fx.hub.requests()
+        );
         assert_eq!(fx.runs(), 1, "{name}: the warm ensure runs no process");
     }
 }
@@ -226,7 +239,14 @@ fn the_mode_table_picks_binary_and_the_plan_writes_nothing() {
     let kinds: Vec<&str> = plan.steps.iter().map(|s| s.kind.as_str()).collect();
     assert_eq!(
         kinds,
-        ["binary-download", "unpack", "binary-check", "install", "model", "flags"]
+        [
+            "binary-download",
+            "unpack",
+            "binary-check",
+            "install",
+            "model",
+            "flags"
+        ]
     );
     assert_eq!(plan.binary_path, fx.install.join(&sha).join("llama-server"));
     let json = serde_json::to_value(&plan).unwrap();
@@ -247,13 +267,9 @@ fn an_hf_file_without_a_sha256_uses_the_hubs_when_binary_downloads_are_allowed()
             && refused.to_string().contains("allow_binary_downloads"),
         "{refused}"
     );
-    let pool = PoolConfig::from_toml_str(&fx.toml(
-        "bin",
-        &url,
-        None,
-        "allow_binary_downloads = true",
-    ))
-    .unwrap();
+    let pool =
+        PoolConfig::from_toml_str(&fx.toml("bin", &url, None, "allow_binary_downloads = true"))
+            .unwrap();
     let engine = fx.provider().ensure(&pool).unwrap();
     check_engine(&engine, &fx, &sha);
     assert_eq!(fx.installs(), [sha]);
@@ -263,8 +279,14 @@ fn an_hf_file_without_a_sha256_uses_the_hubs_when_binary_downloads_are_allowed()
 fn two_pools_naming_one_archive_share_one_install_and_one_download() {
     let fx = Fixture::new();
     let (url, sha) = fx.serve("llama-bin.tar.gz", release::tar_gz(&fx.release()));
-    let a = fx.provider().ensure(&fx.pool("a", &url, Some(&sha))).unwrap();
-    let b = fx.provider().ensure(&fx.pool("b", &url, Some(&sha))).unwrap();
+    let a = fx
+        .provider()
+        .ensure(&fx.pool("a", &url, Some(&sha)))
+        .unwrap();
+    let b = fx
+        .provider()
+        .ensure(&fx.pool("b", &url, Some(&sha)))
+        .unwrap();
     assert_eq!(a.binary_path, b.binary_path);
     assert_eq!(fx.installs(), [sha.clone()]);
     assert_eq!(fx.hub.count("GET", &sha), 1, "{:?}", fx.hub.requests());
@@ -276,7 +298,10 @@ fn two_concurrent_ensures_of_one_archive_both_succeed_with_one_install() {
     let fx = Fixture::new();
     let (url, sha) = fx.serve("llama-bin.zip", release::zip(&fx.release()));
     let provider = fx.provider();
-    let pools = [fx.pool("a", &url, Some(&sha)), fx.pool("b", &url, Some(&sha))];
+    let pools = [
+        fx.pool("a", &url, Some(&sha)),
+        fx.pool("b", &url, Some(&sha)),
+    ];
     let engines: Vec<PreparedEngine> = std::thread::scope(|s| {
         let handles: Vec<_> = pools
             .iter()
@@ -289,7 +314,11 @@ fn two_concurrent_ensures_of_one_archive_both_succeed_with_one_install() {
     });
     assert_eq!(engines[0].binary_path, engines[1].binary_path);
     check_engine(&engines[0], &fx, &sha);
-    assert_eq!(fx.installs(), [sha], "one install, no temporary folder left");
+    assert_eq!(
+        fx.installs(),
+        [sha],
+        "one install, no temporary folder left"
+    );
 }
 
 /// The error of an ensure that must fail, after checking that nothing was
@@ -317,7 +346,11 @@ fn refused(
     let failed: Vec<_> = seq.iter().filter(|a| a.ends_with("-failed")).collect();
     assert_eq!(failed.len(), 1, "one failure narration: {seq:?}");
     capture.assert_field("error_kind", err.error_kind());
-    assert!(fx.installs().is_empty(), "nothing installed: {:?}", fx.installs());
+    assert!(
+        fx.installs().is_empty(),
+        "nothing installed: {:?}",
+        fx.installs()
+    );
     (err, seq)
 }
 
@@ -337,11 +370,41 @@ fn hostile_archives_are_refused_naming_the_entry_and_nothing_is_installed() {
     let file = |n: &str| Entry::File(n.into(), b"x".to_vec(), 0o644);
     let cases: Vec<(&str, Vec<Entry>, bool, &str, &str)> = vec![
         // (case, extra entries, as zip, error_kind, text)
-        ("path traversal", vec![file("../x")], false, "unsafe-archive", "\"../x\""),
-        ("deep traversal", vec![file("build/../../x")], false, "unsafe-archive", "climbs out"),
-        ("absolute path", vec![file("/tmp/provision-binary-escape")], false, "unsafe-archive", "absolute path"),
-        ("windows drive", vec![file("C:/x")], true, "unsafe-archive", "Windows drive"),
-        ("backslash", vec![file("..\\x")], true, "unsafe-archive", "backslash"),
+        (
+            "path traversal",
+            vec![file("../x")],
+            false,
+            "unsafe-archive",
+            "\"../x\"",
+        ),
+        (
+            "deep traversal",
+            vec![file("build/../../x")],
+            false,
+            "unsafe-archive",
+            "climbs out",
+        ),
+        (
+            "absolute path",
+            vec![file("/tmp/provision-binary-escape")],
+            false,
+            "unsafe-archive",
+            "absolute path",
+        ),
+        (
+            "windows drive",
+            vec![file("C:/x")],
+            true,
+            "unsafe-archive",
+            "Windows drive",
+        ),
+        (
+            "backslash",
+            vec![file("..\\x")],
+            true,
+            "unsafe-archive",
+            "backslash",
+        ),
         (
             "symlink to /etc/passwd",
             vec![Entry::Symlink("passwd".into(), "/etc/passwd".into())],
@@ -387,7 +450,13 @@ fn hostile_archives_are_refused_naming_the_entry_and_nothing_is_installed() {
             "unsafe-archive",
             "hardlink",
         ),
-        ("fifo", vec![Entry::Fifo("pipe".into())], false, "unsafe-archive", "fifo"),
+        (
+            "fifo",
+            vec![Entry::Fifo("pipe".into())],
+            false,
+            "unsafe-archive",
+            "fifo",
+        ),
         (
             "zip bomb (ratio)",
             vec![Entry::File("zeros".into(), vec![0; 512 << 10], 0o644)],
@@ -404,7 +473,11 @@ fn hostile_archives_are_refused_naming_the_entry_and_nothing_is_installed() {
         ),
         (
             "too large",
-            vec![Entry::File("blob".into(), release::incompressible(2 << 20), 0o644)],
+            vec![Entry::File(
+                "blob".into(),
+                release::incompressible(2 << 20),
+                0o644,
+            )],
             false,
             "archive-too-large",
             "unpacked size",
@@ -418,7 +491,11 @@ fn hostile_archives_are_refused_naming_the_entry_and_nothing_is_installed() {
         ),
         (
             "two llama-server",
-            vec![Entry::File("other/llama-server".into(), b"x".to_vec(), 0o755)],
+            vec![Entry::File(
+                "other/llama-server".into(),
+                b"x".to_vec(),
+                0o755,
+            )],
             false,
             "no-binary",
             "several files named llama-server",
@@ -437,7 +514,10 @@ fn hostile_archives_are_refused_naming_the_entry_and_nothing_is_installed() {
         assert_eq!(err.kind(), ErrorKind::InvalidInput, "{case}");
         let message = err.to_string();
         assert!(message.contains(text), "{case}: {message}");
-        assert!(message.contains("nothing was installed"), "{case}: {message}");
+        assert!(
+            message.contains("nothing was installed"),
+            "{case}: {message}"
+        );
         for outside in [
             fx.install.join("x"),
             fx.install.parent().unwrap().join("x"),
@@ -459,9 +539,17 @@ fn hostile_archives_are_refused_naming_the_entry_and_nothing_is_installed() {
 fn an_archive_without_llama_server_or_not_an_archive_is_refused() {
     let fx = Fixture::new();
     let entries = vec![Entry::File("README".into(), b"hi".to_vec(), 0o644)];
-    let (err, _) = refused("no binary", &fx, release::tar_gz(&entries), ArchiveLimits::default());
+    let (err, _) = refused(
+        "no binary",
+        &fx,
+        release::tar_gz(&entries),
+        ArchiveLimits::default(),
+    );
     assert_eq!(err.error_kind(), "no-binary");
-    assert!(err.to_string().contains("provisioning.binary.binary"), "{err}");
+    assert!(
+        err.to_string().contains("provisioning.binary.binary"),
+        "{err}"
+    );
 
     let fx = Fixture::new();
     let (err, _) = refused(
@@ -506,7 +594,10 @@ fn a_binary_failing_its_version_check_is_binary_check_failed_and_not_installed()
         .provider()
         .ensure(&fx.pool("bin", &url, Some(&sha)))
         .unwrap_err();
-    assert!(matches!(err, ProvisionError::ArchiveBinary { .. }), "{err:?}");
+    assert!(
+        matches!(err, ProvisionError::ArchiveBinary { .. }),
+        "{err:?}"
+    );
     assert_eq!(err.action(), "binary-check-failed");
     assert_eq!(err.error_kind(), "binary-check");
     assert!(err.to_string().contains("libllama.so"), "{err}");
@@ -553,7 +644,13 @@ fn a_cancel_during_the_download_or_the_unpack_stops_it_and_installs_nothing() {
     fx.hub.limit_connection_rate(Some(256 << 10));
     let err = cancelled_at(&fx, &url, &sha, ProgressStep::Download);
     assert!(
-        matches!(err, ProvisionError::Cancelled { step: "binary-download", .. }),
+        matches!(
+            err,
+            ProvisionError::Cancelled {
+                step: "binary-download",
+                ..
+            }
+        ),
         "{err:?}"
     );
     assert!(fx.installs().is_empty());
@@ -567,7 +664,10 @@ fn a_cancel_during_the_download_or_the_unpack_stops_it_and_installs_nothing() {
     assert!(fx.installs().is_empty(), "{:?}", fx.installs());
     assert_eq!(fx.runs(), 0);
     // Nothing was lost: the next ensure installs.
-    let engine = fx.provider().ensure(&fx.pool("bin", &url, Some(&sha))).unwrap();
+    let engine = fx
+        .provider()
+        .ensure(&fx.pool("bin", &url, Some(&sha)))
+        .unwrap();
     check_engine(&engine, &fx, &sha);
 }
 
@@ -579,7 +679,10 @@ fn a_changed_binary_in_an_install_is_replaced_by_a_fresh_install() {
     let engine = fx.provider().ensure(&pool).unwrap();
     std::fs::write(&engine.binary_path, "#!/bin/sh\necho version: 1 (evil)\n").unwrap();
     let again = fx.provider().ensure(&pool).unwrap();
-    assert_eq!(again.binary_sha256, engine.binary_sha256, "the original is back");
+    assert_eq!(
+        again.binary_sha256, engine.binary_sha256,
+        "the original is back"
+    );
     assert_eq!(fx.installs(), [sha]);
 }
 
@@ -587,9 +690,10 @@ fn a_changed_binary_in_an_install_is_replaced_by_a_fresh_install() {
 fn binary_config_errors_name_their_key() {
     let fx = Fixture::new();
     let key_of = |url: &str, sha: Option<&str>, extra_bin: &str| {
-        let text = fx
-            .toml("p", url, sha, "")
-            .replace("[provisioning.model]", &format!("{extra_bin}\n[provisioning.model]"));
+        let text = fx.toml("p", url, sha, "").replace(
+            "[provisioning.model]",
+            &format!("{extra_bin}\n[provisioning.model]"),
+        );
         match PoolConfig::from_toml_str(&text) {
             Err(engine_provisioner::ConfigError::Invalid { key, problem }) => {
                 assert!(!problem.is_empty());
@@ -599,16 +703,32 @@ fn binary_config_errors_name_their_key() {
         }
     };
     let sha = "ab".repeat(32);
-    assert_eq!(key_of("https://x.org/a.tar.gz", None, ""), "provisioning.binary.sha256");
+    assert_eq!(
+        key_of("https://x.org/a.tar.gz", None, ""),
+        "provisioning.binary.sha256"
+    );
     assert_eq!(
         key_of("http://mirror.example.org/a.tar.gz", Some(&sha), ""),
         "provisioning.binary.url"
     );
-    assert_eq!(key_of("hf:org/repo:Q4_K_M", Some(&sha), ""), "provisioning.binary.url");
-    assert_eq!(key_of("/local/a.tar.gz", Some(&sha), ""), "provisioning.binary.url");
-    assert_eq!(key_of("https://x.org/a.tar.gz", Some("md5:x"), ""), "provisioning.binary.sha256");
     assert_eq!(
-        key_of("https://x.org/a.tar.gz", Some(&sha), "binary = \"../llama-server\""),
+        key_of("hf:org/repo:Q4_K_M", Some(&sha), ""),
+        "provisioning.binary.url"
+    );
+    assert_eq!(
+        key_of("/local/a.tar.gz", Some(&sha), ""),
+        "provisioning.binary.url"
+    );
+    assert_eq!(
+        key_of("https://x.org/a.tar.gz", Some("md5:x"), ""),
+        "provisioning.binary.sha256"
+    );
+    assert_eq!(
+        key_of(
+            "https://x.org/a.tar.gz",
+            Some(&sha),
+            "binary = \"../llama-server\""
+        ),
         "provisioning.binary.binary"
     );
     assert_eq!(
@@ -616,12 +736,15 @@ fn binary_config_errors_name_their_key() {
         "provisioning.binary.binary"
     );
     // A bare hex digest (what sha256sum prints) is accepted.
-    PoolConfig::from_toml_str(&fx.toml("p", "http://127.0.0.1:9/a.tar.gz", Some(&sha), "")).unwrap();
+    PoolConfig::from_toml_str(&fx.toml("p", "http://127.0.0.1:9/a.tar.gz", Some(&sha), ""))
+        .unwrap();
     let missing = PoolConfig::from_toml_str(
         "id = \"p\"\nengine = \"llamacpp\"\n[provisioning]\nmode = \"binary\"\n[provisioning.model]\nref = \"/m.gguf\"",
     )
     .unwrap();
-    let err = LlamaCppBinary::new(fx.models.clone()).plan(&missing).unwrap_err();
+    let err = LlamaCppBinary::new(fx.models.clone())
+        .plan(&missing)
+        .unwrap_err();
     assert_eq!(err.error_kind(), "missing-config");
     assert!(err.to_string().contains("provisioning.binary"), "{err}");
 }

@@ -319,7 +319,10 @@ fn release_layout(server: &Path) -> Vec<Entry> {
         ),
     ];
     let dir = server.parent().expect("the binary's folder");
-    for lib in std::fs::read_dir(dir).expect("read the bin folder").flatten() {
+    for lib in std::fs::read_dir(dir)
+        .expect("read the bin folder")
+        .flatten()
+    {
         let name = lib.file_name().to_string_lossy().into_owned();
         if !name.contains(".so") {
             continue;
@@ -379,8 +382,16 @@ fn release_archives_serve_in_binary_and_external_modes(server: &Path, model: &Pa
             "{}",
             engine.engine_version
         );
-        assert!(engine.binary_path.starts_with(dir.path().join("engines").join(spec.sha256())));
-        assert!(engine.env.contains_key("LD_LIBRARY_PATH"), "{:?}", engine.env);
+        assert!(
+            engine
+                .binary_path
+                .starts_with(dir.path().join("engines").join(spec.sha256()))
+        );
+        assert!(
+            engine.env.contains_key("LD_LIBRARY_PATH"),
+            "{:?}",
+            engine.env
+        );
         serve_and_complete(&engine);
         installed = Some(engine.binary_path);
     }

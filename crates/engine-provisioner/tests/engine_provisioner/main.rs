@@ -3,8 +3,8 @@
 //! span, and the real llama.cpp build (`e2e_llamacpp`, slow the first
 //! time: skip it with `-- --skip e2e`).
 
-mod cancel;
 mod binary_mode;
+mod cancel;
 mod ccache;
 mod e2e_llamacpp;
 mod error_kinds;

@@ -55,8 +55,16 @@ pub fn release_entries(server: Vec<u8>) -> Vec<Entry> {
         Entry::Dir("build/".into()),
         Entry::Dir("build/bin/".into()),
         Entry::File("build/bin/llama-server".into(), server, 0o755),
-        Entry::File("build/bin/libllama.so".into(), b"\x7fELF libllama".to_vec(), 0o644),
-        Entry::File("build/bin/libggml.so.0".into(), b"\x7fELF libggml".to_vec(), 0o644),
+        Entry::File(
+            "build/bin/libllama.so".into(),
+            b"\x7fELF libllama".to_vec(),
+            0o644,
+        ),
+        Entry::File(
+            "build/bin/libggml.so.0".into(),
+            b"\x7fELF libggml".to_vec(),
+            0o644,
+        ),
         Entry::Symlink("build/bin/libggml.so".into(), "libggml.so.0".into()),
         Entry::File("LICENSE".into(), b"MIT".to_vec(), 0o644),
     ]
