@@ -205,7 +205,7 @@ fn tar_gz_and_zip_releases_install_once_then_a_warm_ensure_uses_no_network_and_r
         assert_eq!(fx.runs(), 1, "{name}: one --version check");
         assert_eq!(
             fx.installs(),
-            [sha.clone()],
+            std::slice::from_ref(&sha),
             "{name}: no temporary folder left"
         );
 
@@ -288,7 +288,7 @@ fn two_pools_naming_one_archive_share_one_install_and_one_download() {
         .ensure(&fx.pool("b", &url, Some(&sha)))
         .unwrap();
     assert_eq!(a.binary_path, b.binary_path);
-    assert_eq!(fx.installs(), [sha.clone()]);
+    assert_eq!(fx.installs(), std::slice::from_ref(&sha));
     assert_eq!(fx.hub.count("GET", &sha), 1, "{:?}", fx.hub.requests());
     assert_eq!(fx.runs(), 1, "checked once");
 }
