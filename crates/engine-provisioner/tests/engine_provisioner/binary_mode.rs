@@ -430,11 +430,12 @@ fn hostile_archives_are_refused_naming_the_entry_and_nothing_is_installed() {
             "symlink escaping through another link",
             vec![
                 Entry::Symlink("here".into(), ".".into()),
-                Entry::Symlink("out".into(), "here/../..".into()),
+                // Lexically `here/..` is the root; really it is its parent.
+                Entry::Symlink("out".into(), "here/..".into()),
             ],
             false,
             "unsafe-archive",
-            "\"out\"",
+            "resolves outside",
         ),
         (
             "hardlink to /etc/passwd",
@@ -679,10 +680,9 @@ fn a_changed_binary_in_an_install_is_replaced_by_a_fresh_install() {
     let engine = fx.provider().ensure(&pool).unwrap();
     std::fs::write(&engine.binary_path, "#!/bin/sh\necho version: 1 (evil)\n").unwrap();
     let again = fx.provider().ensure(&pool).unwrap();
-    assert_eq!(
-        again.binary_sha256, engine.binary_sha256,
-        "the original is back"
-    );
+    let (on_disk, _) = model_provisioner::hash_file(&again.binary_path).unwrap();
+    assert_eq!(on_disk.hex(), engine.binary_sha256, "the original is back");
+    assert_eq!(again.binary_sha256, engine.binary_sha256);
     assert_eq!(fx.installs(), [sha]);
 }
 
