@@ -452,6 +452,13 @@ fn hostile_archives_are_refused_naming_the_entry_and_nothing_is_installed() {
             "hardlink",
         ),
         (
+            "hardlink to a folder",
+            vec![Entry::Hardlink("h".into(), "build".into())],
+            false,
+            "unsafe-archive",
+            "hardlink",
+        ),
+        (
             "fifo",
             vec![Entry::Fifo("pipe".into())],
             false,
