@@ -81,7 +81,7 @@ pub(crate) fn write_stamp(
     let path = stamp_path(install, configured);
     let dir = install.join(STAMPS);
     std::fs::create_dir_all(&dir)?;
-    let tmp = dir.join(format!(".tmp-{}", std::process::id()));
+    let tmp = temp_dir(&dir, "stamp");
     let text = serde_json::to_vec_pretty(stamp).map_err(io::Error::other)?;
     std::fs::write(&tmp, text)?;
     std::fs::rename(&tmp, &path)

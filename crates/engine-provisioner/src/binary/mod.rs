@@ -376,14 +376,9 @@ impl LlamaCppBinary {
                 stamp,
             }));
         }
-        let rel = archive::find_binary(&dir, configured).map_err(|e| archive_error(plan, d, e));
-        let rel = match rel {
-            Ok(rel) => rel,
-            Err(_) => {
-                self.discard(d, &dir, hex)?;
-                return Ok(None);
-            }
-        };
+        // Installed for another pool's choice: this pool's binary is
+        // checked in place (the install itself is never changed).
+        let rel = archive::find_binary(&dir, configured).map_err(|e| archive_error(plan, d, e))?;
         let stamp = self.check(plan, d, &dir, &rel, hex, cancel, say)?;
         install::write_stamp(&dir, configured, &stamp).map_err(|source| ProvisionError::Io {
             what: "cannot write the install stamp in",

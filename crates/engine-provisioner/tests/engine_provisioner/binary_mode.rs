@@ -755,3 +755,51 @@ fn binary_config_errors_name_their_key() {
     assert_eq!(err.error_kind(), "missing-config");
     assert!(err.to_string().contains("provisioning.binary"), "{err}");
 }
+
+#[test]
+fn url_credentials_reach_no_narration_plan_or_prepared_engine() {
+    let fx = Fixture::new();
+    let (url, sha) = fx.serve("llama-bin.tar.gz", release::tar_gz(&fx.release()));
+    let secret = url.replace("http://", "http://builder:s3cr3t-t0ken@");
+    let pool = fx.pool("bin", &secret, Some(&sha));
+    let capture = CaptureAdapter::install();
+    let plan = fx.provider().plan(&pool).unwrap();
+    let engine = fx.provider().ensure(&pool).unwrap();
+    let shown = [
+        serde_json::to_string(&plan).unwrap(),
+        serde_json::to_string(&engine).unwrap(),
+        serde_json::to_string(&pool).unwrap(),
+        format!("{:?}", capture.captured()),
+    ];
+    for text in shown {
+        assert!(!text.contains("s3cr3t-t0ken"), "{text}");
+    }
+    // A failure names the URL without them too.
+    let bad = fx.pool("bin", &secret, Some(&"cd".repeat(32)));
+    let err = fx.provider().ensure(&bad).unwrap_err().to_string();
+    assert!(!err.contains("s3cr3t-t0ken"), "{err}");
+}
+
+#[test]
+fn a_pool_naming_a_binary_the_archive_lacks_leaves_the_shared_install_alone() {
+    let fx = Fixture::new();
+    let (url, sha) = fx.serve("llama-bin.tar.gz", release::tar_gz(&fx.release()));
+    let good = fx
+        .provider()
+        .ensure(&fx.pool("a", &url, Some(&sha)))
+        .unwrap();
+    let toml = fx.toml("b", &url, Some(&sha), "").replace(
+        "[provisioning.model]",
+        "binary = \"bin/llama-server\"\n[provisioning.model]",
+    );
+    let err = fx
+        .provider()
+        .ensure(&PoolConfig::from_toml_str(&toml).unwrap())
+        .unwrap_err();
+    assert_eq!(err.error_kind(), "no-binary", "{err}");
+    assert!(
+        good.binary_path.is_file(),
+        "the other pool's install is kept"
+    );
+    assert_eq!(fx.installs(), [sha]);
+}
