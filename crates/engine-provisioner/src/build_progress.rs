@@ -2,8 +2,8 @@
 //! Ninja's `[n/N]` status (done = n, total = N build steps) and Make's
 //! `[ 45%]` (done = 45, total = 100: Make counts percent, not steps).
 
-use model_provisioner::{ProgressReporter, ProgressStep};
 use std::sync::{Mutex, PoisonError};
+use verified_download::{ProgressReporter, ProgressStep};
 
 /// `(done, total)` from a line that starts with Ninja's `[n/N]` or Make's
 /// `[ p%]` status; `None` for any other line.

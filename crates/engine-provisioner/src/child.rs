@@ -10,10 +10,10 @@
 //! so its pid, which is the group id, cannot be reused by an unrelated
 //! process while we signal the group.
 
-use model_provisioner::Cancel;
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, ExitStatus};
 use std::time::{Duration, Instant};
+use verified_download::Cancel;
 
 /// How often a running child is checked for exit (a cancel wakes the wait
 /// at once; this bounds how late a normal exit is noticed).

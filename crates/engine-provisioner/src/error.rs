@@ -6,9 +6,9 @@
 
 use crate::config::ConfigError;
 use crate::toolchain::MissingTool;
-use model_provisioner::ErrorKind;
 use narration_core::catalog::engine as ev;
 use std::path::PathBuf;
+use verified_download::ErrorKind;
 
 /// The git command that failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -218,7 +218,7 @@ pub enum ProvisionError {
     },
     /// Another ensure held the cache dir's build lock past the timeout.
     #[error(transparent)]
-    LockTimeout(model_provisioner::file_lock::LockError),
+    LockTimeout(verified_download::file_lock::LockError),
     /// A file in the cache dir could not be read or written.
     #[error("{what} {path}: {source}")]
     Io {

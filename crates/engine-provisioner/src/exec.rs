@@ -9,7 +9,7 @@ use std::process::{Command, ExitStatus, Stdio};
 use std::sync::{Mutex, PoisonError};
 
 use crate::child::{self, Ended};
-use model_provisioner::Cancel;
+use verified_download::Cancel;
 
 /// How many log lines an error message quotes.
 pub const TAIL_LINES: usize = 20;

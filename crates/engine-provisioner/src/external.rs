@@ -14,7 +14,7 @@ use crate::source::{in_step, lifecycle_span, say_for};
 use crate::source_plan::{default_cache_dir, required_model};
 use crate::version_check::{self, Refused};
 use crate::{EngineProvisioner, steps};
-use model_provisioner::{Cancel, ModelProvisioner};
+use model_provisioner::ModelProvisioner;
 use narration_core::catalog::engine as ev;
 use narration_core::step_span;
 use serde::Serialize;
@@ -22,6 +22,7 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use verified_download::Cancel;
 
 /// How long `--version` may take by default (a CUDA build initialises its
 /// devices first).

@@ -81,10 +81,6 @@ pub use config::{
 };
 pub use error::{GitStep, ProvisionError, Result};
 pub use external::{DEFAULT_VERSION_TIMEOUT, ExternalPlan, LlamaCppExternal};
-/// The kind an error is ([`ProvisionError::kind`]) and the token that
-/// cancels an ensure ([`EngineOptions::cancel`]), shared with
-/// model-provisioner.
-pub use model_provisioner::{Cancel, ErrorKind};
 pub use options::{DEFAULT_REPLICA_ID, EngineOptions};
 pub use plan::{ModeDetails, Plan, PlanStep};
 pub use prepared::PreparedEngine;
@@ -94,6 +90,10 @@ pub use source::LlamaCppSource;
 pub use source_plan::{SourcePlan, ToolVars};
 pub use toolchain::{DEFAULT_CUDA_SEARCH_DIRS, MissingTool, NvccFound, find_nvcc_on};
 pub use validate::ValidationError;
+/// The kind an error is ([`ProvisionError::kind`]) and the token that
+/// cancels an ensure ([`EngineOptions::cancel`]), shared with
+/// model-provisioner.
+pub use verified_download::{Cancel, ErrorKind};
 
 use model_provisioner::ModelProvisioner;
 use std::sync::Arc;

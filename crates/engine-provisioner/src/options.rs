@@ -1,8 +1,8 @@
 //! What an orchestrator hands one ensure besides the pool: ids for its
 //! narrations and reports, a cancellation token, and a progress observer.
 
-use model_provisioner::{Cancel, ProgressObserver};
 use std::sync::Arc;
+use verified_download::{Cancel, ProgressObserver};
 
 /// The replica id when the options name none.
 pub const DEFAULT_REPLICA_ID: &str = "r0";

@@ -13,14 +13,15 @@ use crate::say::Say;
 use crate::source_plan::SourcePlan;
 use crate::steps::{self, BuildLock};
 use crate::{EngineProvisioner, toolchain};
-use model_provisioner::file_lock::LockWait;
-use model_provisioner::{Cancel, ModelProvisioner, ProgressReporter, ProgressStep};
+use model_provisioner::ModelProvisioner;
 use narration_core::catalog::engine as ev;
 use narration_core::{fail_step, step_span};
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
+use verified_download::file_lock::LockWait;
+use verified_download::{Cancel, ProgressReporter, ProgressStep};
 
 /// Builds `llama-server` from a git checkout of llama.cpp and gets the
 /// pool's model from a shared [`ModelProvisioner`].

@@ -1,8 +1,8 @@
 //! The tiny random-weight llama model: small enough to commit (~0.5 MB),
 //! complete enough for a real `llama-server` to load and serve.
 //!
-//! Shapes and keys follow what llama.cpp requires (see
-//! `notes/llama-build.md`): head dimension = `rope.dimension_count`,
+//! Shapes and keys follow what llama.cpp requires:
+//! head dimension = `rope.dimension_count`,
 //! `layer_norm_rms_epsilon` present, a SentencePiece-style "llama" vocab
 //! with byte-fallback tokens so that `\n` maps to `<0x0A>`.
 

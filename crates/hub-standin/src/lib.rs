@@ -1,7 +1,7 @@
 //! A stand-in for the Hugging Face Hub over loopback, for tests.
 //!
 //! Two real HTTP/1.1 listeners on `127.0.0.1`: the Hub (resolve URLs and the
-//! listing API, as `notes/hf-protocol.md` describes them) and a second
+//! listing API, as `specs/hf-protocol.md` describes them) and a second
 //! origin playing the LFS CDN that LFS files redirect to. Repos hold
 //! commits, branches and tags; faults can be injected per request; every
 //! request is recorded (method, path, `Range`, `Authorization`, status, body

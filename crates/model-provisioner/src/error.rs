@@ -265,6 +265,32 @@ impl ProvisionError {
     }
 }
 
+/// A download failure as the provisioner's error for one model.
+pub(crate) trait IntoProvision {
+    /// The provisioner's error for `model`: the caller's digest mismatch
+    /// becomes [`ProvisionError::DigestMismatch`], the rest
+    /// [`ProvisionError::Download`].
+    fn into_provision(self, model: String) -> ProvisionError;
+}
+
+impl IntoProvision for crate::download::DownloadError {
+    fn into_provision(self, model: String) -> ProvisionError {
+        match self {
+            Self::DigestMismatch {
+                path,
+                expected,
+                actual,
+            } => ProvisionError::DigestMismatch {
+                model,
+                path,
+                expected,
+                actual,
+            },
+            source => ProvisionError::Download { model, source },
+        }
+    }
+}
+
 /// Why the catalog could not be read or written. The database path is
 /// always named.
 #[non_exhaustive]

@@ -12,7 +12,7 @@ use crate::download::{
     self, Client, ClientSettings, DownloadError, ParallelPolicy, Request, RetryPolicy, StallPolicy,
     is_loopback, parse_url,
 };
-use crate::error::ProvisionError;
+use crate::error::{IntoProvision, ProvisionError};
 use crate::fetch::{FetchContext, Fetched, Fetcher};
 use crate::file_lock::LockWait;
 use crate::model_ref::ModelRef;

@@ -10,9 +10,9 @@ use crate::exec::{self, Stop, ToolEnv};
 use crate::say::Say;
 use crate::source_plan::SourcePlan;
 use crate::toolchain::Toolchain;
-use model_provisioner::{ProgressReporter, ProgressStep};
 use narration_core::catalog::engine as ev;
 use std::time::Instant;
+use verified_download::{ProgressReporter, ProgressStep};
 
 /// The result of the build step.
 #[derive(Debug)]
@@ -149,7 +149,7 @@ fn stamp(
         log: plan.build_log.clone(),
     })?;
     let (digest, _) =
-        model_provisioner::hash_file(&plan.binary_path).map_err(|source| ProvisionError::Io {
+        verified_download::hash_file(&plan.binary_path).map_err(|source| ProvisionError::Io {
             what: "cannot hash",
             path: plan.binary_path.clone(),
             source,

@@ -14,11 +14,11 @@ use crate::error::{ProvisionError, Result};
 use crate::prepared::PreparedEngine;
 use crate::say::Say;
 use crate::source_plan::SourcePlan;
-use model_provisioner::file_lock::{self, FileLock, LockError, LockWait, Waiting};
-use model_provisioner::{Cancel, ProgressReporter, ProgressStep};
 use narration_core::catalog::engine as ev;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
+use verified_download::file_lock::{self, FileLock, LockError, LockWait, Waiting};
+use verified_download::{Cancel, ProgressReporter, ProgressStep};
 
 /// `start`: what is about to be prepared.
 pub(crate) fn announce(plan: &SourcePlan, say: &Say<'_>) {

@@ -7,8 +7,8 @@ use crate::say::Say;
 use crate::source::LlamaCppSource;
 use crate::source_plan::SourcePlan;
 use crate::toolchain::{self, MissingTool, PackageManager, Toolchain};
-use model_provisioner::Cancel;
 use narration_core::catalog::engine as ev;
+use verified_download::Cancel;
 
 /// The tools, and the environment children run with (a CUDA root found
 /// outside PATH is put first on it).

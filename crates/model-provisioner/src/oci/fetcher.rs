@@ -11,7 +11,7 @@ use super::manifest::{self, Descriptor, Manifest, OCI_MANIFEST};
 use super::registry::Session;
 use crate::digest::{Digest, sha256_bytes};
 use crate::download::{self, ClientSettings, DownloadError, ParallelPolicy, Request, RetryPolicy};
-use crate::error::ProvisionError;
+use crate::error::{IntoProvision, ProvisionError};
 use crate::fetch::{FetchContext, Fetched, Fetcher};
 use crate::file_lock::LockWait;
 use crate::model_ref::ModelRef;

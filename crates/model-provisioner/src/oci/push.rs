@@ -14,7 +14,7 @@ use super::manifest::{
 use super::registry::Session;
 use crate::digest::{Digest, sha256_bytes};
 use crate::download::{ClientSettings, DownloadError, Upload};
-use crate::error::ProvisionError;
+use crate::error::{IntoProvision, ProvisionError};
 use crate::model_ref::ModelRef;
 use crate::provisioner::ModelProvisioner;
 use crate::resolved::{EnsureOptions, ResolvedModel};

@@ -10,7 +10,7 @@ use crate::download::{
     Answer, Client, ClientSettings, DownloadError, Events, Follow, Upload, is_loopback, parse_url,
     retrying,
 };
-use crate::error::ProvisionError;
+use crate::error::{IntoProvision, ProvisionError};
 use std::cell::RefCell;
 use std::io::Read;
 use url::Url;

@@ -133,7 +133,7 @@ fn raw_narration_event() {
 fn late_install_child() {
     let scenario = std::env::var(CHILD_ENV).unwrap_or_default();
     let captured = match scenario.as_str() {
-        // The trap from notes/rust-crates.md, with tracing alone. A test
+        // tracing's callsite-interest trap, with tracing alone. A test
         // builds its capture; before it narrates, another thread with no
         // subscriber hits the callsite first. With a single live dispatcher
         // tracing computes the callsite's interest from that thread's

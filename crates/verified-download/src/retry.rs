@@ -2,9 +2,9 @@
 //! exponential backoff with jitter, the server's `Retry-After` (seconds or
 //! an HTTP date) honoured, and a bound on attempts and total waiting.
 
-use crate::download::DownloadError;
-use crate::download::event::{Event, Events};
-use crate::download::interrupt;
+use crate::DownloadError;
+use crate::event::{Event, Events};
+use crate::interrupt;
 use std::time::{Duration, SystemTime};
 use url::Url;
 
@@ -12,7 +12,7 @@ use url::Url;
 /// are retried.
 ///
 /// ```
-/// use model_provisioner::RetryPolicy;
+/// use verified_download::RetryPolicy;
 /// let patient = RetryPolicy { max_attempts: 10, ..RetryPolicy::default() };
 /// assert!(patient.max_attempts > RetryPolicy::quick().max_attempts);
 /// ```
@@ -53,7 +53,7 @@ impl RetryPolicy {
 
 /// How one attempt failed.
 #[derive(Debug)]
-pub(crate) enum Failure<E = DownloadError> {
+pub enum Failure<E = DownloadError> {
     /// Worth retrying: connect error, timeout, reset, 408/429/5xx.
     Transient {
         /// Why, for the retry event and the final error (never a header value).
@@ -93,7 +93,7 @@ impl Failure {
 }
 
 /// A transient failure without a `Retry-After`.
-pub(crate) fn transient<E>(reason: impl Into<String>) -> Failure<E> {
+pub fn transient<E>(reason: impl Into<String>) -> Failure<E> {
     Failure::Transient {
         reason: reason.into(),
         retry_after: None,
@@ -105,7 +105,7 @@ pub(crate) fn transient<E>(reason: impl Into<String>) -> Failure<E> {
 /// Under a cancelled token (see [`interrupt`](super::interrupt)) no
 /// attempt starts, the back-off wait ends at once, and whatever the
 /// attempt failed with becomes [`DownloadError::Cancelled`].
-pub(crate) fn retrying<T, E: From<DownloadError>>(
+pub fn retrying<T, E: From<DownloadError>>(
     policy: &RetryPolicy,
     url: &Url,
     events: Events<'_>,

@@ -3,7 +3,7 @@
 //! [`StallPolicy::window`] (curl's `--speed-limit`/`--speed-time`). A
 //! stalled attempt is retried (resuming) like a dropped connection; when
 //! the retries run out the download fails as
-//! [`DownloadError::Stalled`](crate::download::DownloadError::Stalled).
+//! [`DownloadError::Stalled`](crate::DownloadError::Stalled).
 
 use crate::units::human_bytes;
 use std::time::{Duration, Instant};
@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 /// When a transfer counts as stalled.
 ///
 /// ```
-/// use model_provisioner::StallPolicy;
+/// use verified_download::StallPolicy;
 /// use std::time::Duration;
 /// let p = StallPolicy::default();
 /// assert_eq!((p.idle, p.min_rate, p.window), (Duration::from_secs(30), 1024, Duration::from_secs(60)));

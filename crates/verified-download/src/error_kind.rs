@@ -1,18 +1,16 @@
-//! One enum a caller matches on, whatever layer failed: the Hub, a
-//! download, the catalog or the caller's own input.
+//! One enum a caller matches on, whatever layer failed: a download here,
+//! or (in the crates built on this one) a registry, a catalog, a build or
+//! the caller's own input.
 
 /// What kind of failure an error is, for a program deciding what to do
 /// next ([`is_retryable`](Self::is_retryable)). New kinds may be added:
 /// match with a wildcard arm.
 ///
 /// ```
-/// use model_provisioner::{ErrorKind, ModelProvisioner};
-/// let dir = tempfile::tempdir()?;
-/// let models = ModelProvisioner::builder(dir.path()).build()?;
-/// let err = models.ensure_present_str("/no/such/model.gguf", None).unwrap_err();
-/// assert_eq!(err.kind(), ErrorKind::NotFound);
-/// assert!(!err.kind().is_retryable());
-/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// use verified_download::{DownloadError, ErrorKind};
+/// let err = DownloadError::Status { url: "https://example.com/f".into(), status: 404, hint: "check the URL" };
+/// assert_eq!(err.class(), ErrorKind::NotFound);
+/// assert!(!err.class().is_retryable());
 /// ```
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

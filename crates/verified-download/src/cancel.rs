@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 /// cancelling any of them cancels the work holding the others.
 ///
 /// ```
-/// use model_provisioner::Cancel;
+/// use verified_download::Cancel;
 /// use std::time::Duration;
 ///
 /// let cancel = Cancel::new();

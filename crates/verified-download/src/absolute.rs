@@ -23,7 +23,7 @@
 //! let the client choose per request, so `NO_PROXY` is decided here, by
 //! our own matcher, never by ureq's.
 
-use crate::download::proxy::ProxyUrl;
+use crate::proxy::ProxyUrl;
 use ureq::http::Uri;
 use ureq::unversioned::transport::{
     Buffers, ConnectionDetails, Connector, Either, NextTimeout, TcpConnector, Transport,

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 /// One step of a request or transfer, as it happens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Event<'a> {
+pub enum Event<'a> {
     /// A transfer begins (or resumes from `resumed_from` bytes): before
     /// the first GET when metadata gave the size, else once the first
     /// answer is accepted, before its body streams.
@@ -66,4 +66,4 @@ pub(crate) enum Event<'a> {
 }
 
 /// The callback events go to.
-pub(crate) type Events<'e> = &'e dyn Fn(Event<'_>);
+pub type Events<'e> = &'e dyn Fn(Event<'_>);

@@ -6,16 +6,16 @@
 //! sha256 are checked before the rename: nothing unverified ever sits at
 //! the destination.
 
+use crate::DownloadError;
+use crate::client::{Answer, ByteRange, Client, Follow, status_error};
 use crate::digest::{Digest, Sha256Stream};
-use crate::download::DownloadError;
-use crate::download::client::{Answer, ByteRange, Client, Follow, status_error};
-use crate::download::event::{Event, Events};
-use crate::download::partial::Partial;
-use crate::download::pipeline::{Streamed, stream_body};
-use crate::download::policy::ParallelPolicy;
-use crate::download::retry::{Failure, retrying, transient};
-use crate::download::stall::StallPolicy;
-use crate::download::{parallel, parts, space};
+use crate::event::{Event, Events};
+use crate::partial::Partial;
+use crate::pipeline::{Streamed, stream_body};
+use crate::policy::ParallelPolicy;
+use crate::retry::{Failure, retrying, transient};
+use crate::stall::StallPolicy;
+use crate::{parallel, parts, space};
 use std::cell::Cell;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -23,7 +23,7 @@ use url::Url;
 
 /// What to download and what it must turn out to be.
 #[derive(Debug, Clone)]
-pub(crate) struct Request<'a> {
+pub struct Request<'a> {
     /// Where the GET goes (redirects are followed).
     pub url: Url,
     /// A name for errors (`org/repo/file.gguf`, a URL in public form).
@@ -44,7 +44,8 @@ pub(crate) struct Request<'a> {
 
 /// A completed, verified transfer.
 #[derive(Debug, Clone)]
-pub(crate) struct Done {
+pub struct Done {
+    /// The sha256 of the file's bytes.
     pub digest: Digest,
     /// Bytes received over the network by this call.
     pub transferred: u64,
@@ -72,7 +73,7 @@ pub(crate) struct Received {
 /// the first answer gives it), `Progress`, `Retrying` and `Finished` to
 /// `events`. A verification failure deletes the partial;
 /// any other failure keeps it to resume.
-pub(crate) fn download(
+pub fn download(
     client: &Client,
     req: &Request<'_>,
     events: Events<'_>,

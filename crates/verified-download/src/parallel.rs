@@ -11,20 +11,18 @@
 //! what is missing. A connection far slower than the others has the rest
 //! of its piece handed to a fresh connection.
 
+use crate::DownloadError;
+use crate::client::{Answer, ByteRange, Client, Follow, status_error};
 use crate::digest::Sha256Stream;
-use crate::download::DownloadError;
-use crate::download::client::{Answer, ByteRange, Client, Follow, status_error};
-use crate::download::event::{Event, Events};
-use crate::download::interrupt;
-use crate::download::parts::{self, Parts};
-use crate::download::piece::{self, Body, Msg, Queue, Shared, Slot};
-use crate::download::prefix_hash::hash_prefix;
-use crate::download::ranges::RangeSet;
-use crate::download::retry::{Failure, retrying, transient};
-use crate::download::space;
-use crate::download::transfer::{
-    Prefix, Received, Request, StreamEnd, parse_content_range, single, stream,
-};
+use crate::event::{Event, Events};
+use crate::interrupt;
+use crate::parts::{self, Parts};
+use crate::piece::{self, Body, Msg, Queue, Shared, Slot};
+use crate::prefix_hash::hash_prefix;
+use crate::ranges::RangeSet;
+use crate::retry::{Failure, retrying, transient};
+use crate::space;
+use crate::transfer::{Prefix, Received, Request, StreamEnd, parse_content_range, single, stream};
 use crate::units::human_bytes;
 use std::collections::BTreeMap;
 use std::fs::File;

@@ -3,7 +3,7 @@
 //! instead of filling the disk to its last byte and failing there (and
 //! leaving every other writer on that disk without space).
 
-use crate::download::DownloadError;
+use crate::DownloadError;
 use std::path::Path;
 
 /// Fails with [`DownloadError::NoSpace`] when the filesystem of `partial`

@@ -19,11 +19,11 @@ pub const HASH_BUFFER_BYTES: usize = 1 << 20;
 /// A sha256 content digest, written `sha256:<64 lowercase hex>`.
 ///
 /// ```
-/// use model_provisioner::Digest;
+/// use verified_download::Digest;
 /// let d: Digest = "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 ///     .parse()
 ///     .unwrap();
-/// assert_eq!(d, model_provisioner::sha256_bytes(b""));
+/// assert_eq!(d, verified_download::sha256_bytes(b""));
 /// assert!("md5:d41d8cd98f00b204e9800998ecf8427e".parse::<Digest>().is_err());
 /// ```
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -186,7 +186,7 @@ impl<'de> Deserialize<'de> for Digest {
 /// data arrives, then [`finish`](Sha256Stream::finish).
 ///
 /// ```
-/// use model_provisioner::{sha256_bytes, Sha256Stream};
+/// use verified_download::{sha256_bytes, Sha256Stream};
 /// let mut s = Sha256Stream::new();
 /// s.update(b"hello ");
 /// s.update(b"world");
@@ -284,7 +284,7 @@ pub enum HashError {
 /// hashed so far after each chunk (a progress bar for a long hash).
 ///
 /// ```
-/// use model_provisioner::{Cancel, HashError, hash_file_until, sha256_bytes};
+/// use verified_download::{Cancel, HashError, hash_file_until, sha256_bytes};
 /// let dir = tempfile::tempdir()?;
 /// let path = dir.path().join("f");
 /// std::fs::write(&path, b"abc")?;

@@ -7,11 +7,11 @@
 //! through the proxy [`ProxySettings`] names for their URL: `https:` by
 //! `CONNECT`, `http:` in absolute form ([`absolute`](super::absolute)).
 
-use crate::download::DownloadError;
-use crate::download::absolute::AbsoluteFormConnector;
-use crate::download::interrupt::{self, Watchful};
-use crate::download::proxy::{ProxySettings, ProxyUrl};
-use crate::download::retry::{Failure, RetryPolicy, is_retryable_status, parse_retry_after};
+use crate::DownloadError;
+use crate::absolute::AbsoluteFormConnector;
+use crate::interrupt::{self, Watchful};
+use crate::proxy::{ProxySettings, ProxyUrl};
+use crate::retry::{Failure, RetryPolicy, is_retryable_status, parse_retry_after};
 use narration_core::public_url;
 use std::time::{Duration, SystemTime};
 use ureq::http::Response;
@@ -22,7 +22,7 @@ use url::{Host, Origin, Url};
 
 /// Which redirects to follow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Follow {
+pub enum Follow {
     /// Same-origin only; a cross-origin 3xx is returned as the answer.
     SameOrigin,
     /// Every redirect (authorization dropped off the token's origin).
@@ -31,17 +31,21 @@ pub(crate) enum Follow {
 
 /// Network settings of a [`Client`].
 #[derive(Debug, Clone)]
-pub(crate) struct ClientSettings {
+pub struct ClientSettings {
     /// Bearer token, sent to `auth_origin` only.
     pub token: Option<String>,
     /// The only origin the token is sent to.
     pub auth_origin: Option<Origin>,
+    /// How transient failures are retried.
     pub retry: RetryPolicy,
+    /// Longest wait for a connection.
     pub connect_timeout: Duration,
+    /// Longest silence while waiting for headers or body bytes.
     pub read_timeout: Duration,
+    /// Redirects followed before giving up.
     pub max_redirects: u32,
     /// When a body counts as stalled.
-    pub stall: crate::download::StallPolicy,
+    pub stall: crate::StallPolicy,
     /// `User-Agent` sent instead of this crate's own.
     pub user_agent: Option<String>,
     /// The proxies requests go through.
@@ -51,7 +55,8 @@ pub(crate) struct ClientSettings {
 /// The bytes a GET asks for: `start` to `end` (inclusive), or to the end
 /// of the file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct ByteRange {
+pub struct ByteRange {
+    /// The first byte wanted.
     pub start: u64,
     /// The last byte wanted; `None`: through the end of the file.
     pub end: Option<u64>,
@@ -69,7 +74,7 @@ impl ByteRange {
 
 /// A ureq agent that never follows redirects or errors on a status itself.
 #[derive(Debug)]
-pub(crate) struct Client {
+pub struct Client {
     agent: Agent,
     /// The agent for `http:` targets through the proxy (absolute form).
     http_proxied: Option<Agent>,
@@ -85,8 +90,10 @@ pub(crate) struct Client {
 
 /// The response that ended a request, and the URL that gave it.
 #[derive(Debug)]
-pub(crate) struct Answer {
+pub struct Answer {
+    /// The URL that answered (the last of the redirects followed).
     pub url: Url,
+    /// Its response; the body is not read yet.
     pub response: Response<Body>,
 }
 
@@ -102,13 +109,10 @@ impl Answer {
     }
 }
 
-const USER_AGENT: &str = concat!(
-    "model-provisioner/",
-    env!("CARGO_PKG_VERSION"),
-    "; hf_hub-compatible"
-);
+const USER_AGENT: &str = concat!("verified-download/", env!("CARGO_PKG_VERSION"));
 
 impl Client {
+    /// A client with these settings (one agent per proxy route).
     pub fn new(settings: ClientSettings) -> Self {
         let agent = Self::agent(&settings, None, DefaultConnector::new().chain(Watchful));
         let http_proxied = settings.proxy.http.as_ref().and_then(|p| {
@@ -186,9 +190,9 @@ impl Client {
     /// When a body counts as stalled: the stall policy, with its silence
     /// limit no longer than the read timeout (a body read never waits
     /// past it, as a header read never does).
-    pub fn stall(&self) -> crate::download::StallPolicy {
+    pub fn stall(&self) -> crate::StallPolicy {
         let stall = self.settings.stall;
-        crate::download::StallPolicy {
+        crate::StallPolicy {
             idle: stall.idle.min(self.settings.read_timeout),
             ..stall
         }
@@ -331,7 +335,7 @@ impl Client {
 
 /// The body of an [`Client::upload`].
 #[derive(Debug)]
-pub(crate) enum Upload {
+pub enum Upload {
     /// Bytes in memory (a manifest, a config, an empty body).
     Bytes(Vec<u8>),
     /// A file, sent with its length.
@@ -346,7 +350,7 @@ fn unusable(url: &Url) -> Failure {
 }
 
 /// Where a 3xx answer points, resolved against the URL that gave it.
-pub(crate) fn redirect_target(answer: &Answer) -> Result<Option<Url>, DownloadError> {
+pub fn redirect_target(answer: &Answer) -> Result<Option<Url>, DownloadError> {
     let Some(location) = answer
         .header("location")
         .filter(|_| (300..400).contains(&answer.status()))
@@ -364,7 +368,7 @@ pub(crate) fn redirect_target(answer: &Answer) -> Result<Option<Url>, DownloadEr
 }
 
 /// Parses an absolute `http(s)://` URL.
-pub(crate) fn parse_url(text: &str) -> Result<Url, DownloadError> {
+pub fn parse_url(text: &str) -> Result<Url, DownloadError> {
     let bad = |reason| DownloadError::BadUrl {
         url: public_url(text),
         reason,
@@ -378,7 +382,7 @@ pub(crate) fn parse_url(text: &str) -> Result<Url, DownloadError> {
 }
 
 /// True for `localhost`, `127.0.0.0/8` and `::1`.
-pub(crate) fn is_loopback(url: &Url) -> bool {
+pub fn is_loopback(url: &Url) -> bool {
     match url.host() {
         Some(Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
         Some(Host::Ipv4(ip)) => ip.is_loopback(),
@@ -401,7 +405,7 @@ pub(crate) fn header<'r>(resp: &'r Response<Body>, name: &str) -> Option<&'r str
 }
 
 /// An unexpected status, as a typed error.
-pub(crate) fn status_error(url: &Url, status: u16) -> DownloadError {
+pub fn status_error(url: &Url, status: u16) -> DownloadError {
     let url = public_url(url.as_str());
     match status {
         401 => DownloadError::Unauthorized { url },
@@ -466,7 +470,7 @@ fn connect_status(reason: &str) -> u16 {
 /// category is kept: never a header value.
 fn classify(url: &Url, proxy: Option<&ProxyUrl>, e: ureq::Error) -> Failure {
     use ureq::Error as E;
-    let transient = |reason: &str| crate::download::retry::transient(reason);
+    let transient = |reason: &str| crate::retry::transient(reason);
     if interrupt::cancelled() {
         return Failure::Fatal(DownloadError::Cancelled);
     }

@@ -13,7 +13,7 @@
 /// connections would only take CPU from it.
 ///
 /// ```
-/// use model_provisioner::ParallelPolicy;
+/// use verified_download::ParallelPolicy;
 /// let env = |k: &str| (k == "PROVISION_DOWNLOAD_CONNECTIONS").then(|| "4".to_string());
 /// assert_eq!(ParallelPolicy::from_lookup(env).connections, 4);
 /// assert_eq!(ParallelPolicy::default().connections, 8);

@@ -11,14 +11,14 @@
 //! judges a stall ([`StallWatch`]) and reports progress, so progress is
 //! told by time and a silent or trickling body ends.
 
+use crate::DownloadError;
 use crate::digest::Sha256Stream;
-use crate::download::DownloadError;
-use crate::download::event::{Event, Events};
-use crate::download::interrupt;
-use crate::download::partial::Partial;
-use crate::download::retry::{Failure, transient};
-use crate::download::split::{HashMeter, SplitWatch};
-use crate::download::stall::{StallPolicy, StallWatch};
+use crate::event::{Event, Events};
+use crate::interrupt;
+use crate::partial::Partial;
+use crate::retry::{Failure, transient};
+use crate::split::{HashMeter, SplitWatch};
+use crate::stall::{StallPolicy, StallWatch};
 use crate::units::human_bytes;
 use std::fs::File;
 use std::io::{Read, Write};

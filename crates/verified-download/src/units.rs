@@ -6,7 +6,7 @@ use std::time::Duration;
 /// `512 B`, `1.5 KiB`, `12.0 MiB`, `1.0 GiB` (binary units, one decimal).
 ///
 /// ```
-/// use model_provisioner::units::human_bytes;
+/// use verified_download::units::human_bytes;
 /// assert_eq!(human_bytes(512), "512 B");
 /// assert_eq!(human_bytes(3 << 29), "1.5 GiB");
 /// ```
@@ -43,7 +43,7 @@ pub fn mb_per_s(bytes: u64, elapsed: Duration) -> f64 {
 /// ignored; a fraction is allowed (`1.5G`).
 ///
 /// ```
-/// use model_provisioner::units::parse_size;
+/// use verified_download::units::parse_size;
 /// assert_eq!(parse_size("1000"), Ok(1000));
 /// assert_eq!(parse_size("500MiB"), Ok(500 << 20));
 /// assert_eq!(parse_size("50G"), Ok(50 << 30));
@@ -77,7 +77,7 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
 ///
 /// ```
 /// use std::time::Duration;
-/// use model_provisioner::units::parse_age;
+/// use verified_download::units::parse_age;
 /// assert_eq!(parse_age("30d"), Ok(Duration::from_secs(30 * 86_400)));
 /// assert_eq!(parse_age("12h"), Ok(Duration::from_secs(12 * 3_600)));
 /// assert!(parse_age("30").is_err(), "a unit is required");

@@ -211,7 +211,7 @@ impl DownloadError {
     }
 
     /// The kind a caller matches on.
-    pub(crate) fn class(&self) -> ErrorKind {
+    pub fn class(&self) -> ErrorKind {
         match self {
             Self::Unauthorized { .. }
             | Self::Forbidden { .. }
@@ -252,34 +252,12 @@ impl DownloadError {
         )
     }
 
-    pub(crate) fn io(
-        action: &'static str,
-        path: impl Into<PathBuf>,
-        source: std::io::Error,
-    ) -> Self {
+    /// An I/O failure of `action` on `path`.
+    pub fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Self::Io {
             action,
             path: path.into(),
             source,
-        }
-    }
-
-    /// The provisioner's error for `model`: the caller's digest mismatch
-    /// becomes [`ProvisionError::DigestMismatch`], the rest
-    /// [`ProvisionError::Download`].
-    pub(crate) fn into_provision(self, model: String) -> crate::ProvisionError {
-        match self {
-            Self::DigestMismatch {
-                path,
-                expected,
-                actual,
-            } => crate::ProvisionError::DigestMismatch {
-                model,
-                path,
-                expected,
-                actual,
-            },
-            source => crate::ProvisionError::Download { model, source },
         }
     }
 }

@@ -4,15 +4,15 @@
 //! to) with the transfer's retry policy; one that keeps failing fails the
 //! whole transfer.
 
+use crate::DownloadError;
 use crate::cancel::Cancel;
-use crate::download::DownloadError;
-use crate::download::client::{ByteRange, Client, Follow, status_error};
-use crate::download::event::Event;
-use crate::download::interrupt;
-use crate::download::pipeline::QUIET;
-use crate::download::retry::{Failure, retrying, transient};
-use crate::download::stall::{StallPolicy, StallWatch};
-use crate::download::transfer::parse_content_range;
+use crate::client::{ByteRange, Client, Follow, status_error};
+use crate::event::Event;
+use crate::interrupt;
+use crate::pipeline::QUIET;
+use crate::retry::{Failure, retrying, transient};
+use crate::stall::{StallPolicy, StallWatch};
+use crate::transfer::parse_content_range;
 use crate::units::human_bytes;
 use std::collections::VecDeque;
 use std::fs::File;

@@ -1,9 +1,9 @@
 //! The partial file of a transfer and the sha256 of what it holds. Opening
 //! one hashes its bytes once, so the digest continues over a resume.
 
+use crate::DownloadError;
 use crate::digest::Sha256Stream;
-use crate::download::DownloadError;
-use crate::download::transfer::Received;
+use crate::transfer::Received;
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
@@ -88,7 +88,7 @@ fn hash_cancellable(
 ) -> Result<(), Option<std::io::Error>> {
     let mut buf = vec![0u8; crate::digest::HASH_BUFFER_BYTES];
     loop {
-        if crate::download::interrupt::cancelled() {
+        if crate::interrupt::cancelled() {
             return Err(None);
         }
         match reader.read(&mut buf) {

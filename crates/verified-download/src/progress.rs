@@ -133,13 +133,13 @@ impl Progress {
 /// Any `Fn(&Progress) + Send + Sync` closure is an observer:
 ///
 /// ```
-/// use model_provisioner::{EnsureOptions, Progress, ProgressObserver};
+/// use verified_download::{Progress, ProgressObserver, ProgressReporter};
 /// use std::sync::Arc;
 /// let observer: Arc<dyn ProgressObserver> = Arc::new(|p: &Progress| {
 ///     eprintln!("{} {} {}/{:?}", p.target, p.step, p.done, p.total);
 /// });
-/// let opts = EnsureOptions { progress: Some(observer), ..Default::default() };
-/// # let _ = opts;
+/// let reporter = ProgressReporter::new(Some(observer), None, None, "llama-server.tar.gz");
+/// assert!(reporter.is_active());
 /// ```
 pub trait ProgressObserver: Send + Sync {
     /// One report.

@@ -45,7 +45,7 @@ thread_local! {
 
 /// Restores the thread's previous cancel token when dropped.
 #[must_use = "the token applies while the guard lives"]
-pub(crate) struct Entered {
+pub struct Entered {
     previous: Option<Cancel>,
 }
 
@@ -59,21 +59,21 @@ impl Drop for Entered {
 /// Runs this thread's requests, reads, back-off sleeps and lock waits
 /// under `cancel` until the guard is dropped. Threads a download starts
 /// enter the same token.
-pub(crate) fn enter(cancel: &Cancel) -> Entered {
+pub fn enter(cancel: &Cancel) -> Entered {
     let previous = SCOPE.with(|s| s.borrow_mut().cancel.replace(cancel.clone()));
     Entered { previous }
 }
 
 /// The token this thread runs under (a fresh one, never cancelled, when
 /// none was entered).
-pub(crate) fn current() -> Cancel {
+pub fn current() -> Cancel {
     SCOPE
         .with(|s| s.borrow().cancel.clone())
         .unwrap_or_default()
 }
 
 /// True once the token this thread runs under is cancelled.
-pub(crate) fn cancelled() -> bool {
+pub fn cancelled() -> bool {
     SCOPE.with(|s| s.borrow().cancel.as_ref().is_some_and(Cancel::is_cancelled))
 }
 

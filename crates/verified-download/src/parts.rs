@@ -15,8 +15,8 @@
 //! wrote, and the transfer starts over rather than asking for each
 //! range. A directory where the state file belongs is removed with it.
 
-use crate::download::DownloadError;
-use crate::download::ranges::RangeSet;
+use crate::DownloadError;
+use crate::ranges::RangeSet;
 use serde::{Deserialize, Serialize};
 use std::fs::File;
 use std::io;
