@@ -120,6 +120,18 @@ pub enum ProvisionError {
         #[source]
         source: Box<model_provisioner::ProvisionError>,
     },
+    /// `binary` mode: the archive at an `https`/`http` URL could not be
+    /// downloaded, or its bytes are not the expected ones.
+    #[error("pool {pool_id}: `provisioning.binary.url` {url}: {source}")]
+    ArchiveDownload {
+        /// The pool.
+        pool_id: String,
+        /// The archive's URL, without credentials.
+        url: String,
+        /// What the download layer said (boxed: it is large).
+        #[source]
+        source: Box<verified_download::DownloadError>,
+    },
     /// `binary` mode: the archive was refused while unpacking (an unsafe
     /// entry, over a limit, not an archive, no `llama-server`); nothing
     /// was installed.
@@ -274,6 +286,8 @@ impl ProvisionError {
                 ev::VERIFY_FAILED
             }
             BinaryDownload { .. } => ev::BINARY_DOWNLOAD_FAILED,
+            ArchiveDownload { source, .. } if source.is_verification() => ev::VERIFY_FAILED,
+            ArchiveDownload { .. } => ev::BINARY_DOWNLOAD_FAILED,
             Archive { .. } => ev::UNPACK_FAILED,
             MissingTools { .. } => ev::PREFLIGHT_FAILED,
             Git { .. } | RefNotFound { .. } => ev::GIT_FAILED,
@@ -296,6 +310,7 @@ impl ProvisionError {
             UnsupportedMode { .. } => "unsupported-mode",
             ExternalBinary { .. } | ArchiveBinary { .. } => "binary-check",
             BinaryDownload { source, .. } => source.error_kind(),
+            ArchiveDownload { source, .. } => source.kind(),
             Archive { source, .. } => source.kind_str(),
             MissingTools { .. } => "missing-tools",
             Git { step, .. } => step.error_kind(),
@@ -325,6 +340,7 @@ impl ProvisionError {
             Unsupported { .. } | UnsupportedMode { .. } => ErrorKind::Unsupported,
             ExternalBinary { .. } | ArchiveBinary { .. } => ErrorKind::Toolchain,
             BinaryDownload { source, .. } => source.kind(),
+            ArchiveDownload { source, .. } => source.class(),
             Archive { source, .. } => match source {
                 crate::binary::ArchiveError::Io { .. } => ErrorKind::Io,
                 crate::binary::ArchiveError::Cancelled => ErrorKind::Cancelled,

@@ -146,6 +146,12 @@ pub mod engine {
     /// `binary` mode: downloading the release archive (URL without
     /// credentials); the transfer's own progress follows.
     pub const BINARY_DOWNLOAD: &str = "binary-download";
+    /// `binary` mode: bytes of the archive so far (`bytes`; at most once a
+    /// second, `https`/`http` URLs).
+    pub const BINARY_DOWNLOAD_PROGRESS: &str = "binary-download-progress";
+    /// `binary` mode: a transient download failure; retrying after a
+    /// back-off.
+    pub const BINARY_DOWNLOAD_RETRY: &str = "binary-download-retry";
     /// `binary` mode: the archive is on disk (`bytes`, `duration_ms`).
     pub const BINARY_DOWNLOADED: &str = "binary-downloaded";
     /// `binary` mode: the archive could not be downloaded (the download
@@ -233,6 +239,8 @@ pub mod engine {
         GIT_CHECKOUT,
         GIT_FAILED,
         BINARY_DOWNLOAD,
+        BINARY_DOWNLOAD_PROGRESS,
+        BINARY_DOWNLOAD_RETRY,
         BINARY_DOWNLOADED,
         BINARY_DOWNLOAD_FAILED,
         VERIFY,

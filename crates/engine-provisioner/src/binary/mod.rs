@@ -8,6 +8,7 @@
 //! A warm ensure finds the install and its stamp: no network, no process.
 
 mod archive;
+mod download;
 mod install;
 
 pub use archive::{ArchiveError, ArchiveLimits};
@@ -319,7 +320,7 @@ impl LlamaCppBinary {
         let installed = self.unpack_and_check(plan, d, &archive, &hex, options, progress, say)?;
         // The install is what lasts; its archive is not needed again.
         if matches!(d.source, ModelRef::Https { .. } | ModelRef::Http { .. }) {
-            let _ = std::fs::remove_file(&archive);
+            download::forget(&archive);
         }
         Ok(installed)
     }
@@ -409,9 +410,10 @@ impl LlamaCppBinary {
         })
     }
 
-    /// Download the archive through the fetcher of its scheme (resume,
-    /// sha256 while streaming, retries, cancel, progress), and make sure
-    /// of its sha256: the archive file and its digest.
+    /// Download the archive (an `https`/`http` URL through
+    /// `verified_download`, an `hf:` file through the Hub fetcher): resume,
+    /// sha256 while streaming, retries, cancel, progress. Returns the
+    /// archive file and its checked digest.
     fn download(
         &self,
         plan: &Plan,
@@ -420,6 +422,57 @@ impl LlamaCppBinary {
         progress: &ProgressReporter,
         say: &Say<'_>,
     ) -> Result<(PathBuf, Digest)> {
+        say.step(
+            ev::BINARY_DOWNLOAD,
+            &d.url,
+            format!("Downloading the llama.cpp archive {}", d.url),
+        );
+        let t = Instant::now();
+        let (path, digest, transferred) = match &d.source {
+            ModelRef::Https { url } | ModelRef::Http { url } => {
+                download::url(plan, d, url, options, progress, say)?
+            }
+            _ => self.fetch(plan, d, options, progress)?,
+        };
+        say.done_bytes(
+            ev::BINARY_DOWNLOADED,
+            &d.url,
+            format!("The archive is here: {transferred} bytes transferred"),
+            t.elapsed(),
+            transferred,
+        );
+        if let Some(expected) = d.sha256
+            && digest != expected
+        {
+            return Err(ProvisionError::BinaryDownload {
+                pool_id: plan.pool_id.clone(),
+                url: d.url.clone(),
+                source: Box::new(model_provisioner::ProvisionError::DigestMismatch {
+                    model: d.url.clone(),
+                    path,
+                    expected,
+                    actual: digest,
+                }),
+            });
+        }
+        say.step(
+            ev::VERIFY,
+            &digest.to_string(),
+            format!("The archive's sha256 is {digest}, as expected"),
+        );
+        Ok((path, digest))
+    }
+
+    /// An `hf:` archive through the fetcher of its scheme (the Hub's LFS
+    /// sha256 checked while it streams); a file found in the HF cache is
+    /// hashed before it is trusted. The file, its digest, bytes moved.
+    fn fetch(
+        &self,
+        plan: &Plan,
+        d: &BinaryPlan,
+        options: &EngineOptions,
+        progress: &ProgressReporter,
+    ) -> Result<(PathBuf, Digest, u64)> {
         let failed = |source: model_provisioner::ProvisionError| {
             if source.kind() == ErrorKind::Cancelled {
                 return ProvisionError::cancelled(&plan.pool_id, ev::BINARY_DOWNLOAD);
@@ -441,12 +494,6 @@ impl LlamaCppBinary {
                     scheme: scheme.to_string(),
                 })
             })?;
-        say.step(
-            ev::BINARY_DOWNLOAD,
-            &d.url,
-            format!("Downloading the llama.cpp archive {}", d.url),
-        );
-        let t = Instant::now();
         let ctx = FetchContext {
             correlation_id: options.correlation_id.clone(),
             pool_id: Some(plan.pool_id.clone()),
@@ -459,16 +506,6 @@ impl LlamaCppBinary {
         let fetched = fetcher
             .fetch(&d.source, d.sha256.as_ref(), &ctx)
             .map_err(failed)?;
-        say.done_bytes(
-            ev::BINARY_DOWNLOADED,
-            &d.url,
-            format!(
-                "The archive is here: {} bytes transferred",
-                fetched.bytes_transferred
-            ),
-            t.elapsed(),
-            fetched.bytes_transferred,
-        );
         let digest = match fetched.digest {
             Some(digest) => digest,
             // Found on disk, not written now: hash it before trusting it.
@@ -488,22 +525,7 @@ impl LlamaCppBinary {
                     })?
             }
         };
-        if let Some(expected) = d.sha256
-            && digest != expected
-        {
-            return Err(failed(model_provisioner::ProvisionError::DigestMismatch {
-                model: d.url.clone(),
-                path: fetched.path,
-                expected,
-                actual: digest,
-            }));
-        }
-        say.step(
-            ev::VERIFY,
-            &digest.to_string(),
-            format!("The archive's sha256 is {digest}, as expected"),
-        );
-        Ok((fetched.path, digest))
+        Ok((fetched.path, digest, fetched.bytes_transferred))
     }
 
     /// Unpack into a temporary folder, find and check the binary, stamp
