@@ -830,6 +830,16 @@ fn a_connection_dropped_mid_archive_is_resumed_and_the_install_succeeds() {
         "{:?}",
         sequence(&capture)
     );
+    let progress: Vec<Option<u64>> = capture
+        .captured()
+        .iter()
+        .filter(|n| n.fields.action == "binary-download-progress")
+        .map(|n| n.fields.bytes)
+        .collect();
+    assert!(
+        !progress.is_empty() && progress.iter().all(Option::is_some),
+        "the transfer is narrated with its bytes: {progress:?}"
+    );
     let ranges: Vec<Option<String>> = fx
         .hub
         .requests()
