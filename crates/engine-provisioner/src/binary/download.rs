@@ -5,17 +5,19 @@
 //! transient failures retried, one download per file across processes,
 //! and the caller's cancel and progress passed in. The download layer does
 //! not narrate: its events become `binary-download-progress` (at most
-//! once a second) and `binary-download-retry` here.
+//! once a second) and `binary-download-retry` here. An `hf:` file goes
+//! through the Hub fetcher instead ([`hf`]).
 
 use super::BinaryPlan;
 use crate::error::{ProvisionError, Result};
 use crate::options::EngineOptions;
 use crate::plan::Plan;
 use crate::say::Say;
-use model_provisioner::{Digest, ProgressReporter};
+use model_provisioner::{Digest, ErrorKind, FetchContext, Fetcher, ProgressReporter};
 use narration_core::catalog::engine as ev;
 use std::cell::Cell;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use verified_download::{Download, DownloadError, Event};
 
@@ -99,6 +101,70 @@ pub(super) fn url(
         .run()
         .map_err(failed)?;
     Ok((done.path, done.digest, done.transferred))
+}
+
+/// An `hf:` archive through the fetcher of its scheme (the Hub's LFS
+/// sha256 checked while it streams); a file found in the HF cache is
+/// hashed before it is trusted. The file, its digest, bytes moved.
+pub(super) fn hf(
+    fetchers: &[Arc<dyn Fetcher>],
+    plan: &Plan,
+    d: &BinaryPlan,
+    options: &EngineOptions,
+    progress: &ProgressReporter,
+) -> Result<(PathBuf, Digest, u64)> {
+    let failed = |source: model_provisioner::ProvisionError| {
+        if source.kind() == ErrorKind::Cancelled {
+            return ProvisionError::cancelled(&plan.pool_id, ev::BINARY_DOWNLOAD);
+        }
+        ProvisionError::BinaryDownload {
+            pool_id: plan.pool_id.clone(),
+            url: d.url.clone(),
+            source: Box::new(source),
+        }
+    };
+    let scheme = d.source.scheme();
+    let fetcher = fetchers
+        .iter()
+        .find(|f| f.schemes().contains(&scheme))
+        .ok_or_else(|| {
+            failed(model_provisioner::ProvisionError::NoFetcher {
+                model: d.url.clone(),
+                scheme: scheme.to_string(),
+            })
+        })?;
+    let ctx = FetchContext {
+        correlation_id: options.correlation_id.clone(),
+        pool_id: Some(plan.pool_id.clone()),
+        offline: false,
+        cache_dir: d.install_dir.join("downloads"),
+        cancel: options.cancel.clone(),
+        progress: progress.for_target(d.url.clone()),
+        vouched: None,
+    };
+    let fetched = fetcher
+        .fetch(&d.source, d.sha256.as_ref(), &ctx)
+        .map_err(failed)?;
+    let digest = match fetched.digest {
+        Some(digest) => digest,
+        // Found on disk, not written now: hash it before trusting it.
+        None => {
+            let mut quiet = |_| {};
+            model_provisioner::hash_file_until(&fetched.path, &options.cancel, &mut quiet)
+                .map(|(digest, _)| digest)
+                .map_err(|e| match e {
+                    model_provisioner::HashError::Cancelled => {
+                        ProvisionError::cancelled(&plan.pool_id, ev::VERIFY)
+                    }
+                    other => ProvisionError::Io {
+                        what: "cannot hash the downloaded archive",
+                        path: fetched.path.clone(),
+                        source: std::io::Error::other(other.to_string()),
+                    },
+                })?
+        }
+    };
+    Ok((fetched.path, digest, fetched.bytes_transferred))
 }
 
 /// Remove a downloaded archive once it is installed (its lock file goes

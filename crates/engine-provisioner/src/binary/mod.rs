@@ -10,30 +10,28 @@
 mod archive;
 mod download;
 mod install;
+mod plan;
 
 pub use archive::{ArchiveError, ArchiveLimits};
+pub use plan::BinaryPlan;
 
-use crate::config::{Mode, PoolConfig};
+use crate::config::PoolConfig;
 use crate::error::{ProvisionError, Result};
 use crate::exec::ToolEnv;
 use crate::options::EngineOptions;
-use crate::plan::{ModeDetails, Plan, PlanStep};
+use crate::plan::Plan;
 use crate::prepared::PreparedEngine;
 use crate::say::Say;
 use crate::source::{in_step, lifecycle_span, say_for};
-use crate::source_plan::{required_model, xdg_engines_dir};
 use crate::version_check::{self, Refused};
 use crate::{EngineProvisioner, steps};
 use install::{Stamp, TempInstall};
 use model_provisioner::hf::HfFetcher;
-use model_provisioner::https::{HttpsConfig, HttpsFetcher};
 use model_provisioner::{
-    Digest, ErrorKind, FetchContext, Fetcher, Fingerprint, ModelProvisioner, ModelRef,
-    ProgressReporter, ProgressStep,
+    Digest, Fetcher, Fingerprint, ModelProvisioner, ModelRef, ProgressReporter, ProgressStep,
 };
 use narration_core::catalog::engine as ev;
 use narration_core::step_span;
-use serde::Serialize;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -59,31 +57,6 @@ impl std::fmt::Debug for LlamaCppBinary {
     }
 }
 
-/// The `binary` mode's details in a [`Plan`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct BinaryPlan {
-    /// The archive's URL, without credentials.
-    pub url: String,
-    /// The archive reference as typed (credentials kept, never shown).
-    #[serde(skip)]
-    pub source: ModelRef,
-    /// The expected sha256 of the archive, when the pool names one.
-    pub sha256: Option<Digest>,
-    /// `provisioning.binary.binary`: the binary's path inside the archive.
-    pub binary: Option<PathBuf>,
-    /// Root of installs (`<install_dir>/<sha256>/`), downloads
-    /// (`downloads/`) and port records (`ports/`).
-    pub install_dir: PathBuf,
-    /// `CUDA_VISIBLE_DEVICES` from the pool env, handed to the server.
-    pub device_mask: Option<String>,
-}
-
-impl ModeDetails for BinaryPlan {
-    fn to_json(&self) -> serde_json::Value {
-        serde_json::to_value(self).unwrap_or_default()
-    }
-}
-
 /// A checked install: the binary to run and what its check found.
 struct Installed {
     binary: PathBuf,
@@ -97,18 +70,16 @@ impl LlamaCppBinary {
     pub fn new(models: Arc<ModelProvisioner>) -> Self {
         Self {
             models,
-            fetchers: vec![
-                Arc::new(HttpsFetcher::new(HttpsConfig::default())),
-                Arc::new(HfFetcher::from_env()),
-            ],
+            fetchers: vec![Arc::new(HfFetcher::from_env())],
             limits: ArchiveLimits::default(),
             version_timeout: crate::DEFAULT_VERSION_TIMEOUT,
             path: std::env::var_os("PATH").unwrap_or_default(),
         }
     }
 
-    /// Download archives of `fetcher`'s schemes through it (e.g. an
-    /// [`HfFetcher`] for another Hub endpoint).
+    /// Fetch `hf:` archives (or any other scheme but `https`/`http`, which
+    /// go through `verified_download`) with `fetcher`, e.g. an
+    /// [`HfFetcher`] for another Hub endpoint or token.
     pub fn with_fetcher(mut self, fetcher: Arc<dyn Fetcher>) -> Self {
         let schemes = fetcher.schemes();
         self.fetchers
@@ -136,91 +107,7 @@ impl LlamaCppBinary {
     }
 
     fn plan_for(&self, pool: &PoolConfig) -> Result<Plan> {
-        pool.validate()?;
-        let binary =
-            pool.provisioning
-                .binary
-                .as_ref()
-                .ok_or_else(|| ProvisionError::MissingSection {
-                    pool_id: pool.id.clone(),
-                    key: "provisioning.binary",
-                    hint: "add url and sha256 of a llama.cpp release archive under [provisioning.binary]",
-                })?;
-        let model = required_model(pool)?;
-        let install_dir = match &binary.install_dir {
-            Some(dir) => dir.clone(),
-            None => xdg_engines_dir("provisioning.binary.install_dir")?.join("binary"),
-        };
-        let details = BinaryPlan {
-            url: binary.url.id(),
-            source: binary.url.clone(),
-            sha256: binary.sha256,
-            binary: binary.binary.clone(),
-            install_dir,
-            device_mask: pool.provisioning.env.get("CUDA_VISIBLE_DEVICES").cloned(),
-        };
-        let install = match &details.sha256 {
-            Some(d) => install::final_dir(&details.install_dir, &d.hex()),
-            None => details.install_dir.clone(),
-        };
-        let binary_path = install.join(
-            details
-                .binary
-                .clone()
-                .unwrap_or_else(|| PathBuf::from("llama-server")),
-        );
-        let digest = details.sha256.map_or_else(
-            || "the sha256 its source publishes".into(),
-            |d| d.to_string(),
-        );
-        Ok(Plan {
-            pool_id: pool.id.clone(),
-            engine: "llamacpp".into(),
-            mode: Mode::Binary,
-            engine_version: "llamacpp-binary".into(),
-            steps: vec![
-                PlanStep::new(
-                    "binary-download",
-                    format!(
-                        "download {} unless {} is installed, checking {digest}",
-                        details.url,
-                        install.display()
-                    ),
-                    vec![details.install_dir.join("downloads")],
-                ),
-                PlanStep::new(
-                    "unpack",
-                    "unpack into a temporary folder beside the installs, refusing unsafe entries",
-                    vec![details.install_dir.clone()],
-                ),
-                PlanStep::new(
-                    "binary-check",
-                    format!(
-                        "run llama-server --version (at most {} s) with its folder on LD_LIBRARY_PATH",
-                        self.version_timeout.as_secs()
-                    ),
-                    vec![binary_path.clone()],
-                ),
-                PlanStep::new(
-                    "install",
-                    "rename the checked folder into place under the archive's sha256",
-                    vec![install],
-                ),
-                PlanStep::new("model", format!("ensure {}", model.model_ref.id()), vec![]),
-                PlanStep::new(
-                    "flags",
-                    "normalize, add --model, --host 127.0.0.1 and a free --port",
-                    vec![details.install_dir.join("ports")],
-                ),
-            ],
-            binary_path,
-            tools: Vec::new(),
-            model_ref: model.model_ref.clone(),
-            model_digest: model.digest,
-            server_flags: pool.provisioning.flags.clone(),
-            ports: pool.provisioning.ports.clone(),
-            details: Some(Arc::new(details)),
-        })
+        plan::make(pool, self.version_timeout)
     }
 
     /// Carry out a plan made by this provider's [`EngineProvisioner::plan`];
@@ -432,7 +319,7 @@ impl LlamaCppBinary {
             ModelRef::Https { url } | ModelRef::Http { url } => {
                 download::url(plan, d, url, options, progress, say)?
             }
-            _ => self.fetch(plan, d, options, progress)?,
+            _ => download::hf(&self.fetchers, plan, d, options, progress)?,
         };
         say.done_bytes(
             ev::BINARY_DOWNLOADED,
@@ -461,71 +348,6 @@ impl LlamaCppBinary {
             format!("The archive's sha256 is {digest}, as expected"),
         );
         Ok((path, digest))
-    }
-
-    /// An `hf:` archive through the fetcher of its scheme (the Hub's LFS
-    /// sha256 checked while it streams); a file found in the HF cache is
-    /// hashed before it is trusted. The file, its digest, bytes moved.
-    fn fetch(
-        &self,
-        plan: &Plan,
-        d: &BinaryPlan,
-        options: &EngineOptions,
-        progress: &ProgressReporter,
-    ) -> Result<(PathBuf, Digest, u64)> {
-        let failed = |source: model_provisioner::ProvisionError| {
-            if source.kind() == ErrorKind::Cancelled {
-                return ProvisionError::cancelled(&plan.pool_id, ev::BINARY_DOWNLOAD);
-            }
-            ProvisionError::BinaryDownload {
-                pool_id: plan.pool_id.clone(),
-                url: d.url.clone(),
-                source: Box::new(source),
-            }
-        };
-        let scheme = d.source.scheme();
-        let fetcher = self
-            .fetchers
-            .iter()
-            .find(|f| f.schemes().contains(&scheme))
-            .ok_or_else(|| {
-                failed(model_provisioner::ProvisionError::NoFetcher {
-                    model: d.url.clone(),
-                    scheme: scheme.to_string(),
-                })
-            })?;
-        let ctx = FetchContext {
-            correlation_id: options.correlation_id.clone(),
-            pool_id: Some(plan.pool_id.clone()),
-            offline: false,
-            cache_dir: d.install_dir.join("downloads"),
-            cancel: options.cancel.clone(),
-            progress: progress.for_target(d.url.clone()),
-            vouched: None,
-        };
-        let fetched = fetcher
-            .fetch(&d.source, d.sha256.as_ref(), &ctx)
-            .map_err(failed)?;
-        let digest = match fetched.digest {
-            Some(digest) => digest,
-            // Found on disk, not written now: hash it before trusting it.
-            None => {
-                let mut quiet = |_| {};
-                model_provisioner::hash_file_until(&fetched.path, &options.cancel, &mut quiet)
-                    .map(|(digest, _)| digest)
-                    .map_err(|e| match e {
-                        model_provisioner::HashError::Cancelled => {
-                            ProvisionError::cancelled(&plan.pool_id, ev::VERIFY)
-                        }
-                        other => ProvisionError::Io {
-                            what: "cannot hash the downloaded archive",
-                            path: fetched.path.clone(),
-                            source: std::io::Error::other(other.to_string()),
-                        },
-                    })?
-            }
-        };
-        Ok((fetched.path, digest, fetched.bytes_transferred))
     }
 
     /// Unpack into a temporary folder, find and check the binary, stamp
