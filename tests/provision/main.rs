@@ -12,6 +12,8 @@ mod concurrency;
 mod crash_resume;
 mod doctor;
 mod download_connections;
+#[path = "../../crates/engine-provisioner/tests/engine_provisioner/release.rs"]
+mod engine_release;
 #[path = "../../crates/engine-provisioner/tests/engine_provisioner/support.rs"]
 mod engine_support;
 mod fault_matrix;

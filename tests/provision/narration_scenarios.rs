@@ -84,6 +84,9 @@ const RUNNERS: &[(&str, Runner)] = &[
     ),
     ("engine external", engine::external_ok),
     ("engine external binary failing", engine::external_failing),
+    ("engine binary cold", engine::binary_cold),
+    ("engine binary warm", engine::binary_warm),
+    ("engine binary unsafe archive", engine::binary_unsafe),
 ];
 
 /// The spec file and the heading of the table this test runs.

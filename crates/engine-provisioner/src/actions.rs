@@ -7,9 +7,9 @@ narration_core::vocabulary! {
     actor "engine-provisioner";
     /// No provider exists for the pool's engine.
     PROVIDER_FAILED = "provider-failed", Error;
-    /// The pool configuration is invalid, or its ref/repo is refused before any
-    /// process (`invalid-ref`, `invalid-repo`, `invalid-config`,
-    /// `missing-config`).
+    /// The pool configuration is invalid: TOML, a type, or a value refused
+    /// before any process (`invalid-config`, naming the key); a section the
+    /// mode needs is absent (`missing-config`).
     CONFIG_FAILED = "config-failed", Error;
     /// Provisioning of a pool begins.
     START = "start", Info;
@@ -32,14 +32,47 @@ narration_core::vocabulary! {
     /// git process).
     GIT_CHECKOUT = "git-checkout", Info;
     /// A git step failed (`git-clone`, `git-fetch`, `git-checkout`,
-    /// `git-submodule`, `ref-not-found`).
+    /// `git-submodule`, `git-rev-parse`, `ref-not-found`).
     GIT_FAILED = "git-failed", Error;
-    /// `external` mode: running the configured binary's `--version` (again
-    /// with `engine_version` and `duration_ms` when it answered).
+    /// `external` and `binary` modes: running the binary's `--version`
+    /// (again with `engine_version` and `duration_ms` when it answered).
     BINARY_CHECK = "binary-check", Info;
-    /// `external` mode: the binary is missing, not executable, or its
-    /// `--version` failed or timed out (`binary-check`).
+    /// `external` and `binary` modes: the binary is missing, not
+    /// executable, or its `--version` failed or timed out (`binary-check`).
     BINARY_CHECK_FAILED = "binary-check-failed", Error;
+    /// `binary` mode: downloading the release archive (URL without
+    /// credentials); the transfer's own progress follows.
+    BINARY_DOWNLOAD = "binary-download", Info;
+    /// `binary` mode: bytes of the archive so far (`bytes`; at most once a
+    /// second, `https`/`http` URLs).
+    BINARY_DOWNLOAD_PROGRESS = "binary-download-progress", Info;
+    /// `binary` mode: a transient download failure; retrying after a
+    /// back-off.
+    BINARY_DOWNLOAD_RETRY = "binary-download-retry", Warn;
+    /// `binary` mode: the archive is on disk (`bytes`, `duration_ms`).
+    BINARY_DOWNLOADED = "binary-downloaded", Info;
+    /// `binary` mode: the archive could not be downloaded (the download
+    /// layer's `error_kind`: `network`, `http-status`, …).
+    BINARY_DOWNLOAD_FAILED = "binary-download-failed", Error;
+    /// `binary` mode: the archive's sha256 matched (computed while it
+    /// arrived, or checked on the file already downloaded).
+    VERIFY = "verify", Info;
+    /// `binary` mode: the archive's sha256 is not the expected one
+    /// (`digest-mismatch`); nothing is installed.
+    VERIFY_FAILED = "verify-failed", Error;
+    /// `binary` mode: unpacking the archive into a temporary folder (again
+    /// with `bytes` and `duration_ms` when done).
+    UNPACK = "unpack", Info;
+    /// `binary` mode: the archive was refused (`unsafe-archive`,
+    /// `archive-too-large`, `not-an-archive`, `no-binary`); nothing is
+    /// installed.
+    UNPACK_FAILED = "unpack-failed", Error;
+    /// `binary` mode: the checked install was renamed into place under its
+    /// archive's sha256 (`duration_ms`).
+    INSTALLED = "installed", Info;
+    /// `binary` mode: the install is already there and its binary unchanged
+    /// (size and mtime); no network, no process.
+    INSTALL_CACHED = "install-cached", Info;
     /// The build stamp matches (commit, CMake definitions, compilers);
     /// configure and build skipped (`duration_ms`).
     BUILD_CACHED = "build-cached", Info;

@@ -87,7 +87,7 @@ pub enum ProvisionError {
     /// The pool's provisioning mode parses but has no provider (or a plan
     /// made for one mode was handed to another mode's provider).
     #[error(
-        "pool {pool_id}: provisioning mode {mode:?} is not supported yet; set `provisioning.mode` to \"source\" (build from git) or \"external\" (an installed llama-server)"
+        "pool {pool_id}: provisioning mode {mode:?} is not supported yet; set `provisioning.mode` to \"source\" (build from git), \"binary\" (a release archive) or \"external\" (an installed llama-server)"
     )]
     UnsupportedMode {
         /// The pool.
@@ -106,6 +106,60 @@ pub enum ProvisionError {
         /// The binary as configured (or resolved).
         binary: String,
         /// What is wrong with it.
+        problem: String,
+    },
+    /// `binary` mode: the archive could not be downloaded, or its bytes
+    /// are not the expected ones (`digest-mismatch`: nothing installed).
+    #[error("pool {pool_id}: `provisioning.binary.url` {url}: {source}")]
+    BinaryDownload {
+        /// The pool.
+        pool_id: String,
+        /// The archive's URL, without credentials.
+        url: String,
+        /// The download layer's error (boxed: it is large).
+        #[source]
+        source: Box<model_provisioner::ProvisionError>,
+    },
+    /// `binary` mode: the archive at an `https`/`http` URL could not be
+    /// downloaded, or its bytes are not the expected ones.
+    #[error("pool {pool_id}: `provisioning.binary.url` {url}: {source}")]
+    ArchiveDownload {
+        /// The pool.
+        pool_id: String,
+        /// The archive's URL, without credentials.
+        url: String,
+        /// What the download layer said (boxed: it is large).
+        #[source]
+        source: Box<verified_download::DownloadError>,
+    },
+    /// `binary` mode: the archive was refused while unpacking (an unsafe
+    /// entry, over a limit, not an archive, no `llama-server`); nothing
+    /// was installed.
+    #[error(
+        "pool {pool_id}: the archive of `provisioning.binary.url` {url} was refused: {source}; nothing was installed"
+    )]
+    Archive {
+        /// The pool.
+        pool_id: String,
+        /// The archive's URL, without credentials.
+        url: String,
+        /// Which entry, and why.
+        #[source]
+        source: crate::binary::ArchiveError,
+    },
+    /// `binary` mode: the unpacked `llama-server` failed its `--version`
+    /// check; nothing was installed.
+    #[error(
+        "pool {pool_id}: the llama-server of `provisioning.binary.url` {url} ({binary}): {problem}; nothing was installed: use an archive built for this system, with its shared libraries beside the binary"
+    )]
+    ArchiveBinary {
+        /// The pool.
+        pool_id: String,
+        /// The archive's URL, without credentials.
+        url: String,
+        /// The binary's path inside the archive.
+        binary: String,
+        /// What `--version` said.
         problem: String,
     },
     /// Build tools are missing (all of them listed).
@@ -227,7 +281,14 @@ impl ProvisionError {
         match self {
             Config(_) | MissingSection { .. } => ev::CONFIG_FAILED,
             Unsupported { .. } | UnsupportedMode { .. } => ev::PROVIDER_FAILED,
-            ExternalBinary { .. } => ev::BINARY_CHECK_FAILED,
+            ExternalBinary { .. } | ArchiveBinary { .. } => ev::BINARY_CHECK_FAILED,
+            BinaryDownload { source, .. } if source.kind() == ErrorKind::DigestMismatch => {
+                ev::VERIFY_FAILED
+            }
+            BinaryDownload { .. } => ev::BINARY_DOWNLOAD_FAILED,
+            ArchiveDownload { source, .. } if source.is_verification() => ev::VERIFY_FAILED,
+            ArchiveDownload { .. } => ev::BINARY_DOWNLOAD_FAILED,
+            Archive { .. } => ev::UNPACK_FAILED,
             MissingTools { .. } => ev::PREFLIGHT_FAILED,
             Git { .. } | RefNotFound { .. } => ev::GIT_FAILED,
             CmakeConfigure { .. } => ev::CMAKE_FAILED,
@@ -247,7 +308,10 @@ impl ProvisionError {
             MissingSection { .. } => "missing-config",
             Unsupported { .. } => "unsupported-engine",
             UnsupportedMode { .. } => "unsupported-mode",
-            ExternalBinary { .. } => "binary-check",
+            ExternalBinary { .. } | ArchiveBinary { .. } => "binary-check",
+            BinaryDownload { source, .. } => source.error_kind(),
+            ArchiveDownload { source, .. } => source.kind(),
+            Archive { source, .. } => source.kind_str(),
             MissingTools { .. } => "missing-tools",
             Git { step, .. } => step.error_kind(),
             RefNotFound { .. } => "ref-not-found",
@@ -274,7 +338,14 @@ impl ProvisionError {
         match self {
             Config(_) | MissingSection { .. } => ErrorKind::InvalidInput,
             Unsupported { .. } | UnsupportedMode { .. } => ErrorKind::Unsupported,
-            ExternalBinary { .. } => ErrorKind::Toolchain,
+            ExternalBinary { .. } | ArchiveBinary { .. } => ErrorKind::Toolchain,
+            BinaryDownload { source, .. } => source.kind(),
+            ArchiveDownload { source, .. } => source.class(),
+            Archive { source, .. } => match source {
+                crate::binary::ArchiveError::Io { .. } => ErrorKind::Io,
+                crate::binary::ArchiveError::Cancelled => ErrorKind::Cancelled,
+                _ => ErrorKind::InvalidInput,
+            },
             MissingTools { .. } => ErrorKind::Toolchain,
             // Clone, fetch and submodule updates talk to the remote.
             Git {

@@ -6,13 +6,14 @@
 use crate::actions as ev;
 use crate::config::{Mode, PoolConfig};
 use crate::error::{ProvisionError, Result};
-use crate::exec::{self, Captured, Stop, ToolEnv};
+use crate::exec::ToolEnv;
 use crate::options::EngineOptions;
 use crate::plan::{ModeDetails, Plan, PlanStep};
 use crate::prepared::PreparedEngine;
 use crate::say::Say;
 use crate::source::{in_step, lifecycle_span, say_for};
 use crate::source_plan::{default_cache_dir, required_model};
+use crate::version_check::{self, Refused};
 use crate::{EngineProvisioner, steps};
 use model_provisioner::ModelProvisioner;
 use narration_core::step_span;
@@ -188,10 +189,8 @@ impl LlamaCppExternal {
         let (version, commit) = in_step(step_span!(ev::ACTOR, "binary-check"), || {
             self.check_version(plan, &binary, &options.cancel, say)
         })?;
-        let sha256 = verified_download::hash_file(&binary)
-            .map_err(|e| binary_error(plan, &binary, format!("cannot be read to hash it: {e}")))?
-            .0
-            .hex();
+        let sha256 =
+            version_check::sha256_hex(&binary).map_err(|why| binary_error(plan, &binary, why))?;
         let model_path = in_step(step_span!(ev::ACTOR, "model"), || {
             steps::model::run(plan, &self.models, options)
         })?;
@@ -227,46 +226,24 @@ impl LlamaCppExternal {
             format!("Running {target} --version"),
         );
         let t = Instant::now();
-        let mut cmd = self.env(cancel).command(binary);
-        cmd.arg("--version");
-        let out = match capture_within(cmd, cancel, self.version_timeout) {
-            Ok(out) => out,
-            Err(Bounded::Cancelled) => {
+        let answer = match version_check::run(binary, &self.env(cancel), self.version_timeout) {
+            Ok(answer) => answer,
+            Err(Refused::Cancelled) => {
                 return Err(ProvisionError::cancelled(&plan.pool_id, ev::BINARY_CHECK));
             }
-            Err(Bounded::TimedOut) => {
-                let why = format!(
-                    "`--version` did not finish within {} s (stopped)",
-                    self.version_timeout.as_secs()
-                );
-                return Err(binary_error(plan, binary, why));
-            }
-            Err(Bounded::Failed(why)) => return Err(binary_error(plan, binary, why)),
+            Err(Refused::Problem(why)) => return Err(binary_error(plan, binary, why)),
         };
-        let text = format!(
-            "{}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let quoted = exec::last_lines(text.trim(), 5);
-        if !out.status.success() {
-            let why = format!("`--version` failed ({}): {quoted}", out.status);
-            return Err(binary_error(plan, binary, why));
-        }
-        let Some((build, commit)) = parse_version(&text) else {
-            let why = format!(
-                "`--version` printed no `version: N (commit)` or `version: X (build N, commit C)` line: {quoted}"
-            );
-            return Err(binary_error(plan, binary, why));
-        };
-        let version = format!("llamacpp-external:b{build}");
+        let version = format!("llamacpp-external:b{}", answer.build);
         say.done(
             ev::BINARY_CHECK,
             &target,
-            format!("{target} answers: version {build} ({commit}), engine {version}"),
+            format!(
+                "{target} answers: version {} ({}), engine {version}",
+                answer.build, answer.commit
+            ),
             t.elapsed(),
         );
-        Ok((version, commit))
+        Ok((version, answer.commit))
     }
 }
 
@@ -298,78 +275,6 @@ fn binary_error(plan: &Plan, binary: &Path, problem: String) -> ProvisionError {
     }
 }
 
-/// The build number and commit of `--version`'s version line, in either
-/// form llama.cpp prints: `version: 6000 (abcdef0)` → `("6000",
-/// "abcdef0")`; `version: 0.5.0-dev (build 1, commit 784bfba)` → `("1",
-/// "784bfba")`.
-fn parse_version(text: &str) -> Option<(String, String)> {
-    let is_word = |w: &str| !w.is_empty() && w.bytes().all(|b| b.is_ascii_alphanumeric());
-    let digits = |w: &str| !w.is_empty() && w.bytes().all(|b| b.is_ascii_digit());
-    text.lines().find_map(|line| {
-        let rest = line.trim().strip_prefix("version:")?.trim();
-        let (first, rest) = rest.split_once(' ').unwrap_or((rest, ""));
-        let inside = rest
-            .trim()
-            .strip_prefix('(')
-            .and_then(|r| r.split(')').next())
-            .unwrap_or("");
-        if digits(first) {
-            let commit = Some(inside).filter(|c| is_word(c)).unwrap_or("");
-            return Some((first.to_string(), commit.to_string()));
-        }
-        // `(build N, commit H)`
-        let mut build = None;
-        let mut commit = "";
-        for part in inside.split(',') {
-            match part.trim().split_once(' ') {
-                Some(("build", n)) if digits(n) => build = Some(n),
-                Some(("commit", c)) if is_word(c) => commit = c,
-                _ => {}
-            }
-        }
-        build.map(|n| (n.to_string(), commit.to_string()))
-    })
-}
-
-/// Why a bounded command gave no output.
-enum Bounded {
-    Cancelled,
-    TimedOut,
-    Failed(String),
-}
-
-/// [`exec::capture`] with a deadline: a watchdog cancels the child's own
-/// token when the caller cancels or the time is up (the child's process
-/// group is stopped either way).
-fn capture_within(
-    cmd: std::process::Command,
-    cancel: &Cancel,
-    timeout: Duration,
-) -> std::result::Result<Captured, Bounded> {
-    let child_token = Cancel::new();
-    let done = Cancel::new();
-    let deadline = Instant::now() + timeout;
-    let result = std::thread::scope(|s| {
-        s.spawn(|| {
-            while done.sleep(Duration::from_millis(25)).is_ok() {
-                if cancel.is_cancelled() || Instant::now() >= deadline {
-                    child_token.cancel();
-                    break;
-                }
-            }
-        });
-        let result = exec::capture(cmd, &child_token);
-        done.cancel();
-        result
-    });
-    match result {
-        Ok(out) => Ok(out),
-        Err(Stop::Cancelled) if cancel.is_cancelled() => Err(Bounded::Cancelled),
-        Err(Stop::Cancelled) => Err(Bounded::TimedOut),
-        Err(Stop::Failed(f)) => Err(Bounded::Failed(f.status)),
-    }
-}
-
 impl EngineProvisioner for LlamaCppExternal {
     fn plan(&self, pool: &PoolConfig) -> Result<Plan> {
         self.plan_for(pool)
@@ -382,25 +287,5 @@ impl EngineProvisioner for LlamaCppExternal {
         let plan = self.plan_for(pool).inspect_err(|e| say.failed(e))?;
         self.run(&plan, options, &say)
             .inspect_err(|e| say.failed(e))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_version;
-
-    #[test]
-    fn version_lines_give_the_build_number_and_commit() {
-        assert_eq!(
-            parse_version("load_backend: x\nversion: 6000 (abcdef0)\nbuilt with cc"),
-            Some(("6000".into(), "abcdef0".into()))
-        );
-        assert_eq!(parse_version("version: 12"), Some(("12".into(), "".into())));
-        assert_eq!(
-            parse_version("version: 0.5.0-dev (build 1, commit 784bfba)\nbuilt with GNU"),
-            Some(("1".into(), "784bfba".into()))
-        );
-        assert_eq!(parse_version("version: dev (x)"), None);
-        assert_eq!(parse_version("llama-server 1.0"), None);
     }
 }

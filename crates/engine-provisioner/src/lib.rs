@@ -45,6 +45,7 @@
 pub mod actions;
 #[cfg(feature = "tokio")]
 mod async_ensure;
+mod binary;
 mod build_progress;
 mod build_state;
 mod cache;
@@ -68,13 +69,15 @@ mod source_plan;
 mod steps;
 mod toolchain;
 mod validate;
+mod version_check;
 
 #[cfg(feature = "tokio")]
 pub use async_ensure::ensure_async;
+pub use binary::{ArchiveError, ArchiveLimits, BinaryPlan, LlamaCppBinary};
 pub use build_state::BuildCacheState;
 pub use cache::{CacheKey, FileId, Stamp};
 pub use config::{
-    Build, ConfigError, Engine, External, Generator, MAX_POOL_FILE_BYTES, Mode, ModelSpec,
+    Binary, Build, ConfigError, Engine, External, Generator, MAX_POOL_FILE_BYTES, Mode, ModelSpec,
     PoolConfig, Provisioning, Source,
 };
 pub use error::{GitStep, ProvisionError, Result};
@@ -115,7 +118,7 @@ pub trait EngineProvisioner {
 }
 
 /// The provisioner for the pool's engine and mode, getting models from
-/// `models`: llama.cpp `source` (the default) or `external`; other
+/// `models`: llama.cpp `source` (the default), `binary` or `external`; other
 /// engines and modes parse but are refused here (`unsupported`). It may
 /// move to and be shared between threads (an async runtime's
 /// `spawn_blocking`, one task per pool). [`Providers`] is the table behind

@@ -40,8 +40,9 @@ pub struct EngineOptions {
     /// [`ProvisionError::Cancelled`](crate::ProvisionError::Cancelled).
     pub cancel: Cancel,
     /// Receives typed progress reports: `preflight`, `checkout`,
-    /// `configure`, `build` (`[n/N]` build steps) for the pool, then the
-    /// model's own steps.
+    /// `configure`, `build` (`[n/N]` build steps) for a source build, or
+    /// `download` and `install` (bytes unpacked) in `binary` mode, then
+    /// the model's own steps.
     pub progress: Option<Arc<dyn ProgressObserver>>,
 }
 

@@ -29,10 +29,12 @@ pub struct Plan {
     /// The provisioning mode that made this plan.
     pub mode: Mode,
     /// `llamacpp-<mode>:<version>`, e.g. `llamacpp-source:b6000-cpu`;
-    /// for `external`, `llamacpp-external` until the binary reports its
-    /// version.
+    /// for `external` and `binary`, `llamacpp-external` /
+    /// `llamacpp-binary` until the binary reports its version.
     pub engine_version: String,
-    /// Where the engine binary is (or will be).
+    /// Where the engine binary is (or will be; in `binary` mode without a
+    /// configured `binary`, `llama-server` in the install folder stands
+    /// for the one found when unpacking).
     pub binary_path: PathBuf,
     /// Tools preflight will look for (none for `external`).
     pub tools: Vec<String>,

@@ -25,17 +25,19 @@ pub struct PreparedEngine {
     pub health_url: String,
     /// The environment to start the server with, on top of the
     /// supervisor's own: `CUDA_VISIBLE_DEVICES` (the device mask) for CUDA
-    /// builds, `TRACEPARENT` when spans are exported.
+    /// builds, `TRACEPARENT` when spans are exported, `LD_LIBRARY_PATH`
+    /// (the binary's folder) in `binary` mode.
     pub env: BTreeMap<String, String>,
     /// The verified model file.
     pub model_path: PathBuf,
-    /// `llamacpp-source:<ref>-<cpu|cuda>`.
+    /// `llamacpp-source:<ref>-<cpu|cuda>`, `llamacpp-binary:b<N>` or
+    /// `llamacpp-external:b<N>`.
     pub engine_version: String,
     /// The source commit the binary was built from.
     pub commit: String,
     /// sha256 of the binary (hex).
     pub binary_sha256: String,
-    /// How it was provisioned: `source`.
+    /// How it was provisioned: `source`, `binary` or `external`.
     pub provisioning_mode: String,
     /// The pool.
     pub pool_id: String,

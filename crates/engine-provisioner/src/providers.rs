@@ -4,6 +4,7 @@
 //! one row here — or, outside this crate, one [`Providers::with`] call.
 
 use crate::EngineProvisioner;
+use crate::binary::LlamaCppBinary;
 use crate::config::{Engine, Mode, PoolConfig};
 use crate::error::{ProvisionError, Result};
 use crate::external::LlamaCppExternal;
@@ -33,11 +34,12 @@ impl std::fmt::Debug for Providers {
 }
 
 impl Providers {
-    /// The modes this crate provides: `source` and `external`.
+    /// The modes this crate provides: `source`, `binary` and `external`.
     pub fn builtin() -> Self {
         Self { rows: Vec::new() }
             .with(Mode::Source, |m| Box::new(LlamaCppSource::new(m)))
             .with(Mode::External, |m| Box::new(LlamaCppExternal::new(m)))
+            .with(Mode::Binary, |m| Box::new(LlamaCppBinary::new(m)))
     }
 
     /// This table with `mode` provided by `make` (replacing a row for the

@@ -64,6 +64,22 @@ impl<'a> Say<'a> {
         });
     }
 
+    /// A step that moved bytes finished, with its duration and the bytes.
+    pub fn done_bytes(
+        &self,
+        action: &'static str,
+        target: &str,
+        human: String,
+        took: Duration,
+        bytes: u64,
+    ) {
+        narrate(NarrationFields {
+            duration_ms: Some(took.as_millis() as u64),
+            bytes: Some(bytes),
+            ..self.fields(action, target, human)
+        });
+    }
+
     /// The lifecycle finished.
     pub fn complete(&self, engine_version: &str, human: String, took: Duration) {
         narrate(NarrationFields {

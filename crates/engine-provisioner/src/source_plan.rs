@@ -341,10 +341,13 @@ pub(crate) fn binary_path(build_dir: &Path) -> PathBuf {
 /// `$XDG_CACHE_HOME/provision/engines/<id>`, else `~/.cache/…`; refused
 /// when neither gives an absolute path.
 pub(crate) fn default_cache_dir(pool_id: &str, key: &str) -> Result<PathBuf, ProvisionError> {
-    let dir = xdg_cache_home(&env_var)
-        .join("provision")
-        .join("engines")
-        .join(pool_id);
+    Ok(xdg_engines_dir(key)?.join(pool_id))
+}
+
+/// `$XDG_CACHE_HOME/provision/engines`, else `~/.cache/…`; refused when
+/// neither gives an absolute path.
+pub(crate) fn xdg_engines_dir(key: &str) -> Result<PathBuf, ProvisionError> {
+    let dir = xdg_cache_home(&env_var).join("provision").join("engines");
     if dir.is_absolute() {
         Ok(dir)
     } else {

@@ -115,3 +115,68 @@ pub fn external_ok() -> Captured {
 pub fn external_failing() -> Captured {
     external("echo 'cannot load libggml.so' >&2; exit 127")
 }
+
+/// A `binary` pool whose release archive (the fake `llama-server` in the
+/// release layout, plus `extra` entries) the stand-in's CDN serves.
+struct BinaryPool {
+    _hub: hub_standin::Hub,
+    fake: FakeTools,
+    pool: PoolConfig,
+}
+
+fn binary_pool(extra: Vec<crate::engine_release::Entry>) -> BinaryPool {
+    use crate::engine_release as release;
+    let fake = FakeTools::new();
+    let hub = hub_standin::Hub::start().expect("stand-in hub");
+    let mut entries = release::release_entries(release::fake_server(&fake.dir.path().join("runs")));
+    entries.extend(extra);
+    let spec = hub_standin::FileSpec::lfs(release::tar_gz(&entries));
+    hub.commit(
+        "ggml-org/llama-bin",
+        "main",
+        vec![("llama.tar.gz", spec.clone())],
+    );
+    let toml = format!(
+        "id = \"bin\"\nengine = \"llamacpp\"\n[provisioning]\nmode = \"binary\"\n\
+         [provisioning.binary]\nurl = \"{}{}\"\nsha256 = \"{}\"\ninstall_dir = \"{}\"\n\
+         [provisioning.model]\nref = \"{}\"\n",
+        hub.cdn_endpoint(),
+        hub_standin::Hub::cdn_path(&spec),
+        spec.sha256(),
+        fake.cache.display(),
+        crate::engine_support::tiny_model().display()
+    );
+    let pool = PoolConfig::from_toml_str(&toml).expect("binary pool");
+    BinaryPool {
+        _hub: hub,
+        fake,
+        pool,
+    }
+}
+
+fn ensure_binary(b: &BinaryPool) -> Captured {
+    let provider = engine_provisioner::LlamaCppBinary::new(b.fake.models.clone());
+    capture(|| provider.ensure(&b.pool))
+}
+
+pub fn binary_cold() -> Captured {
+    ensure_binary(&binary_pool(Vec::new()))
+}
+
+pub fn binary_warm() -> Captured {
+    let b = binary_pool(Vec::new());
+    engine_provisioner::LlamaCppBinary::new(b.fake.models.clone())
+        .ensure(&b.pool)
+        .expect("the first ensure succeeds");
+    ensure_binary(&b)
+}
+
+/// An archive with a `../x` entry.
+pub fn binary_unsafe() -> Captured {
+    use crate::engine_release::Entry;
+    ensure_binary(&binary_pool(vec![Entry::File(
+        "../x".into(),
+        b"x".to_vec(),
+        0o644,
+    )]))
+}

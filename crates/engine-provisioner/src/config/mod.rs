@@ -76,6 +76,9 @@ pub struct Provisioning {
     /// Install missing build tools through the system package manager.
     /// Only honoured when running as root.
     pub allow_package_installs: bool,
+    /// `binary` mode: accept an archive whose sha256 is not written in
+    /// the pool when its source publishes one (an `hf:` file's LFS etag).
+    pub allow_binary_downloads: bool,
     /// Ports to try for `--port`, first free one wins; empty: an ephemeral
     /// port chosen by the OS.
     pub ports: Vec<u16>,
@@ -90,12 +93,14 @@ pub struct Provisioning {
     pub source: Option<Source>,
     /// `[provisioning.external]`.
     pub external: Option<External>,
+    /// `[provisioning.binary]`.
+    pub binary: Option<Binary>,
     /// `[provisioning.model]`.
     pub model: Option<ModelSpec>,
 }
 
 /// `[provisioning] mode`: how the engine binary is obtained. The pool
-/// schema names five modes; `source` and `external` have providers, the
+/// schema names five modes; `source`, `external` and `binary` have providers, the
 /// others parse so that a pool written for them is refused clearly
 /// (`unsupported`, naming the mode).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -106,7 +111,7 @@ pub enum Mode {
     Source,
     /// Use a `llama-server` already installed (`[provisioning.external]`).
     External,
-    /// A released binary archive (not supported yet).
+    /// Download and unpack a released archive (`[provisioning.binary]`).
     Binary,
     /// A container image (not supported yet).
     Container,
@@ -138,6 +143,27 @@ pub struct External {
     /// `$XDG_CACHE_HOME/provision/engines/<pool id>` (or `~/.cache/…`).
     #[serde(default)]
     pub cache_dir: Option<PathBuf>,
+}
+
+/// `[provisioning.binary]`: a released `llama-server` archive (`.tar.gz`
+/// or `.zip`), downloaded, verified, unpacked safely and installed under
+/// a folder named by its sha256, shared by every pool using it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Binary {
+    /// Where the archive is: `https://…`, `http://` to loopback, or an
+    /// `hf:org/repo[@rev]/file` file. Serialized as its public id (no
+    /// credentials).
+    #[serde(serialize_with = "model_ref_id")]
+    pub url: ModelRef,
+    /// The archive's sha256. Required, unless `allow_binary_downloads` is
+    /// set and the source publishes one (an `hf:` file's LFS etag).
+    pub sha256: Option<Digest>,
+    /// Path of `llama-server` inside the archive (`build/bin/llama-server`);
+    /// default: the one file named `llama-server`.
+    pub binary: Option<PathBuf>,
+    /// Root of the installs (`<install_dir>/<sha256>/`), downloads and
+    /// port records; default `$XDG_CACHE_HOME/provision/engines/binary`.
+    pub install_dir: Option<PathBuf>,
 }
 
 /// `[provisioning.source]`: where the engine's source comes from.
@@ -355,8 +381,97 @@ impl PoolConfig {
         if let Some(external) = &p.external {
             validate_external(external)?;
         }
+        if let Some(binary) = &p.binary {
+            validate_binary(binary, p.allow_binary_downloads)?;
+        }
         Ok(())
     }
+}
+
+fn validate_binary(binary: &Binary, allow_downloads: bool) -> Result<(), ConfigError> {
+    let url_key = "provisioning.binary.url";
+    match &binary.url {
+        ModelRef::Https { .. } => {}
+        ModelRef::Http { url } if is_loopback_http(url) => {}
+        ModelRef::Http { .. } => {
+            return Err(ConfigError::invalid(
+                url_key,
+                "plain http is only accepted to loopback (127.0.0.1, ::1, localhost): use https",
+            ));
+        }
+        ModelRef::Hf {
+            path: Some(_),
+            quant: None,
+            ..
+        } => {}
+        ModelRef::Hf { .. } => {
+            return Err(ConfigError::invalid(
+                url_key,
+                "an hf: archive must name one file (hf:org/repo/llama-b6000-bin.tar.gz)",
+            ));
+        }
+        other => {
+            return Err(ConfigError::invalid(
+                url_key,
+                format!(
+                    "{} is not a download: use https://…, http:// to loopback, or hf:org/repo/file",
+                    other.id()
+                ),
+            ));
+        }
+    }
+    let publishes_digest = matches!(binary.url, ModelRef::Hf { .. });
+    if binary.sha256.is_none() && !(allow_downloads && publishes_digest) {
+        let why = if publishes_digest {
+            "is required: write the archive's sha256, or set `provisioning.allow_binary_downloads = true` to trust the Hub's LFS sha256"
+        } else {
+            "is required for an https archive (the server publishes no digest we trust): write the archive's sha256 (`sha256sum llama-….tar.gz`)"
+        };
+        return Err(ConfigError::invalid("provisioning.binary.sha256", why));
+    }
+    if let Some(path) = &binary.binary {
+        let key = "provisioning.binary.binary";
+        validate::plain_text(&path.to_string_lossy())
+            .map_err(|e| ConfigError::from_validation(key, e))?;
+        let inside = !path.as_os_str().is_empty()
+            && path
+                .components()
+                .all(|c| matches!(c, std::path::Component::Normal(_)));
+        if !inside {
+            return Err(ConfigError::invalid(
+                key,
+                format!(
+                    "{} must be a relative path inside the archive without `..` (build/bin/llama-server)",
+                    path.display()
+                ),
+            ));
+        }
+    }
+    if let Some(dir) = &binary.install_dir
+        && !dir.is_absolute()
+    {
+        return Err(ConfigError::invalid(
+            "provisioning.binary.install_dir",
+            format!("{} must be an absolute path", dir.display()),
+        ));
+    }
+    Ok(())
+}
+
+/// An `http://` URL whose host is loopback (where plain http is safe).
+fn is_loopback_http(url: &str) -> bool {
+    let rest = url.get("http://".len()..).unwrap_or("");
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host_port = authority.rsplit('@').next().unwrap_or("");
+    let host = if let Some(v6) = host_port.strip_prefix('[') {
+        v6.split(']').next().unwrap_or("")
+    } else {
+        host_port.split(':').next().unwrap_or("")
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 fn validate_external(external: &External) -> Result<(), ConfigError> {

@@ -4,7 +4,7 @@
 //! error would only carry it as text).
 
 use super::{
-    Build, ConfigError, Engine, External, Mode, ModelSpec, PoolConfig, Provisioning, Source,
+    Binary, Build, ConfigError, Engine, External, Mode, ModelSpec, PoolConfig, Provisioning, Source,
 };
 use crate::refs::{GitRef, RepoUrl};
 use model_provisioner::{Digest, ModelRef};
@@ -27,6 +27,8 @@ struct RawProvisioning {
     #[serde(default)]
     allow_package_installs: bool,
     #[serde(default)]
+    allow_binary_downloads: bool,
+    #[serde(default)]
     ports: Vec<u16>,
     #[serde(default)]
     flags: Vec<String>,
@@ -39,7 +41,21 @@ struct RawProvisioning {
     #[serde(default)]
     external: Option<External>,
     #[serde(default)]
+    binary: Option<RawBinary>,
+    #[serde(default)]
     model: Option<RawModel>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBinary {
+    url: String,
+    #[serde(default)]
+    sha256: Option<String>,
+    #[serde(default)]
+    binary: Option<PathBuf>,
+    #[serde(default)]
+    install_dir: Option<PathBuf>,
 }
 
 #[derive(Deserialize)]
@@ -76,12 +92,14 @@ impl TryFrom<RawPool> for PoolConfig {
             engine: raw.engine,
             provisioning: Provisioning {
                 allow_package_installs: p.allow_package_installs,
+                allow_binary_downloads: p.allow_binary_downloads,
                 ports: p.ports,
                 flags: p.flags,
                 env: p.env,
                 mode: p.mode,
                 source: p.source.map(RawSource::typed).transpose()?,
                 external: p.external,
+                binary: p.binary.map(RawBinary::typed).transpose()?,
                 model: p.model.map(RawModel::typed).transpose()?,
             },
         };
@@ -99,6 +117,32 @@ impl RawSource {
                 .map_err(|e| ConfigError::from_validation("provisioning.source.ref", e))?,
             submodules: self.submodules,
             build: self.build,
+        })
+    }
+}
+
+impl RawBinary {
+    fn typed(self) -> Result<Binary, ConfigError> {
+        let url = ModelRef::parse(&self.url)
+            .map_err(|e| ConfigError::invalid("provisioning.binary.url", e.to_string()))?;
+        // A bare hex digest (what `sha256sum` prints) or `sha256:<hex>`.
+        let sha256 = self
+            .sha256
+            .as_deref()
+            .map(|s| {
+                if s.contains(':') {
+                    s.parse::<Digest>()
+                } else {
+                    format!("sha256:{s}").parse::<Digest>()
+                }
+            })
+            .transpose()
+            .map_err(|e| ConfigError::invalid("provisioning.binary.sha256", e.to_string()))?;
+        Ok(Binary {
+            url,
+            sha256,
+            binary: self.binary,
+            install_dir: self.install_dir,
         })
     }
 }

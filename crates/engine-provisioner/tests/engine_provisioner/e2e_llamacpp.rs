@@ -5,13 +5,24 @@
 //! A second `ensure` must hit the build cache without running git or
 //! cmake; cold and warm times and their ratio are printed.
 //!
+//! The binary it built is then packed in llama.cpp's release layout
+//! (`build/bin/llama-server` with any shared libraries beside it) as a
+//! `.tar.gz` and a `.zip`, served from the loopback stand-in, provisioned
+//! in `binary` mode and started with the prepared command, arguments and
+//! environment; the installed binary is then provisioned in `external`
+//! mode and started the same way.
+//!
 //! The build dir lives in `$LLAMA_FIXTURE_CACHE` (default
 //! `~/.cache/provision-test`), outside the repo, so later runs on the same
 //! machine reuse it. A missing prerequisite skips the test with a reason,
 //! except under `CI=true`, where it fails.
 
+use crate::release::{self, Entry};
 use engine_provisioner::actions as ev;
-use engine_provisioner::{EngineProvisioner, LlamaCppSource, PoolConfig, PreparedEngine, Stamp};
+use engine_provisioner::{
+    EngineProvisioner, LlamaCppBinary, LlamaCppExternal, LlamaCppSource, PoolConfig,
+    PreparedEngine, Stamp,
+};
 use model_provisioner::ModelProvisioner;
 use narration_core::CaptureAdapter;
 use std::io::{Read, Write};
@@ -88,8 +99,9 @@ impl Drop for Server {
 }
 
 fn serve_and_complete(engine: &PreparedEngine) {
-    let child = Command::new(&engine.binary_path)
-        .args(&engine.flags)
+    let child = Command::new(engine.command())
+        .args(engine.args())
+        .envs(&engine.env)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -289,4 +301,114 @@ ref = "{}"
         warm_time.as_secs_f64() / cold_time.as_secs_f64(),
         stamp.build_ms as f64 / 1000.0
     );
+    release_archives_serve_in_binary_and_external_modes(&cold.binary_path, &model);
+}
+
+/// The release layout around the built `llama-server`: the binary and the
+/// shared libraries beside it (files and their version links). The
+/// fixture build links ggml statically (`BUILD_SHARED_LIBS=OFF`), so
+/// there may be none.
+fn release_layout(server: &Path) -> Vec<Entry> {
+    let mut entries = vec![
+        Entry::Dir("build/".into()),
+        Entry::Dir("build/bin/".into()),
+        Entry::File(
+            "build/bin/llama-server".into(),
+            std::fs::read(server).expect("read the built llama-server"),
+            0o755,
+        ),
+    ];
+    let dir = server.parent().expect("the binary's folder");
+    for lib in std::fs::read_dir(dir)
+        .expect("read the bin folder")
+        .flatten()
+    {
+        let name = lib.file_name().to_string_lossy().into_owned();
+        if !name.contains(".so") {
+            continue;
+        }
+        let path = format!("build/bin/{name}");
+        match std::fs::read_link(lib.path()) {
+            Ok(target) => entries.push(Entry::Symlink(path, target.display().to_string())),
+            Err(_) => entries.push(Entry::File(
+                path,
+                std::fs::read(lib.path()).expect("read a library"),
+                0o644,
+            )),
+        }
+    }
+    entries
+}
+
+/// `binary` mode from a `.tar.gz` and a `.zip` of the built server served
+/// by the stand-in, then `external` mode on the installed binary: each
+/// prepared engine serves `/health` and a completion.
+fn release_archives_serve_in_binary_and_external_modes(server: &Path, model: &Path) {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = hub_standin::Hub::start().expect("stand-in hub");
+    let models = Arc::new(
+        ModelProvisioner::builder(dir.path().join("models"))
+            .catalog_path(dir.path().join("models/catalog.sqlite"))
+            .build()
+            .expect("model provisioner"),
+    );
+    let entries = release_layout(server);
+    let mut installed = None;
+    for (name, bytes) in [
+        ("llama-bin.tar.gz", release::tar_gz(&entries)),
+        ("llama-bin.zip", release::zip(&entries)),
+    ] {
+        let spec = hub_standin::FileSpec::lfs(bytes);
+        hub.commit("ggml-org/llama-bin", "main", vec![(name, spec.clone())]);
+        let toml = format!(
+            "id = \"e2e-binary\"\nengine = \"llamacpp\"\n[provisioning]\nmode = \"binary\"\n\
+             flags = [\"--ctx-size\", \"128\"]\n[provisioning.binary]\nurl = \"{}{}\"\n\
+             sha256 = \"{}\"\ninstall_dir = \"{}\"\n[provisioning.model]\nref = \"{}\"\n",
+            hub.cdn_endpoint(),
+            hub_standin::Hub::cdn_path(&spec),
+            spec.sha256(),
+            dir.path().join("engines").display(),
+            model.display(),
+        );
+        let pool = PoolConfig::from_toml_str(&toml).expect("binary pool");
+        let t = Instant::now();
+        let engine = LlamaCppBinary::new(models.clone())
+            .ensure(&pool)
+            .unwrap_or_else(|e| panic!("binary ensure of {name}: {e}"));
+        println!("binary ensure of {name}: {:?}", t.elapsed());
+        assert_eq!(engine.provisioning_mode, "binary");
+        assert!(
+            engine.engine_version.starts_with("llamacpp-binary:b"),
+            "{}",
+            engine.engine_version
+        );
+        assert!(
+            engine
+                .binary_path
+                .starts_with(dir.path().join("engines").join(spec.sha256()))
+        );
+        assert!(
+            engine.env.contains_key("LD_LIBRARY_PATH"),
+            "{:?}",
+            engine.env
+        );
+        serve_and_complete(&engine);
+        installed = Some(engine.binary_path);
+    }
+    let installed = installed.expect("an install");
+    let toml = format!(
+        "id = \"e2e-external\"\nengine = \"llamacpp\"\n[provisioning]\nmode = \"external\"\n\
+         flags = [\"--ctx-size\", \"128\"]\n[provisioning.external]\nbinary = \"{}\"\n\
+         cache_dir = \"{}\"\n[provisioning.model]\nref = \"{}\"\n",
+        installed.display(),
+        dir.path().join("external").display(),
+        model.display(),
+    );
+    let pool = PoolConfig::from_toml_str(&toml).expect("external pool");
+    let engine = LlamaCppExternal::new(models)
+        .ensure(&pool)
+        .unwrap_or_else(|e| panic!("external ensure: {e}"));
+    assert_eq!(engine.provisioning_mode, "external");
+    assert_eq!(engine.binary_path, installed);
+    serve_and_complete(&engine);
 }

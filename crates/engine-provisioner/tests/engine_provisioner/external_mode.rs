@@ -226,7 +226,7 @@ fn relative_binary_paths_are_refused_at_load() {
 #[test]
 fn unimplemented_modes_parse_and_are_refused_naming_the_mode() {
     let fake = FakeTools::new();
-    for mode in ["binary", "container", "package"] {
+    for mode in ["container", "package"] {
         let toml = pool_toml(&fake, "llama-server").replace("\"external\"", &format!("\"{mode}\""));
         let pool = PoolConfig::from_toml_str(&toml).unwrap();
         let err = match provider_for(&pool, fake.models.clone()) {

@@ -3,6 +3,7 @@
 //! span, and the real llama.cpp build (`e2e_llamacpp`, slow the first
 //! time: skip it with `-- --skip e2e`).
 
+mod binary_mode;
 mod cancel;
 mod ccache;
 mod e2e_llamacpp;
@@ -14,5 +15,6 @@ mod model_step;
 mod pool_config;
 mod prepared_engine;
 mod progress;
+mod release;
 mod seam;
 mod support;
