@@ -9,12 +9,12 @@
 //! through the Hub fetcher instead ([`hf`]).
 
 use super::BinaryPlan;
+use crate::actions as ev;
 use crate::error::{ProvisionError, Result};
 use crate::options::EngineOptions;
 use crate::plan::Plan;
 use crate::say::Say;
 use model_provisioner::{Digest, ErrorKind, FetchContext, Fetcher, ProgressReporter};
-use crate::actions as ev;
 use std::cell::Cell;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

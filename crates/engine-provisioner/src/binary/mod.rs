@@ -15,6 +15,7 @@ mod plan;
 pub use archive::{ArchiveError, ArchiveLimits};
 pub use plan::BinaryPlan;
 
+use crate::actions as ev;
 use crate::config::PoolConfig;
 use crate::error::{ProvisionError, Result};
 use crate::exec::ToolEnv;
@@ -30,7 +31,6 @@ use model_provisioner::hf::HfFetcher;
 use model_provisioner::{
     Digest, Fetcher, Fingerprint, ModelProvisioner, ModelRef, ProgressReporter, ProgressStep,
 };
-use crate::actions as ev;
 use narration_core::step_span;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
