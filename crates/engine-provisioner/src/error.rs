@@ -145,7 +145,7 @@ pub enum ProvisionError {
         url: String,
         /// Which entry, and why.
         #[source]
-        source: crate::binary::ArchiveError,
+        source: crate::archive::ArchiveError,
     },
     /// `binary` mode: the unpacked `llama-server` failed its `--version`
     /// check; nothing was installed.
@@ -342,8 +342,8 @@ impl ProvisionError {
             BinaryDownload { source, .. } => source.kind(),
             ArchiveDownload { source, .. } => source.class(),
             Archive { source, .. } => match source {
-                crate::binary::ArchiveError::Io { .. } => ErrorKind::Io,
-                crate::binary::ArchiveError::Cancelled => ErrorKind::Cancelled,
+                crate::archive::ArchiveError::Io { .. } => ErrorKind::Io,
+                crate::archive::ArchiveError::Cancelled => ErrorKind::Cancelled,
                 _ => ErrorKind::InvalidInput,
             },
             MissingTools { .. } => ErrorKind::Toolchain,

@@ -43,6 +43,7 @@
 #![warn(missing_docs)]
 
 pub mod actions;
+mod archive;
 #[cfg(feature = "tokio")]
 mod async_ensure;
 mod binary;
