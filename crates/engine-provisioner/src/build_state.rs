@@ -2,9 +2,12 @@
 //! stamp, the binary, the compilers and the checkout's HEAD, compared
 //! with what the plan asks for. `provision doctor` reports it; `ensure`
 //! keeps using [`crate::cache::hit`] with the full key.
+//!
+//! It reads the build's files through [`BuildFiles`], not a mode's plan,
+//! so the neutral [`crate::plan`] can name [`BuildCacheState`] without
+//! depending on the `source` mode.
 
 use crate::cache::{self, FileId};
-use crate::source_plan::SourcePlan;
 use serde::Serialize;
 use std::path::Path;
 
@@ -27,17 +30,34 @@ pub enum BuildCacheState {
     },
 }
 
-impl SourcePlan {
-    /// The state of this plan's build cache (see [`BuildCacheState`]).
-    pub fn cache_state(&self) -> BuildCacheState {
-        let Some(stamp) = cache::read(&self.stamp_path) else {
+/// What a build wrote and what its plan asks for: the inputs of
+/// [`BuildFiles::state`], borrowed from the mode's plan.
+pub(crate) struct BuildFiles<'a> {
+    /// The build-cache stamp.
+    pub stamp_path: &'a Path,
+    /// Where the built binary is.
+    pub binary_path: &'a Path,
+    /// The git checkout the binary is built from.
+    pub checkout_dir: &'a Path,
+    /// The CMake generator's name, as stamped.
+    pub generator: &'a str,
+    /// The CMake definitions the plan asks for.
+    pub cmake_defs: &'a [String],
+    /// The ref the plan asks for.
+    pub git_ref: &'a str,
+}
+
+impl BuildFiles<'_> {
+    /// The state of this build's cache (see [`BuildCacheState`]).
+    pub(crate) fn state(&self) -> BuildCacheState {
+        let Some(stamp) = cache::read(self.stamp_path) else {
             return if self.binary_path.exists() {
                 stale("a binary without a build stamp (an interrupted build?)")
             } else {
                 BuildCacheState::NotBuilt
             };
         };
-        if FileId::of(&self.binary_path).as_ref() != Some(&stamp.binary) {
+        if FileId::of(self.binary_path).as_ref() != Some(&stamp.binary) {
             return stale("the binary changed or is gone since it was stamped");
         }
         let compilers = stamp.key.compilers.iter().chain(&stamp.host_compilers);
@@ -50,18 +70,18 @@ impl SourcePlan {
                 changed.path.display()
             ));
         }
-        if stamp.key.generator != self.generator.cmake_name() {
+        if stamp.key.generator != self.generator {
             return stale("the CMake generator differs");
         }
         if let Some(def) = self.cmake_defs.iter().find(|d| !stamp.key.defs.contains(d)) {
             return stale(&format!("the cached build was configured without {def}"));
         }
-        match head_commit(&self.checkout_dir) {
+        match head_commit(self.checkout_dir) {
             Some(head) if head != stamp.key.commit => stale(&format!(
                 "the checkout is at {head}, the binary was built from {}",
                 stamp.key.commit
             )),
-            _ if is_commit(self.git_ref.as_str()) && self.git_ref.as_str() != stamp.key.commit => {
+            _ if is_commit(self.git_ref) && self.git_ref != stamp.key.commit => {
                 stale(&format!(
                     "the pool asks for {}, the binary was built from {}",
                     self.git_ref, stamp.key.commit
@@ -98,6 +118,7 @@ mod tests {
     use crate::cache::{CacheKey, Stamp};
     use crate::config::PoolConfig;
     use crate::exec::ToolEnv;
+    use crate::source_plan::SourcePlan;
 
     fn plan(dir: &Path) -> SourcePlan {
         let pool = PoolConfig::from_toml_str(&format!(

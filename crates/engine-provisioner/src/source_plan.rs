@@ -4,7 +4,7 @@
 //! executing it never reads the pool config again. It rides in the
 //! neutral [`Plan`] as its [`ModeDetails`].
 
-use crate::build_state::BuildCacheState;
+use crate::build_state::{BuildCacheState, BuildFiles};
 use crate::cmake::{self, Defs};
 use crate::config::{ConfigError, Generator, Mode, ModelSpec, PoolConfig, Source, model_ref_id};
 use crate::error::ProvisionError;
@@ -241,6 +241,21 @@ impl SourcePlan {
                 vec![],
             ),
         ]
+    }
+}
+
+impl SourcePlan {
+    /// The state of this plan's build cache (see [`BuildCacheState`]).
+    pub fn cache_state(&self) -> BuildCacheState {
+        BuildFiles {
+            stamp_path: &self.stamp_path,
+            binary_path: &self.binary_path,
+            checkout_dir: &self.checkout_dir,
+            generator: self.generator.cmake_name(),
+            cmake_defs: &self.cmake_defs,
+            git_ref: self.git_ref.as_str(),
+        }
+        .state()
     }
 }
 
