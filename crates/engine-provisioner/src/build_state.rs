@@ -81,12 +81,10 @@ impl BuildFiles<'_> {
                 "the checkout is at {head}, the binary was built from {}",
                 stamp.key.commit
             )),
-            _ if is_commit(self.git_ref) && self.git_ref != stamp.key.commit => {
-                stale(&format!(
-                    "the pool asks for {}, the binary was built from {}",
-                    self.git_ref, stamp.key.commit
-                ))
-            }
+            _ if is_commit(self.git_ref) && self.git_ref != stamp.key.commit => stale(&format!(
+                "the pool asks for {}, the binary was built from {}",
+                self.git_ref, stamp.key.commit
+            )),
             _ => BuildCacheState::Fresh {
                 commit: stamp.key.commit,
             },

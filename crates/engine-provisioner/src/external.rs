@@ -3,18 +3,18 @@
 //! binary must answer `--version` (a cancellable child, with a timeout)
 //! before it is handed out, and its sha256 and version are recorded.
 
+use crate::EngineProvisioner;
 use crate::actions as ev;
 use crate::config::{Mode, PoolConfig};
 use crate::error::{ProvisionError, Result};
 use crate::exec::ToolEnv;
+use crate::lifecycle::{self, in_step, lifecycle_span, say_for};
 use crate::options::EngineOptions;
 use crate::plan::{ModeDetails, Plan, PlanStep};
+use crate::pool_inputs::{default_cache_dir, required_model};
 use crate::prepared::PreparedEngine;
 use crate::say::Say;
-use crate::source::{in_step, lifecycle_span, say_for};
-use crate::source_plan::{default_cache_dir, required_model};
 use crate::version_check::{self, Refused};
-use crate::{EngineProvisioner, steps};
 use model_provisioner::ModelProvisioner;
 use narration_core::step_span;
 use serde::Serialize;
@@ -167,7 +167,7 @@ impl LlamaCppExternal {
                     mode: plan.mode.as_str(),
                 })?;
         let t0 = Instant::now();
-        let replica_id = steps::finish::replica_id(options)?;
+        let replica_id = lifecycle::finish::replica_id(options)?;
         say.step(
             ev::START,
             &plan.pool_id,
@@ -192,9 +192,9 @@ impl LlamaCppExternal {
         let sha256 =
             version_check::sha256_hex(&binary).map_err(|why| binary_error(plan, &binary, why))?;
         let model_path = in_step(step_span!(ev::ACTOR, "model"), || {
-            steps::model::run(plan, &self.models, options)
+            lifecycle::model::run(plan, &self.models, options)
         })?;
-        let target = steps::finish::Target {
+        let target = lifecycle::finish::Target {
             cache_dir: &details.cache_dir,
             // The build is unknown: GPU-layer flags pass through as written.
             cuda: true,
@@ -204,10 +204,10 @@ impl LlamaCppExternal {
             engine_version: version,
         };
         let mut prepared = in_step(step_span!(ev::ACTOR, "finish"), || {
-            steps::finish::run(plan, target, replica_id, model_path)
+            lifecycle::finish::run(plan, target, replica_id, model_path)
         })?;
         prepared.binary_path = binary;
-        Ok(steps::finalize(prepared, say, t0))
+        Ok(lifecycle::finalize(prepared, say, t0))
     }
 
     /// `binary --version`, cancellable and bounded by the timeout: the

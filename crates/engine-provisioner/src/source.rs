@@ -7,6 +7,7 @@ use crate::actions as ev;
 use crate::config::PoolConfig;
 use crate::error::{ProvisionError, Result};
 use crate::exec::ToolEnv;
+use crate::lifecycle::{self, in_step, lifecycle_span, say_for};
 use crate::options::EngineOptions;
 use crate::plan::Plan;
 use crate::prepared::PreparedEngine;
@@ -15,7 +16,7 @@ use crate::source_plan::SourcePlan;
 use crate::steps::{self, BuildLock};
 use crate::{EngineProvisioner, toolchain};
 use model_provisioner::ModelProvisioner;
-use narration_core::{fail_step, step_span};
+use narration_core::step_span;
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -113,7 +114,7 @@ impl LlamaCppSource {
                     mode: plan.mode.as_str(),
                 })?;
         let t0 = Instant::now();
-        let replica_id = steps::finish::replica_id(options)?;
+        let replica_id = lifecycle::finish::replica_id(options)?;
         let progress = ProgressReporter::new(
             options.progress.clone(),
             options.correlation_id.clone(),
@@ -124,8 +125,13 @@ impl LlamaCppSource {
         steps::announce(details, say);
         let lock = BuildLock::acquire(&details.cache_dir, self.lock_wait, cancel, &progress, say)?;
         progress.begin(ProgressStep::Preflight, None);
+        let host = steps::preflight::Host {
+            env: self.tool_env(details, cancel),
+            cuda_search_dirs: &self.cuda_search_dirs,
+            as_root: self.as_root,
+        };
         let (tools, env) = in_step(step_span!(ev::ACTOR, "preflight"), || {
-            steps::preflight::run(self, details, cancel, say)
+            steps::preflight::run(host, details, say)
         })?;
         progress.begin(ProgressStep::Checkout, None);
         let repo = details.repo.to_string();
@@ -140,9 +146,9 @@ impl LlamaCppSource {
         // dir need not wait for it.
         lock.release();
         let model_path = in_step(step_span!(ev::ACTOR, "model"), || {
-            steps::model::run(plan, &self.models, options)
+            lifecycle::model::run(plan, &self.models, options)
         })?;
-        let target = steps::finish::Target {
+        let target = lifecycle::finish::Target {
             cache_dir: &details.cache_dir,
             cuda: details.cuda,
             device_mask: details.device_mask.clone(),
@@ -151,9 +157,9 @@ impl LlamaCppSource {
             engine_version: plan.engine_version.clone(),
         };
         let prepared = in_step(step_span!(ev::ACTOR, "finish"), || {
-            steps::finish::run(plan, target, replica_id, model_path)
+            lifecycle::finish::run(plan, target, replica_id, model_path)
         })?;
-        Ok(steps::finalize(prepared, say, t0))
+        Ok(lifecycle::finalize(prepared, say, t0))
     }
 
     fn plan_for(&self, pool: &PoolConfig) -> Result<Plan> {
@@ -163,30 +169,6 @@ impl LlamaCppSource {
         };
         SourcePlan::for_pool(pool, &env).map(SourcePlan::into_plan)
     }
-}
-
-/// Run one step in its span (a child of the lifecycle span); a failure
-/// marks the span failed with its `error_kind`.
-pub(crate) fn in_step<T>(span: tracing::Span, body: impl FnOnce() -> Result<T>) -> Result<T> {
-    let result = span.in_scope(body);
-    if let Err(e) = &result {
-        fail_step(&span, e.error_kind());
-    }
-    result
-}
-
-/// Narrations for one ensure of `pool_id`, with the caller's correlation id.
-pub(crate) fn say_for<'a>(pool_id: &'a str, options: &'a EngineOptions) -> Say<'a> {
-    Say {
-        pool_id,
-        correlation_id: options.correlation_id.as_deref(),
-    }
-}
-
-/// One span per ensure: every narration of it (model-provisioner's too)
-/// is an event of this span.
-pub(crate) fn lifecycle_span(pool_id: &str) -> tracing::Span {
-    tracing::info_span!("engine_ensure", pool_id = %pool_id, engine = "llamacpp")
 }
 
 impl EngineProvisioner for LlamaCppSource {

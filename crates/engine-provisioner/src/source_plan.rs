@@ -6,12 +6,12 @@
 
 use crate::build_state::{BuildCacheState, BuildFiles};
 use crate::cmake::{self, Defs};
-use crate::config::{ConfigError, Generator, Mode, ModelSpec, PoolConfig, Source, model_ref_id};
+use crate::config::{Generator, Mode, PoolConfig, Source, model_ref_id};
 use crate::error::ProvisionError;
 use crate::exec::ToolEnv;
 use crate::plan::{ModeDetails, Plan, PlanStep};
+use crate::pool_inputs::{default_cache_dir, required_model};
 use crate::refs::{GitRef, RepoUrl};
-use model_provisioner::locations::{env_var, xdg_cache_home};
 use model_provisioner::{Digest, ModelRef};
 use serde::Serialize;
 use std::fmt;
@@ -353,26 +353,6 @@ pub(crate) fn binary_path(build_dir: &Path) -> PathBuf {
     build_dir.join("bin").join("llama-server")
 }
 
-/// `$XDG_CACHE_HOME/provision/engines/<id>`, else `~/.cache/…`; refused
-/// when neither gives an absolute path.
-pub(crate) fn default_cache_dir(pool_id: &str, key: &str) -> Result<PathBuf, ProvisionError> {
-    Ok(xdg_engines_dir(key)?.join(pool_id))
-}
-
-/// `$XDG_CACHE_HOME/provision/engines`, else `~/.cache/…`; refused when
-/// neither gives an absolute path.
-pub(crate) fn xdg_engines_dir(key: &str) -> Result<PathBuf, ProvisionError> {
-    let dir = xdg_cache_home(&env_var).join("provision").join("engines");
-    if dir.is_absolute() {
-        Ok(dir)
-    } else {
-        Err(ProvisionError::Config(ConfigError::invalid(
-            key,
-            "neither XDG_CACHE_HOME nor HOME gives an absolute path: set this key to an absolute path",
-        )))
-    }
-}
-
 /// `[provisioning.source]`, which the llama.cpp provider cannot do without.
 fn required_source(pool: &PoolConfig) -> Result<&Source, ProvisionError> {
     pool.provisioning
@@ -385,21 +365,10 @@ fn required_source(pool: &PoolConfig) -> Result<&Source, ProvisionError> {
         })
 }
 
-/// `[provisioning.model]`, which every pool needs.
-pub(crate) fn required_model(pool: &PoolConfig) -> Result<&ModelSpec, ProvisionError> {
-    pool.provisioning
-        .model
-        .as_ref()
-        .ok_or_else(|| ProvisionError::MissingSection {
-            pool_id: pool.id.clone(),
-            key: "provisioning.model",
-            hint: "add ref (a path or hf:org/repo/file.gguf) under [provisioning.model]",
-        })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::ConfigError;
 
     fn pool(extra: &str) -> PoolConfig {
         PoolConfig::from_toml_str(&format!(

@@ -14,18 +14,18 @@ mod plan;
 pub use crate::archive::{ArchiveError, ArchiveLimits};
 pub use plan::BinaryPlan;
 
+use crate::EngineProvisioner;
 use crate::actions as ev;
 use crate::archive;
 use crate::config::PoolConfig;
 use crate::error::{ProvisionError, Result};
 use crate::exec::ToolEnv;
+use crate::lifecycle::{self, in_step, lifecycle_span, say_for};
 use crate::options::EngineOptions;
 use crate::plan::Plan;
 use crate::prepared::PreparedEngine;
 use crate::say::Say;
-use crate::source::{in_step, lifecycle_span, say_for};
 use crate::version_check::{self, Refused};
-use crate::{EngineProvisioner, steps};
 use install::{Stamp, TempInstall};
 use model_provisioner::hf::HfFetcher;
 use model_provisioner::{
@@ -129,7 +129,7 @@ impl LlamaCppBinary {
                     mode: plan.mode.as_str(),
                 })?;
         let t0 = Instant::now();
-        let replica_id = steps::finish::replica_id(options)?;
+        let replica_id = lifecycle::finish::replica_id(options)?;
         let progress = ProgressReporter::new(
             options.progress.clone(),
             options.correlation_id.clone(),
@@ -161,9 +161,9 @@ impl LlamaCppBinary {
             self.install(plan, details, options, &progress, say)
         })?;
         let model_path = in_step(step_span!(ev::ACTOR, "model"), || {
-            steps::model::run(plan, &self.models, options)
+            lifecycle::model::run(plan, &self.models, options)
         })?;
-        let target = steps::finish::Target {
+        let target = lifecycle::finish::Target {
             cache_dir: &details.install_dir,
             // A release may be a CUDA build: GPU-layer flags pass through.
             cuda: true,
@@ -173,13 +173,13 @@ impl LlamaCppBinary {
             engine_version: format!("llamacpp-binary:b{}", installed.stamp.build),
         };
         let mut prepared = in_step(step_span!(ev::ACTOR, "finish"), || {
-            steps::finish::run(plan, target, replica_id, model_path)
+            lifecycle::finish::run(plan, target, replica_id, model_path)
         })?;
         prepared
             .env
             .insert("LD_LIBRARY_PATH".into(), library_path(&installed.binary));
         prepared.binary_path = installed.binary;
-        Ok(steps::finalize(prepared, say, t0))
+        Ok(lifecycle::finalize(prepared, say, t0))
     }
 
     /// The checked install of the pool's archive: the one already there

@@ -5,7 +5,7 @@ use super::install;
 use crate::config::{Mode, PoolConfig};
 use crate::error::{ProvisionError, Result};
 use crate::plan::{ModeDetails, Plan, PlanStep};
-use crate::source_plan::{required_model, xdg_engines_dir};
+use crate::pool_inputs::{required_model, xdg_engines_dir};
 use model_provisioner::{Digest, ModelRef};
 use serde::Serialize;
 use std::path::PathBuf;

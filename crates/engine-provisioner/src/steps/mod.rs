@@ -1,22 +1,19 @@
-//! The steps of an ensure, one module each, in the order they run:
-//! preflight → checkout → build (cache, configure, compile) → model →
-//! finish (flags, port). Steps return errors; they do not narrate their
-//! own failures (the lifecycle does, once).
+//! The `source` mode's own steps, one module each, in the order they
+//! run: preflight → checkout → build (cache, configure, compile); then
+//! the steps every mode shares ([`crate::lifecycle`]: model, finish).
+//! Steps return errors; they do not narrate their own failures (the
+//! lifecycle does, once).
 
 pub(crate) mod build;
 pub(crate) mod checkout;
 mod configure;
-pub(crate) mod finish;
-pub(crate) mod model;
 pub(crate) mod preflight;
 
 use crate::actions as ev;
 use crate::error::{ProvisionError, Result};
-use crate::prepared::PreparedEngine;
 use crate::say::Say;
 use crate::source_plan::SourcePlan;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 use verified_download::file_lock::{self, FileLock, LockError, LockWait, Waiting};
 use verified_download::{Cancel, ProgressReporter, ProgressStep};
 
@@ -30,35 +27,6 @@ pub(crate) fn announce(plan: &SourcePlan, say: &Say<'_>) {
             "Starting engine provisioning for pool {}: llama.cpp {} ({variant}) from {}",
             plan.pool_id, plan.git_ref, plan.repo
         ),
-    );
-}
-
-/// The trace context (when spans are exported) added to a prepared
-/// engine, then `complete`.
-pub(crate) fn finalize(mut prepared: PreparedEngine, say: &Say<'_>, t0: Instant) -> PreparedEngine {
-    // The lifecycle span's context: the engine's start continues here.
-    if let Some(trace) = narration_core::current_trace() {
-        prepared.trace_id = Some(trace.trace_id);
-        prepared
-            .env
-            .insert("TRACEPARENT".into(), trace.traceparent.clone());
-        prepared.traceparent = Some(trace.traceparent);
-    }
-    complete(&prepared, say, t0);
-    prepared
-}
-
-/// `complete`: what was prepared, and how long it took.
-pub(crate) fn complete(prepared: &PreparedEngine, say: &Say<'_>, t0: Instant) {
-    say.complete(
-        &prepared.engine_version,
-        format!(
-            "Engine prepared: {} at port {}, model: {}",
-            prepared.engine_version,
-            prepared.port,
-            prepared.model_path.display()
-        ),
-        t0.elapsed(),
     );
 }
 

@@ -5,17 +5,28 @@ use crate::actions as ev;
 use crate::error::{ProvisionError, Result};
 use crate::exec::{self, Stop, ToolEnv};
 use crate::say::Say;
-use crate::source::LlamaCppSource;
 use crate::source_plan::SourcePlan;
 use crate::toolchain::{self, MissingTool, PackageManager, Toolchain};
-use verified_download::Cancel;
+use std::path::PathBuf;
+
+/// What preflight needs from the provider running it: the environment
+/// tools run with (PATH, the pool's variables, the cancel token), where
+/// else to look for CUDA, and whether we run as root (which gates
+/// package installs).
+pub(crate) struct Host<'a> {
+    /// The tools' environment.
+    pub env: ToolEnv,
+    /// Dirs holding CUDA roots (`cuda`, `cuda*`) when nvcc is not on PATH.
+    pub cuda_search_dirs: &'a [PathBuf],
+    /// Whether the process runs as root.
+    pub as_root: bool,
+}
 
 /// The tools, and the environment children run with (a CUDA root found
 /// outside PATH is put first on it).
 pub(crate) fn run(
-    source: &LlamaCppSource,
+    host: Host<'_>,
     plan: &SourcePlan,
-    cancel: &Cancel,
     say: &Say<'_>,
 ) -> Result<(Toolchain, ToolEnv)> {
     say.step(
@@ -23,9 +34,9 @@ pub(crate) fn run(
         &plan.pool_id,
         format!("Checking required tools ({})", plan.tools.join(", ")),
     );
-    let mut env = source.tool_env(plan, cancel);
+    let mut env = host.env;
     let find = |env: &ToolEnv| {
-        toolchain::find_tools(env, plan.generator, plan.cuda, &source.cuda_search_dirs)
+        toolchain::find_tools(env, plan.generator, plan.cuda, host.cuda_search_dirs)
     };
     let tools = match find(&env) {
         Ok(tools) => tools,
@@ -36,7 +47,7 @@ pub(crate) fn run(
             });
         }
         Err(missing) => {
-            match install_packages(source.as_root, &missing, plan, &env, say) {
+            match install_packages(host.as_root, &missing, plan, &env, say) {
                 Installed::Yes => {}
                 Installed::No(note) => {
                     return Err(ProvisionError::MissingTools {
