@@ -1,10 +1,11 @@
 //! The `binary` mode: a released `llama-server` archive
 //! (`[provisioning.binary] url`, `.tar.gz` or `.zip`) is downloaded with
 //! its sha256 checked while it arrives, unpacked safely
-//! ([`crate::archive`]), its `llama-server` run with `--version` (a cancellable
-//! child with a timeout, its shared libraries found beside it), and the
-//! whole folder renamed into place under the archive's sha256
-//! ([`install`]), where every pool naming the same archive shares it.
+//! ([`crate::archive`]), its `llama-server` run with `--version` (a
+//! cancellable child with a timeout, its shared libraries found beside
+//! it), and the whole folder renamed into place under the archive's
+//! sha256 ([`install`]), where every pool naming the same archive shares
+//! it.
 //! A warm ensure finds the install and its stamp: no network, no process.
 
 mod download;
