@@ -1,6 +1,6 @@
 //! The mode table: which provider prepares a pool, by its
 //! `[provisioning] mode`. Adding a mode is one provider module (a type
-//! implementing [`EngineProvisioner`] that makes a neutral [`Plan`]) and
+//! implementing [`EngineProvisioner`] that makes a neutral [`Plan`](crate::Plan)) and
 //! one row here — or, outside this crate, one [`Providers::with`] call.
 
 use crate::EngineProvisioner;
