@@ -6,7 +6,7 @@ use crate::actions as act;
 use crate::digest::{Digest, DigestError};
 use crate::error_kind::ErrorKind;
 use crate::model_ref::RefError;
-use crate::provisioner::Step;
+use crate::step::Step;
 use std::path::PathBuf;
 
 /// A boxed error from a lower layer (a fetcher, the GGUF reader).

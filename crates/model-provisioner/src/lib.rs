@@ -28,6 +28,7 @@ pub mod oci;
 mod provisioner;
 mod resolved;
 mod settings;
+mod step;
 mod transfer_events;
 
 pub use catalog::{
