@@ -111,7 +111,7 @@ pub enum ProvisionError {
         model: String,
         /// What went wrong with the Hub.
         #[source]
-        source: crate::hf::HfError,
+        source: crate::hf_error::HfError,
     },
     /// A download (HTTPS, or a Hub transfer) failed.
     #[error("fetching {model} failed: {source}")]
@@ -129,7 +129,7 @@ pub enum ProvisionError {
         model: String,
         /// What went wrong with the registry or the layout.
         #[source]
-        source: crate::oci::OciError,
+        source: crate::oci_error::OciError,
     },
     /// A third-party fetcher failed.
     #[error("fetching {model} failed: {source}")]

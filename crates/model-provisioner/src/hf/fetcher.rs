@@ -8,7 +8,7 @@ use crate::fetch::{FetchContext, Fetched, Fetcher};
 use crate::hf::blob_check::Promise;
 use crate::hf::cache::RepoCache;
 use crate::hf::config::HfConfig;
-use crate::hf::error::HfError;
+use crate::hf_error::HfError;
 use crate::hf::file::{Present, serve_cached};
 use crate::hf::meta::{self, Subject};
 use crate::hf::select;

@@ -13,7 +13,6 @@
 mod blob_check;
 mod cache;
 mod config;
-mod error;
 mod fetcher;
 mod file;
 mod meta;
@@ -25,6 +24,6 @@ pub(crate) mod shared_store;
 pub use crate::download::{ParallelPolicy, RetryPolicy, StallPolicy};
 pub(crate) use cache::is_commit_hash;
 pub use config::{DEFAULT_ENDPOINT, HfConfig, HubSettings};
-pub use error::HfError;
+pub use crate::hf_error::HfError;
 pub use fetcher::HfFetcher;
 pub use reach::{Reach, reach};

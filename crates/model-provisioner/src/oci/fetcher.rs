@@ -5,7 +5,7 @@
 //! against each layer digest), then record the manifest under its tag.
 
 use super::auth::RegistryAuth;
-use super::error::OciError;
+use crate::oci_error::OciError;
 use super::layout::Layout;
 use super::manifest::{self, Descriptor, Manifest, OCI_MANIFEST};
 use super::registry::Session;

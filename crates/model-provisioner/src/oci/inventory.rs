@@ -6,7 +6,7 @@
 //! removal and pruning all read a layout through this, so they agree on
 //! what is in use.
 
-use super::error::OciError;
+use crate::oci_error::OciError;
 use super::manifest::ANNOTATION_REF_NAME;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

@@ -1,7 +1,7 @@
 //! Manifests, indexes and the three model formats: which layers of an
 //! artifact are the GGUF model, in order, and under what file names.
 
-use super::error::OciError;
+use crate::oci_error::OciError;
 use crate::digest::Digest;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

@@ -5,7 +5,7 @@
 //! manifest under the tag. The registry's `Docker-Content-Digest` must be
 //! the sha256 of the manifest sent.
 
-use super::error::OciError;
+use crate::oci_error::OciError;
 use super::fetcher::OciConfig;
 use super::manifest::{
     ANNOTATION_FILEPATH, ANNOTATION_TITLE, DOCKER_AI_CONFIG, DOCKER_AI_GGUF, MODELPACK_CONFIG,

@@ -4,7 +4,7 @@
 //! authorization, to the registry's origin only.
 
 use super::auth::{Challenge, Credentials, RegistryAuth, parse_challenge};
-use super::error::OciError;
+use crate::oci_error::OciError;
 use super::manifest::{ACCEPT, MAX_MANIFEST};
 use crate::download::{
     Answer, Client, ClientSettings, DownloadError, Events, Follow, Upload, is_loopback, parse_url,

@@ -6,7 +6,7 @@
 //! that no remaining manifest needs. When any remaining manifest cannot be
 //! read, no blob is deleted (unknown means keep).
 
-use super::error::OciError;
+use crate::oci_error::OciError;
 use super::inventory::{Inventory, sha256_hex};
 use super::manifest::ANNOTATION_REF_NAME;
 use crate::file_lock::{self, LockError, LockWait};
