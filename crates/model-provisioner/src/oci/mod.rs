@@ -21,9 +21,9 @@ mod push;
 mod registry;
 pub(crate) mod release;
 
-pub use auth::RegistryAuth;
+pub use crate::model_ref::oci_ref::DEFAULT_TAG;
 pub use crate::oci_error::OciError;
+pub use auth::RegistryAuth;
 pub use fetcher::{OciConfig, OciFetcher};
 pub use manifest::Format;
-pub use push::{PushFormat, PushReport, push};
-pub use crate::model_ref::oci_ref::DEFAULT_TAG;
+pub use push::{EnsureSource, PushFormat, PushReport, push};
