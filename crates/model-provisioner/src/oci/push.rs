@@ -47,8 +47,8 @@ pub struct PushReport {
 
 /// What a push asks of the provisioner: the source model, present and
 /// verified. [`ModelProvisioner`](crate::ModelProvisioner) implements it;
-/// `push` takes the trait so that `oci`, which the provisioner's fetchers
-/// use, does not import the provisioner.
+/// `push` takes the trait so that `oci`, which the provisioner builds its
+/// OCI fetcher from, does not import the provisioner.
 pub trait EnsureSource {
     /// Ensures `source` (fetched if needed, verified, catalogued), as
     /// [`ModelProvisioner::ensure_present_str_with`](crate::ModelProvisioner::ensure_present_str_with)
