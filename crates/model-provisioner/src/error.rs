@@ -6,7 +6,7 @@ use crate::actions as act;
 use crate::digest::{Digest, DigestError};
 use crate::error_kind::ErrorKind;
 use crate::model_ref::RefError;
-use crate::provisioner::Step;
+use crate::step::Step;
 use std::path::PathBuf;
 
 /// A boxed error from a lower layer (a fetcher, the GGUF reader).
@@ -111,7 +111,7 @@ pub enum ProvisionError {
         model: String,
         /// What went wrong with the Hub.
         #[source]
-        source: crate::hf::HfError,
+        source: crate::hf_error::HfError,
     },
     /// A download (HTTPS, or a Hub transfer) failed.
     #[error("fetching {model} failed: {source}")]
@@ -129,7 +129,7 @@ pub enum ProvisionError {
         model: String,
         /// What went wrong with the registry or the layout.
         #[source]
-        source: crate::oci::OciError,
+        source: crate::oci_error::OciError,
     },
     /// A third-party fetcher failed.
     #[error("fetching {model} failed: {source}")]

@@ -21,13 +21,16 @@ mod fetch;
 pub use gguf_file as gguf;
 mod handoff;
 pub mod hf;
+mod hf_error;
 pub mod https;
 pub mod locations;
 mod model_ref;
 pub mod oci;
+mod oci_error;
 mod provisioner;
 mod resolved;
 mod settings;
+mod step;
 mod transfer_events;
 
 pub use catalog::{

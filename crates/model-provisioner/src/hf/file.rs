@@ -8,9 +8,9 @@ use crate::fingerprint::Fingerprint;
 use crate::hf::HfFetcher;
 use crate::hf::blob_check::{self, Checked, Promise};
 use crate::hf::cache::{RepoCache, is_commit_hash};
-use crate::hf::error::HfError;
 use crate::hf::fetcher::FetchFailure;
 use crate::hf::meta::{self, FileMeta, Subject};
+use crate::hf_error::HfError;
 use crate::transfer_events::Narrator;
 use std::path::{Path, PathBuf};
 

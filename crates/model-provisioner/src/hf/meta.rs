@@ -4,7 +4,7 @@
 use crate::download::{Answer, Client, Events, Failure, Follow, parse_url, redirect_target};
 use crate::download::{retrying, status_error, transient};
 use crate::hf::cache::is_commit_hash;
-use crate::hf::error::{HfError, bounded};
+use crate::hf_error::{HfError, bounded};
 use narration_core::public_url;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use std::io::Read;

@@ -13,7 +13,6 @@
 mod blob_check;
 mod cache;
 mod config;
-mod error;
 mod fetcher;
 mod file;
 mod meta;
@@ -23,8 +22,8 @@ mod shards;
 pub(crate) mod shared_store;
 
 pub use crate::download::{ParallelPolicy, RetryPolicy, StallPolicy};
+pub use crate::hf_error::HfError;
 pub(crate) use cache::is_commit_hash;
 pub use config::{DEFAULT_ENDPOINT, HfConfig, HubSettings};
-pub use error::HfError;
 pub use fetcher::HfFetcher;
 pub use reach::{Reach, reach};

@@ -2,7 +2,7 @@
 //! lone GGUF of a repo, and the shards of a split GGUF
 //! (`…-00001-of-00003.gguf`), which always come together.
 
-use crate::hf::error::HfError;
+use crate::hf_error::HfError;
 
 /// A model in a repo: one file, or every shard of a split GGUF in order.
 #[derive(Debug, Clone, PartialEq, Eq)]

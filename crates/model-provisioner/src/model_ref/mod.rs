@@ -14,6 +14,7 @@
 //! | `oci://registry/repo[:tag][@sha256:…]` | [`ModelRef::Oci`] (tag `latest` when neither is given) |
 
 mod error;
+pub(crate) mod oci_ref;
 mod parse;
 
 use parse::{file_ref, parse_file, parse_hf, parse_url, split_scheme};
@@ -113,7 +114,7 @@ impl ModelRef {
             Some(("hf", rest)) => parse_hf(input, rest),
             Some(("https", _)) => parse_url(input, "https").map(|url| Self::Https { url }),
             Some(("http", _)) => parse_url(input, "http").map(|url| Self::Http { url }),
-            Some(("oci", rest)) => crate::oci::reference::parse(input, rest),
+            Some(("oci", rest)) => oci_ref::parse(input, rest),
             Some((scheme, _)) => Err(RefError::UnknownScheme {
                 input: input.to_string(),
                 scheme: scheme.to_string(),

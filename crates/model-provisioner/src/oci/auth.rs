@@ -6,7 +6,7 @@
 //! are never formatted: their `Debug` shows the user only.
 
 use super::cred_helper::{self, Stored};
-use super::error::OciError;
+use crate::oci_error::OciError;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use std::path::{Path, PathBuf};

@@ -5,7 +5,7 @@
 //! rather than in `config.json`, so without this their registries read
 //! as anonymous. The helper's output is never shown: it holds the secret.
 
-use super::error::OciError;
+use crate::oci_error::OciError;
 use std::io::{Read, Write};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};

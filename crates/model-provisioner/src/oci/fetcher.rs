@@ -5,7 +5,6 @@
 //! against each layer digest), then record the manifest under its tag.
 
 use super::auth::RegistryAuth;
-use super::error::OciError;
 use super::layout::Layout;
 use super::manifest::{self, Descriptor, Manifest, OCI_MANIFEST};
 use super::registry::Session;
@@ -17,6 +16,7 @@ use crate::error::{IntoProvision, ProvisionError};
 use crate::fetch::{FetchContext, Fetched, Fetcher};
 use crate::file_lock::LockWait;
 use crate::model_ref::ModelRef;
+use crate::oci_error::OciError;
 use crate::transfer_events::Narrator;
 use narration_core::narrate;
 use std::path::PathBuf;

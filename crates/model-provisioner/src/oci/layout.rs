@@ -5,9 +5,9 @@
 //! goes to a temporary name and is renamed into place; blobs are
 //! content-addressed, so a blob present is a blob verified.
 
-use super::error::OciError;
 use super::manifest::{ANNOTATION_REF_NAME, Descriptor};
 use crate::digest::{Digest, hash_file};
+use crate::oci_error::OciError;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -1,8 +1,8 @@
 //! Manifests, indexes and the three model formats: which layers of an
 //! artifact are the GGUF model, in order, and under what file names.
 
-use super::error::OciError;
 use crate::digest::Digest;
+use crate::oci_error::OciError;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 

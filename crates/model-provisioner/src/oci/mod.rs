@@ -13,19 +13,17 @@
 
 mod auth;
 mod cred_helper;
-mod error;
 mod fetcher;
 pub(crate) mod inventory;
 mod layout;
 pub mod manifest;
 mod push;
-pub(crate) mod reference;
 mod registry;
 pub(crate) mod release;
 
+pub use crate::model_ref::oci_ref::DEFAULT_TAG;
+pub use crate::oci_error::OciError;
 pub use auth::RegistryAuth;
-pub use error::OciError;
 pub use fetcher::{OciConfig, OciFetcher};
 pub use manifest::Format;
-pub use push::{PushFormat, PushReport, push};
-pub use reference::DEFAULT_TAG;
+pub use push::{EnsureSource, PushFormat, PushReport, push};

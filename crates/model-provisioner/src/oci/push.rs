@@ -5,7 +5,6 @@
 //! manifest under the tag. The registry's `Docker-Content-Digest` must be
 //! the sha256 of the manifest sent.
 
-use super::error::OciError;
 use super::fetcher::OciConfig;
 use super::manifest::{
     ANNOTATION_FILEPATH, ANNOTATION_TITLE, DOCKER_AI_CONFIG, DOCKER_AI_GGUF, MODELPACK_CONFIG,
@@ -17,7 +16,7 @@ use crate::digest::{Digest, sha256_bytes};
 use crate::download::{ClientSettings, DownloadError, Upload};
 use crate::error::{IntoProvision, ProvisionError};
 use crate::model_ref::ModelRef;
-use crate::provisioner::ModelProvisioner;
+use crate::oci_error::OciError;
 use crate::resolved::{EnsureOptions, ResolvedModel};
 use narration_core::{NarrationFields, narrate};
 use std::time::Instant;
@@ -46,19 +45,34 @@ pub struct PushReport {
     pub bytes_uploaded: u64,
 }
 
+/// What a push asks of the provisioner: the source model, present and
+/// verified. [`ModelProvisioner`](crate::ModelProvisioner) implements it;
+/// `push` takes the trait so that `oci`, which the provisioner builds its
+/// OCI fetcher from, does not import the provisioner.
+pub trait EnsureSource {
+    /// Ensures `source` (fetched if needed, verified, catalogued), as
+    /// [`ModelProvisioner::ensure_present_str_with`](crate::ModelProvisioner::ensure_present_str_with)
+    /// with no expected digest.
+    fn ensure_source(
+        &self,
+        source: &str,
+        opts: &EnsureOptions,
+    ) -> Result<ResolvedModel, ProvisionError>;
+}
+
 /// Ensures `source` (verified) and publishes it to `target`
 /// (`oci://registry/repository:tag`) in `format`. Narrates `push`, one
 /// `push-blob` per blob, then `pushed`; a failure is narrated once as
 /// `push-failed`.
 pub fn push(
-    models: &ModelProvisioner,
+    models: &impl EnsureSource,
     source: &str,
     target: &str,
     format: PushFormat,
     config: &OciConfig,
     opts: &EnsureOptions,
 ) -> Result<PushReport, ProvisionError> {
-    let resolved = models.ensure_present_str_with(source, None, opts)?;
+    let resolved = models.ensure_source(source, opts)?;
     let target = ModelRef::parse(target)?;
     let fields = |action, human: String| NarrationFields {
         actor: act::ACTOR,

@@ -6,10 +6,10 @@
 //! that no remaining manifest needs. When any remaining manifest cannot be
 //! read, no blob is deleted (unknown means keep).
 
-use super::error::OciError;
 use super::inventory::{Inventory, sha256_hex};
 use super::manifest::ANNOTATION_REF_NAME;
 use crate::file_lock::{self, LockError, LockWait};
+use crate::oci_error::OciError;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 

@@ -221,3 +221,13 @@ impl ModelProvisioner {
         Ok(())
     }
 }
+
+impl crate::oci::EnsureSource for ModelProvisioner {
+    fn ensure_source(
+        &self,
+        source: &str,
+        opts: &EnsureOptions,
+    ) -> Result<ResolvedModel, ProvisionError> {
+        self.ensure_present_str_with(source, None, opts)
+    }
+}

@@ -9,45 +9,9 @@ use crate::error::ProvisionError;
 use crate::model_ref::ModelRef;
 use narration_core::{fail_step, public_url, step_span};
 
-/// One step of the model lifecycle.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Step {
-    /// Parsing the model reference.
-    Resolve,
-    /// Making the file present locally (the fetcher).
-    Fetch,
-    /// Reading the GGUF header.
-    Inspect,
-    /// Establishing and checking the digest.
-    Verify,
-    /// Writing the catalog row and the provenance line.
-    Register,
-}
+pub(crate) use crate::step::Step;
 
 impl Step {
-    /// The failure action of this step, for errors that do not name one.
-    pub fn failed_action(self) -> &'static str {
-        match self {
-            Self::Resolve => act::RESOLVE_FAILED,
-            Self::Fetch => act::ENSURE_FAILED,
-            Self::Inspect => act::INSPECT_FAILED,
-            Self::Verify => act::VERIFY_FAILED,
-            Self::Register => act::REGISTER_FAILED,
-        }
-    }
-
-    /// The word a [`ProvisionError::Cancelled`] names this step by: the
-    /// fetch step is where bytes are downloaded.
-    pub fn word(self) -> &'static str {
-        match self {
-            Self::Resolve => "resolve",
-            Self::Fetch => "download",
-            Self::Inspect => "inspect",
-            Self::Verify => "verify",
-            Self::Register => "register",
-        }
-    }
-
     /// The span this step runs in, a child of the current (lifecycle)
     /// span. The fetch span names the URL of an `http(s)` ref, without
     /// credentials.

@@ -1,7 +1,9 @@
 //! Typed errors of the Hugging Face fetcher. Messages name the repo, file
 //! or endpoint and say what to do; no header value or token is ever part
 //! of one. Network and transfer failures are [`DownloadError`]s, carried
-//! by [`HfError::Transport`].
+//! by [`HfError::Transport`]. A leaf module (re-exported as
+//! `hf::HfError`): `error` wraps it while the fetcher returns
+//! `ProvisionError`, so it sits below both.
 
 use crate::download::DownloadError;
 use crate::error_kind::ErrorKind;

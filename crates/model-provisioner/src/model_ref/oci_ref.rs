@@ -2,6 +2,8 @@
 //! strictly before any request: the repository becomes a directory of the
 //! local layout and a path of the distribution API, so traversal, empty
 //! parts and names a registry would refuse are refused here, by name.
+//! It lives under `model_ref`, which parses every scheme, rather than
+//! under `oci`, which pulls: parsing a reference needs no registry client.
 
 use crate::model_ref::{ModelRef, RefError};
 

@@ -1,5 +1,7 @@
 //! Why pulling from an OCI registry failed. No variant carries a header
 //! value, a token or a credential: only names, digests and media types.
+//! A leaf module (re-exported as `oci::OciError`): `error` wraps it while
+//! the OCI fetcher returns `ProvisionError`, so it sits below both.
 
 use crate::error_kind::ErrorKind;
 use std::path::PathBuf;
