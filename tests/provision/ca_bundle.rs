@@ -343,7 +343,7 @@ fn the_library_trusts_the_bundle_its_settings_name() {
         .expect("builds");
     let digest = sha256_bytes(&server.content);
     let resolved = models
-        .ensure_present_str(&server.url(), Some(digest.clone()))
+        .ensure_present_str(&server.url(), Some(digest))
         .expect("downloads and verifies");
     assert_eq!(resolved.digest, digest);
     assert_eq!(
