@@ -363,3 +363,49 @@ fn the_library_trusts_the_bundle_its_settings_name() {
         "{err}"
     );
 }
+
+/// `provision --json doctor --offline` with `SSL_CERT_FILE` set to `bundle`:
+/// its `ca bundle` row.
+fn doctor_row(dirs: &Dirs, bundle: &Path) -> serde_json::Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_provision"))
+        .args(["--json", "doctor", "--offline"])
+        .env_clear()
+        .env("HF_HUB_CACHE", dirs.cache())
+        .env("PROVISION_CATALOG", dirs.catalog())
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", dirs.home())
+        .env("SSL_CERT_FILE", bundle)
+        .output()
+        .expect("provision runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let checks: Vec<serde_json::Value> = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {stdout}"));
+    checks
+        .into_iter()
+        .find(|c| c["name"] == "ca bundle")
+        .unwrap_or_else(|| panic!("no ca bundle row: {stdout}"))
+}
+
+#[test]
+fn the_doctor_shows_the_ca_bundle_in_use() {
+    let Some(server) = TlsServer::start(35) else {
+        return;
+    };
+    let dirs = Dirs::new();
+    let row = doctor_row(&dirs, &server.ca());
+    assert_eq!(row["status"], "OK", "{row}");
+    let detail = row["detail"].as_str().unwrap_or_default();
+    assert!(detail.contains(&server.ca().display().to_string()), "{row}");
+
+    let bad = dirs.root.path().join("corp-ca.pem");
+    std::fs::write(&bad, "not PEM\n").expect("bundle written");
+    let row = doctor_row(&dirs, &bad);
+    assert_eq!(row["status"], "FAIL", "{row}");
+    assert!(
+        row["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("corp-ca.pem"),
+        "{row}"
+    );
+}
