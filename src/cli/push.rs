@@ -22,6 +22,9 @@ pub fn run(args: &PushArgs, out: &Output) -> Result<(), CliError> {
         format,
         &OciConfig {
             proxy: model_provisioner::ProxySettings::from_env()?,
+            ca_bundle: model_provisioner::CaBundle::read_optional(
+                model_provisioner::CaBundle::path_from_lookup(|k| std::env::var(k).ok()).as_deref(),
+            )?,
             ..OciConfig::from_env()
         },
         &EnsureOptions::default(),

@@ -3,6 +3,7 @@
 //! concurrency, faults), hostile input, secrets, telemetry, and the
 //! narration sequences `specs/narration-events.md` lists by scenario.
 
+mod ca_bundle;
 mod cache_trust;
 mod catalog_lock;
 mod cleanup_race;

@@ -122,6 +122,10 @@ pub enum ProvisionError {
         #[source]
         source: crate::download::DownloadError,
     },
+    /// The CA bundle the settings name cannot be used (when the
+    /// provisioner is built, before any download).
+    #[error(transparent)]
+    CaBundle(crate::download::DownloadError),
     /// Pulling from an OCI registry failed.
     #[error("fetching {model} failed: {source}")]
     Oci {
@@ -197,7 +201,7 @@ impl ProvisionError {
             Self::Retired { .. } => ErrorKind::Retired,
             Self::Offline { .. } => ErrorKind::OfflineMiss,
             Self::Hub { source, .. } => source.class(),
-            Self::Download { source, .. } => source.class(),
+            Self::Download { source, .. } | Self::CaBundle(source) => source.class(),
             Self::Oci { source, .. } => source.class(),
             Self::Fetch { .. } => ErrorKind::Other,
             Self::Cancelled { .. } => ErrorKind::Cancelled,
@@ -221,7 +225,7 @@ impl ProvisionError {
             Self::NoFetcher { .. } => "no-fetcher",
             Self::Offline { .. } => "offline-miss",
             Self::Hub { source, .. } => source.kind(),
-            Self::Download { source, .. } => source.kind(),
+            Self::Download { source, .. } | Self::CaBundle(source) => source.kind(),
             Self::Oci { source, .. } => source.kind(),
             Self::Fetch { kind, .. } => kind,
             Self::Cancelled { .. } => "cancelled",
@@ -245,7 +249,8 @@ impl ProvisionError {
             | Self::NotAFile { .. }
             | Self::NoFetcher { .. }
             | Self::Offline { .. }
-            | Self::Retired { .. } => act::ENSURE_FAILED,
+            | Self::Retired { .. }
+            | Self::CaBundle(_) => act::ENSURE_FAILED,
             Self::Download { source, .. } if source.is_verification() => act::VERIFY_FAILED,
             Self::Hub { source, .. } if source.is_verification() => act::VERIFY_FAILED,
             // The Hub answered, but the model is not there for us (no

@@ -50,6 +50,8 @@ pub struct HttpsConfig {
     pub user_agent: Option<String>,
     /// The proxies requests go through (none by default).
     pub proxy: crate::download::ProxySettings,
+    /// CAs trusted instead of the built-in roots (none by default).
+    pub ca_bundle: Option<crate::download::CaBundle>,
 }
 
 impl Default for HttpsConfig {
@@ -67,6 +69,7 @@ impl Default for HttpsConfig {
             stall: StallPolicy::default(),
             user_agent: None,
             proxy: crate::download::ProxySettings::none(),
+            ca_bundle: None,
         }
     }
 }
@@ -108,6 +111,7 @@ impl HttpsFetcher {
             stall: config.stall,
             user_agent: config.user_agent.clone(),
             proxy: config.proxy.clone(),
+            ca_bundle: config.ca_bundle.clone(),
         });
         Self { config, client }
     }

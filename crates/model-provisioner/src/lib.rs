@@ -52,8 +52,8 @@ pub use resolved::{EnsureOptions, ResolvedModel, Verification};
 pub use settings::Settings;
 pub use verified_download::ErrorKind;
 pub use verified_download::{
-    CONNECTIONS_ENV, DownloadError, NoProxy, ParallelPolicy, ProxyError, ProxySettings, ProxyUrl,
-    RetryPolicy, StallPolicy,
+    CA_BUNDLE_VARS, CONNECTIONS_ENV, CaBundle, DownloadError, NoProxy, ParallelPolicy, ProxyError,
+    ProxySettings, ProxyUrl, RetryPolicy, StallPolicy,
 };
 pub use verified_download::{Cancel, Cancelled};
 pub use verified_download::{

@@ -7,6 +7,7 @@ use crate::download::{ParallelPolicy, ProxySettings};
 use crate::hf::HubSettings;
 use crate::locations::Locations;
 use crate::oci::RegistryAuth;
+use std::path::PathBuf;
 
 /// The settings of a [`ModelProvisioner`](crate::ModelProvisioner), passed
 /// in with [`ModelProvisioner::with_settings`](crate::ModelProvisioner::with_settings).
@@ -21,6 +22,7 @@ use crate::oci::RegistryAuth;
 ///     parallel: ParallelPolicy { connections: 2, ..Default::default() },
 ///     registry: Default::default(),
 ///     proxy: Default::default(),
+///     ca_bundle: None,
 /// };
 /// let models = ModelProvisioner::with_settings(settings).build()?;
 /// assert!(models.schemes().contains(&"https"));
@@ -41,13 +43,19 @@ pub struct Settings {
     /// variable is an error the program must see; read it with
     /// [`ProxySettings::from_env`], as the CLI does.
     pub proxy: ProxySettings,
+    /// A PEM bundle of the CAs trusted instead of the built-in roots (a
+    /// TLS-intercepting proxy's, an internal mirror's), read when the
+    /// provisioner is built. [`from_env`](Self::from_env) takes it from
+    /// `SSL_CERT_FILE`, then `REQUESTS_CA_BUNDLE`, then `CURL_CA_BUNDLE`.
+    pub ca_bundle: Option<PathBuf>,
 }
 
 impl Settings {
     /// All of it from this process's environment, as the reference HF
     /// client and the CLI read it (`HF_HOME`, `HF_HUB_CACHE`,
     /// `HF_ENDPOINT`, `HF_TOKEN`, `HF_HUB_OFFLINE`, `XDG_DATA_HOME`,
-    /// `PROVISION_DOWNLOAD_CONNECTIONS`; registry credentials from the Docker
+    /// `PROVISION_DOWNLOAD_CONNECTIONS`, `SSL_CERT_FILE`; registry
+    /// credentials from the Docker
     /// config: `REGISTRY_AUTH_FILE`, `DOCKER_CONFIG`, `~/.docker`).
     pub fn from_env() -> Self {
         Self::from_lookup(crate::locations::env_var)
@@ -72,6 +80,7 @@ impl Settings {
             parallel: ParallelPolicy::from_lookup(&var),
             registry: RegistryAuth::from_lookup(&var),
             proxy: ProxySettings::none(),
+            ca_bundle: crate::download::CaBundle::path_from_lookup(&var),
         }
     }
 }

@@ -12,6 +12,7 @@ use crate::absolute::AbsoluteFormConnector;
 use crate::interrupt::{self, Watchful};
 use crate::proxy::{ProxySettings, ProxyUrl};
 use crate::retry::{Failure, RetryPolicy, is_retryable_status, parse_retry_after};
+use crate::trust::CaBundle;
 use narration_core::public_url;
 use std::time::{Duration, SystemTime};
 use ureq::http::Response;
@@ -50,6 +51,9 @@ pub struct ClientSettings {
     pub user_agent: Option<String>,
     /// The proxies requests go through.
     pub proxy: ProxySettings,
+    /// The CAs a TLS server must chain to, instead of the built-in
+    /// roots (see [`trust`](crate::trust)); `None`: the built-in roots.
+    pub ca_bundle: Option<CaBundle>,
 }
 
 /// The bytes a GET asks for: `start` to `end` (inclusive), or to the end
@@ -143,7 +147,13 @@ impl Client {
         connector: impl Connector,
     ) -> Agent {
         let proxy = proxy.and_then(|p| ureq::Proxy::new(p.with_credentials()).ok());
+        let tls = settings
+            .ca_bundle
+            .as_ref()
+            .map(CaBundle::tls_config)
+            .unwrap_or_default();
         let config = Agent::config_builder()
+            .tls_config(tls)
             .proxy(proxy)
             .max_redirects(0)
             .http_status_as_error(false)
@@ -466,6 +476,9 @@ fn connect_status(reason: &str) -> u16 {
         .unwrap_or(0)
 }
 
+/// What a certificate rustls rejects means, and what to do.
+const UNTRUSTED: &str = "the server's TLS certificate is not trusted; if a proxy or mirror uses a private CA, point SSL_CERT_FILE at a PEM bundle holding it";
+
 /// Sorts a ureq error into transient (retry) or fatal. Only the error's
 /// category is kept: never a header value.
 fn classify(url: &Url, proxy: Option<&ProxyUrl>, e: ureq::Error) -> Failure {
@@ -491,6 +504,14 @@ fn classify(url: &Url, proxy: Option<&ProxyUrl>, e: ureq::Error) -> Failure {
         E::Timeout(_) => transient("timed out"),
         E::ConnectionFailed => transient("connection failed"),
         E::HostNotFound => transient("host not found"),
+        // rustls reports a rejected certificate as InvalidData; only
+        // whether it blamed the certificate is kept. Retrying cannot mend it.
+        E::Io(io)
+            if io.kind() == std::io::ErrorKind::InvalidData
+                && io.to_string().contains("certificate") =>
+        {
+            network(UNTRUSTED)
+        }
         E::Io(io) => transient(&format!("connection error ({})", io.kind())),
         E::Protocol(_) => transient("connection closed mid-response"),
         E::BodyStalled => transient("body stalled"),
@@ -511,6 +532,7 @@ fn classify(url: &Url, proxy: Option<&ProxyUrl>, e: ureq::Error) -> Failure {
                 max: 0,
             })
         }
+        E::Rustls(tls) if tls.to_string().contains("certificate") => network(UNTRUSTED),
         _ => Failure::Fatal(DownloadError::Network {
             url: public_url(url.as_str()),
             reason: "TLS or protocol failure; check the URL and the server's certificate",

@@ -184,6 +184,17 @@ pub enum DownloadError {
     /// The caller cancelled; the partial file and its state are kept.
     #[error("the transfer was cancelled; the partial download is kept and resumes")]
     Cancelled,
+    /// The CA bundle to trust cannot be used.
+    #[error(
+        "the CA bundle {} cannot be used: {reason}; point SSL_CERT_FILE at a PEM file of CA certificates, or unset it",
+        path.display()
+    )]
+    CaBundle {
+        /// The bundle file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
 }
 
 impl DownloadError {
@@ -208,6 +219,7 @@ impl DownloadError {
             Self::Stalled { .. } => "stalled",
             Self::NoSpace { .. } => "no-space",
             Self::Cancelled => "cancelled",
+            Self::CaBundle { .. } => "ca-bundle",
         }
     }
 
@@ -228,9 +240,10 @@ impl DownloadError {
             Self::DigestMismatch { .. } => ErrorKind::DigestMismatch,
             Self::Io { .. } | Self::NoSpace { .. } => ErrorKind::Io,
             Self::LockTimeout(_) => ErrorKind::Locked,
-            Self::InsecureUrl { .. } | Self::DigestRequired { .. } | Self::BadUrl { .. } => {
-                ErrorKind::InvalidInput
-            }
+            Self::InsecureUrl { .. }
+            | Self::DigestRequired { .. }
+            | Self::BadUrl { .. }
+            | Self::CaBundle { .. } => ErrorKind::InvalidInput,
             Self::Cancelled => ErrorKind::Cancelled,
         }
     }

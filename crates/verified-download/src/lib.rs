@@ -52,7 +52,8 @@
 //! - [`download()`]: resumable, verified transfers (Range/resume, sha256
 //!   in flight, checks before the rename), large files over several
 //!   ranged connections as [`ParallelPolicy`] says.
-//! - [`proxy`]: which proxy a request goes through (curl's rules).
+//! - [`proxy`]: which proxy a request goes through (curl's rules);
+//!   [`trust`]: a [`CaBundle`] trusted instead of the built-in roots.
 //! - [`lock()`]: the cross-process lock per file ([`file_lock`]).
 //! - [`interrupt`]: reads that notice a [`Cancel`]; [`StallPolicy`]: when
 //!   a body that still trickles counts as stopped; free space is checked
@@ -90,12 +91,14 @@ mod split;
 mod stall;
 mod stream;
 mod transfer;
+pub mod trust;
 
 pub use error::DownloadError;
 pub use policy::{CONNECTIONS_ENV, ParallelPolicy};
 pub use proxy::{NoProxy, ProxyError, ProxySettings, ProxyUrl};
 pub use retry::RetryPolicy;
 pub use stall::StallPolicy;
+pub use trust::{CA_BUNDLE_VARS, CaBundle};
 
 pub use client::{
     Answer, ByteRange, Client, ClientSettings, Follow, Upload, is_loopback, parse_url,

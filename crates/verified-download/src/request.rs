@@ -21,6 +21,7 @@ use crate::proxy::ProxySettings;
 use crate::retry::RetryPolicy;
 use crate::stall::StallPolicy;
 use crate::transfer::download;
+use crate::trust::CaBundle;
 use crate::{DownloadError, HashError};
 use narration_core::public_url;
 use std::ffi::OsString;
@@ -102,6 +103,7 @@ impl<'a> Download<'a> {
                 stall: StallPolicy::default(),
                 user_agent: None,
                 proxy: ProxySettings::none(),
+                ca_bundle: None,
             },
             parallel: ParallelPolicy::default(),
             lock_wait: LockWait::default(),
@@ -168,6 +170,13 @@ impl<'a> Download<'a> {
     /// [`ProxySettings::from_env`] for curl's variables).
     pub fn proxy(mut self, proxy: ProxySettings) -> Self {
         self.settings.proxy = proxy;
+        self
+    }
+
+    /// Trust the CAs in `bundle` instead of the built-in roots (see
+    /// [`trust`](crate::trust)).
+    pub fn ca_bundle(mut self, bundle: Option<CaBundle>) -> Self {
+        self.settings.ca_bundle = bundle;
         self
     }
 

@@ -55,6 +55,8 @@ pub struct HfConfig {
     pub user_agent: Option<String>,
     /// The proxies requests go through (none by default).
     pub proxy: crate::download::ProxySettings,
+    /// CAs trusted instead of the built-in roots (none by default).
+    pub ca_bundle: Option<crate::download::CaBundle>,
 }
 
 impl fmt::Debug for HfConfig {
@@ -111,6 +113,7 @@ impl HfConfig {
             parallel: ParallelPolicy::from_lookup(var),
             stall: crate::download::StallPolicy::default(),
             proxy: crate::download::ProxySettings::none(),
+            ca_bundle: None,
             user_agent: None,
         }
     }

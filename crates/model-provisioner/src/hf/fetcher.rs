@@ -153,6 +153,7 @@ impl HfFetcher {
             stall: config.stall,
             user_agent: config.user_agent.clone(),
             proxy: config.proxy.clone(),
+            ca_bundle: config.ca_bundle.clone(),
         });
         Self { config, client }
     }

@@ -32,11 +32,16 @@ pub struct Reach {
 /// use std::time::Duration;
 /// let lookup = |k: &str| (k == "https_proxy").then(|| "http://user:pw@127.0.0.1:9".to_string());
 /// let proxy = ProxySettings::from_lookup(lookup).unwrap();
-/// let found = reach("https://hub.example", &proxy, Duration::from_secs(2));
+/// let found = reach("https://hub.example", &proxy, None, Duration::from_secs(2));
 /// assert_eq!(found.via.as_deref(), Some("http://127.0.0.1:9"));
 /// assert!(found.outcome.is_err(), "nothing listens on port 9");
 /// ```
-pub fn reach(endpoint: &str, proxy: &ProxySettings, timeout: Duration) -> Reach {
+pub fn reach(
+    endpoint: &str,
+    proxy: &ProxySettings,
+    ca_bundle: Option<&crate::download::CaBundle>,
+    timeout: Duration,
+) -> Reach {
     let shown = public_url(endpoint);
     let url = match crate::download::parse_url(endpoint) {
         Ok(url) => url,
@@ -62,6 +67,7 @@ pub fn reach(endpoint: &str, proxy: &ProxySettings, timeout: Duration) -> Reach 
         stall: crate::download::StallPolicy::default(),
         user_agent: None,
         proxy: proxy.clone(),
+        ca_bundle: ca_bundle.cloned(),
     });
     let outcome = match client.request("HEAD", &url, None, Follow::SameOrigin) {
         Ok(answer) => Ok(answer.status()),

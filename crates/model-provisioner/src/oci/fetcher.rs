@@ -47,6 +47,8 @@ pub struct OciConfig {
     pub parallel: ParallelPolicy,
     /// The proxies requests go through (none by default).
     pub proxy: crate::download::ProxySettings,
+    /// CAs trusted instead of the built-in roots (none by default).
+    pub ca_bundle: Option<crate::download::CaBundle>,
 }
 
 impl Default for OciConfig {
@@ -62,6 +64,7 @@ impl Default for OciConfig {
             lock_wait: LockWait::default(),
             parallel: ParallelPolicy::default(),
             proxy: crate::download::ProxySettings::none(),
+            ca_bundle: None,
         }
     }
 }
@@ -120,6 +123,7 @@ impl OciFetcher {
             stall: crate::download::StallPolicy::default(),
             user_agent: None,
             proxy: self.config.proxy.clone(),
+            ca_bundle: self.config.ca_bundle.clone(),
         }
     }
 

@@ -151,6 +151,7 @@ fn upload(
         stall: crate::download::StallPolicy::default(),
         user_agent: None,
         proxy: config.proxy.clone(),
+        ca_bundle: config.ca_bundle.clone(),
     };
     let session = Session::new(registry, repository, id.clone(), settings, &config.auth)?;
     let events = &|_: crate::download::Event<'_>| {};

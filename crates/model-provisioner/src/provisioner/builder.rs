@@ -43,6 +43,8 @@ struct Network {
     hf_cache: PathBuf,
     /// The proxies all three fetchers go through.
     proxy: ProxySettings,
+    /// The CA bundle all three fetchers trust, read at build.
+    ca_bundle: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for ProvisionerBuilder {
@@ -82,6 +84,7 @@ impl ProvisionerBuilder {
             registry: RegistryAuth::anonymous(),
             hf_cache,
             proxy: ProxySettings::none(),
+            ca_bundle: None,
         });
         self
     }
@@ -94,6 +97,7 @@ impl ProvisionerBuilder {
             registry: RegistryAuth::anonymous(),
             hf_cache: cache,
             proxy: ProxySettings::none(),
+            ca_bundle: None,
         })
     }
 
@@ -138,6 +142,16 @@ impl ProvisionerBuilder {
     /// does.
     pub fn proxy(mut self, proxy: ProxySettings) -> Self {
         self.network_mut().proxy = proxy;
+        self
+    }
+
+    /// A PEM bundle of the CAs the Hub, HTTPS and OCI fetchers trust
+    /// instead of the built-in roots (default: none, the built-in
+    /// roots), as [`CaBundle`](crate::CaBundle) explains. It is
+    /// read at [`build`](Self::build): a file that cannot be read or
+    /// holds no certificate fails the build, naming it.
+    pub fn ca_bundle(mut self, path: Option<PathBuf>) -> Self {
+        self.network_mut().ca_bundle = path;
         self
     }
 
@@ -204,8 +218,11 @@ impl ProvisionerBuilder {
         let mut offline = self.offline;
         if let Some(net) = self.network {
             offline |= net.hub.offline;
+            let ca_bundle = crate::download::CaBundle::read_optional(net.ca_bundle.as_deref())
+                .map_err(ProvisionError::CaBundle)?;
             let hf = HfConfig {
                 proxy: net.proxy.clone(),
+                ca_bundle: ca_bundle.clone(),
                 ..HfConfig::default()
                     .with_hub(&net.hub)
                     .with_cache_dir(&net.hf_cache)
@@ -217,6 +234,7 @@ impl ProvisionerBuilder {
                 offline: net.hub.offline,
                 parallel: net.parallel.clone(),
                 proxy: net.proxy.clone(),
+                ca_bundle: ca_bundle.clone(),
                 ..OciConfig::default()
             };
             let https = HttpsConfig {
@@ -224,6 +242,7 @@ impl ProvisionerBuilder {
                 offline: net.hub.offline,
                 user_agent: net.hub.user_agent,
                 proxy: net.proxy,
+                ca_bundle,
                 ..HttpsConfig::default()
             };
             fetchers.push(Arc::new(HfFetcher::new(hf)));

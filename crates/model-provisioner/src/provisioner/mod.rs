@@ -125,6 +125,7 @@ impl ModelProvisioner {
             .parallel(settings.parallel)
             .registry(settings.registry)
             .proxy(settings.proxy)
+            .ca_bundle(settings.ca_bundle)
     }
 
     /// The schemes this provisioner fetches, in the order its fetchers
