@@ -14,7 +14,9 @@ use crate::error::{ProvisionError, Result};
 use crate::options::EngineOptions;
 use crate::plan::Plan;
 use crate::say::Say;
-use model_provisioner::{Digest, ErrorKind, FetchContext, Fetcher, ProgressReporter};
+use model_provisioner::{
+    Digest, ErrorKind, FetchContext, Fetcher, ModelProvisioner, ProgressReporter,
+};
 use std::cell::Cell;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -27,8 +29,10 @@ const NARRATE_EVERY: Duration = Duration::from_secs(1);
 
 /// Download `raw` (the URL as configured, credentials included: the
 /// download layer shows only its public form) into the install dir's
-/// `downloads/`: the file, its verified digest, bytes moved.
+/// `downloads/`, through `models`' proxies and CA bundle: the file, its
+/// verified digest, bytes moved.
 pub(super) fn url(
+    models: &ModelProvisioner,
     plan: &Plan,
     d: &BinaryPlan,
     raw: &str,
@@ -94,6 +98,8 @@ pub(super) fn url(
         _ => {}
     };
     let done = Download::new(raw, &dest)
+        .proxy(models.proxy().clone())
+        .ca_bundle(models.ca_bundle().cloned())
         .sha256(expected)
         .cancel(options.cancel.clone())
         .progress(progress.for_target(d.url.clone()))

@@ -318,7 +318,7 @@ impl LlamaCppBinary {
         let t = Instant::now();
         let (path, digest, transferred) = match &d.source {
             ModelRef::Https { url } | ModelRef::Http { url } => {
-                download::url(plan, d, url, options, progress, say)?
+                download::url(&self.models, plan, d, url, options, progress, say)?
             }
             _ => download::hf(&self.fetchers, plan, d, options, progress)?,
         };

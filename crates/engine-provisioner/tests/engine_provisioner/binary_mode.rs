@@ -855,3 +855,49 @@ fn a_connection_dropped_mid_archive_is_resumed_and_the_install_succeeds() {
         "the last GET resumes where the dropped one stopped: {ranges:?}"
     );
 }
+
+/// The archive takes the shared model provisioner's road: with an
+/// `http_proxy` in its settings, the request reaches the proxy (a listener
+/// that answers 502) in absolute form, and nothing is installed.
+#[test]
+fn the_archive_goes_through_the_model_provisioners_proxy() {
+    use std::io::{BufRead, BufReader, Write};
+    let fx = Fixture::new();
+    let (url, sha) = fx.serve("llama-bin.tar.gz", release::tar_gz(&fx.release()));
+    let proxy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let proxy_url = format!("http://{}", proxy.local_addr().unwrap());
+    let seen = std::thread::spawn(move || {
+        let (stream, _) = proxy.accept().unwrap();
+        let mut line = String::new();
+        BufReader::new(stream.try_clone().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let mut out = stream;
+        out.write_all(
+            b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+        )
+        .unwrap();
+        line
+    });
+    let settings = model_provisioner::ProxySettings::from_lookup(|var| {
+        (var == "http_proxy").then(|| proxy_url.clone())
+    })
+    .unwrap();
+    let at = fx.dir.path().join("proxied-models");
+    let models = ModelProvisioner::builder(&at)
+        .catalog_path(at.join("catalog.sqlite"))
+        .proxy(settings)
+        .build()
+        .unwrap();
+    let err = LlamaCppBinary::new(Arc::new(models))
+        .ensure(&fx.pool("bin", &url, Some(&sha)))
+        .unwrap_err();
+    let line = seen.join().unwrap();
+    assert!(
+        line.starts_with(&format!("GET {url} HTTP/1.1")),
+        "the proxy saw {line:?}"
+    );
+    assert_eq!(err.action(), "binary-download-failed", "{err}");
+    assert!(fx.installs().is_empty());
+    assert_eq!(fx.runs(), 0);
+}

@@ -216,10 +216,14 @@ impl ProvisionerBuilder {
         };
         let mut fetchers: Vec<Arc<dyn Fetcher>> = Vec::new();
         let mut offline = self.offline;
+        let mut proxy = ProxySettings::none();
+        let mut trusted = None;
         if let Some(net) = self.network {
             offline |= net.hub.offline;
             let ca_bundle = crate::download::CaBundle::read_optional(net.ca_bundle.as_deref())
                 .map_err(ProvisionError::CaBundle)?;
+            proxy = net.proxy.clone();
+            trusted = ca_bundle.clone();
             let hf = HfConfig {
                 proxy: net.proxy.clone(),
                 ca_bundle: ca_bundle.clone(),
@@ -260,6 +264,8 @@ impl ProvisionerBuilder {
             fetchers,
             offline,
             lock_wait: self.lock_wait,
+            proxy,
+            ca_bundle: trusted,
             racy_window_ns: i64::try_from(self.racy_window.as_nanos()).unwrap_or(i64::MAX),
         })
     }

@@ -63,6 +63,8 @@ pub struct ModelProvisioner {
     offline: bool,
     racy_window_ns: i64,
     lock_wait: crate::file_lock::LockWait,
+    proxy: crate::download::ProxySettings,
+    ca_bundle: Option<crate::download::CaBundle>,
 }
 
 impl std::fmt::Debug for ModelProvisioner {
@@ -81,6 +83,19 @@ impl ModelProvisioner {
     /// and provenance under `cache_dir`.
     pub fn builder(cache_dir: impl Into<PathBuf>) -> ProvisionerBuilder {
         ProvisionerBuilder::new(cache_dir.into())
+    }
+
+    /// The proxies this provisioner's network fetchers go through (none
+    /// when it was built without a network), for other downloads that
+    /// must take the same road, such as an engine's release archive.
+    pub fn proxy(&self) -> &crate::download::ProxySettings {
+        &self.proxy
+    }
+
+    /// The CA bundle its network fetchers trust instead of the built-in
+    /// roots, if one was set (see [`ProvisionerBuilder::ca_bundle`]).
+    pub fn ca_bundle(&self) -> Option<&crate::download::CaBundle> {
+        self.ca_bundle.as_ref()
     }
 
     /// A builder at `locations` (downloads, catalog, provenance log) with
