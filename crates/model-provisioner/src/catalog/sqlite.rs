@@ -106,8 +106,7 @@ fn lock_timeout_from_env() -> Duration {
 impl SqliteCatalog {
     /// Open (creating if needed) the catalog at `path` and bring its schema
     /// up to [`SCHEMA_VERSION`]; writes wait for another process's lock as
-    /// long as [`LOCK_TIMEOUT_ENV`] says (default
-    /// [`DEFAULT_LOCK_TIMEOUT`]).
+    /// long as `PROVISION_CATALOG_LOCK_TIMEOUT` says (default 30 s).
     pub fn open(path: impl Into<PathBuf>) -> Result<Self, CatalogError> {
         Self::open_with_lock_timeout(path, lock_timeout_from_env())
     }

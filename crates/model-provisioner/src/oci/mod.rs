@@ -1,11 +1,11 @@
 //! Models from OCI registries: `oci://REGISTRY/REPOSITORY[:TAG][@sha256:DIGEST]`.
 //!
 //! A fleet keeps models where it keeps images. This module speaks the
-//! distribution API ([`registry`]: manifests with the right `Accept`,
+//! distribution API (`registry`: manifests with the right `Accept`,
 //! Basic and bearer-token auth from the Docker config), reads the three
 //! model packagings ([`manifest`]: Docker Model Runner, CNCF ModelPack,
 //! Ollama), and stores what it pulls as a standard OCI image layout
-//! ([`layout`]) under `<cache>/oci/<registry>/<repository>/`. Blobs go
+//! (`layout`) under `<cache>/oci/<registry>/<repository>/`. Blobs go
 //! through the shared download layer (resume, parallel ranges, sha256 in
 //! flight) and are verified against their layer digest; the manifest is
 //! pinned by `Docker-Content-Digest` (or the reference's `@sha256:`) and
