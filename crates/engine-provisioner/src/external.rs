@@ -152,20 +152,13 @@ impl LlamaCppExternal {
     /// Carry out a plan made by this provider's [`EngineProvisioner::plan`];
     /// a plan of another mode is refused (`unsupported`).
     pub fn execute_with(&self, plan: &Plan, options: &EngineOptions) -> Result<PreparedEngine> {
-        let _span = lifecycle_span(&plan.pool_id).entered();
-        let say = say_for(&plan.pool_id, options);
-        self.run(plan, options, &say).inspect_err(|e| say.failed(e))
+        lifecycle::execute(plan, options, |say| self.run(plan, options, say))
     }
 
     /// The lifecycle: start, preflight (the binary is there and
     /// executable), binary check (`--version`), hash, model, flags, port.
     fn run(&self, plan: &Plan, options: &EngineOptions, say: &Say<'_>) -> Result<PreparedEngine> {
-        let details =
-            plan.details::<ExternalPlan>()
-                .ok_or_else(|| ProvisionError::UnsupportedMode {
-                    pool_id: plan.pool_id.clone(),
-                    mode: plan.mode.as_str(),
-                })?;
+        let details = lifecycle::details::<ExternalPlan>(plan)?;
         let t0 = Instant::now();
         let replica_id = lifecycle::finish::replica_id(options)?;
         say.step(

@@ -5,7 +5,7 @@
 
 use crate::actions as ev;
 use crate::config::PoolConfig;
-use crate::error::{ProvisionError, Result};
+use crate::error::Result;
 use crate::exec::ToolEnv;
 use crate::lifecycle::{self, in_step, lifecycle_span, say_for};
 use crate::options::EngineOptions;
@@ -22,7 +22,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 use verified_download::file_lock::LockWait;
-use verified_download::{Cancel, ProgressReporter, ProgressStep};
+use verified_download::{Cancel, ProgressStep};
 
 /// Builds `llama-server` from a git checkout of llama.cpp and gets the
 /// pool's model from a shared [`ModelProvisioner`].
@@ -90,9 +90,7 @@ impl LlamaCppSource {
     /// [`LlamaCppSource::execute`] with the caller's options. A plan made
     /// by another mode's provider is refused (`unsupported`).
     pub fn execute_with(&self, plan: &Plan, options: &EngineOptions) -> Result<PreparedEngine> {
-        let _span = lifecycle_span(&plan.pool_id).entered();
-        let say = say_for(&plan.pool_id, options);
-        self.run(plan, options, &say).inspect_err(|e| say.failed(e))
+        lifecycle::execute(plan, options, |say| self.run(plan, options, say))
     }
 
     /// The PATH and the pool's variables every tool runs with, and the
@@ -107,20 +105,10 @@ impl LlamaCppSource {
 
     /// The lifecycle, one step per line.
     fn run(&self, plan: &Plan, options: &EngineOptions, say: &Say<'_>) -> Result<PreparedEngine> {
-        let details =
-            plan.details::<SourcePlan>()
-                .ok_or_else(|| ProvisionError::UnsupportedMode {
-                    pool_id: plan.pool_id.clone(),
-                    mode: plan.mode.as_str(),
-                })?;
+        let details = lifecycle::details::<SourcePlan>(plan)?;
         let t0 = Instant::now();
         let replica_id = lifecycle::finish::replica_id(options)?;
-        let progress = ProgressReporter::new(
-            options.progress.clone(),
-            options.correlation_id.clone(),
-            Some(plan.pool_id.clone()),
-            plan.pool_id.clone(),
-        );
+        let progress = lifecycle::progress_for(plan, options);
         let cancel = &options.cancel;
         steps::announce(details, say);
         let lock = BuildLock::acquire(&details.cache_dir, self.lock_wait, cancel, &progress, say)?;

@@ -114,29 +114,17 @@ impl LlamaCppBinary {
     /// Carry out a plan made by this provider's [`EngineProvisioner::plan`];
     /// a plan of another mode is refused (`unsupported`).
     pub fn execute_with(&self, plan: &Plan, options: &EngineOptions) -> Result<PreparedEngine> {
-        let _span = lifecycle_span(&plan.pool_id).entered();
-        let say = say_for(&plan.pool_id, options);
-        self.run(plan, options, &say).inspect_err(|e| say.failed(e))
+        lifecycle::execute(plan, options, |say| self.run(plan, options, say))
     }
 
     /// The lifecycle: start, preflight (the install folder), install
     /// (cached, or download → verify → unpack → binary check → rename),
     /// model, flags, port.
     fn run(&self, plan: &Plan, options: &EngineOptions, say: &Say<'_>) -> Result<PreparedEngine> {
-        let details =
-            plan.details::<BinaryPlan>()
-                .ok_or_else(|| ProvisionError::UnsupportedMode {
-                    pool_id: plan.pool_id.clone(),
-                    mode: plan.mode.as_str(),
-                })?;
+        let details = lifecycle::details::<BinaryPlan>(plan)?;
         let t0 = Instant::now();
         let replica_id = lifecycle::finish::replica_id(options)?;
-        let progress = ProgressReporter::new(
-            options.progress.clone(),
-            options.correlation_id.clone(),
-            Some(plan.pool_id.clone()),
-            plan.pool_id.clone(),
-        );
+        let progress = lifecycle::progress_for(plan, options);
         say.step(
             ev::START,
             &plan.pool_id,

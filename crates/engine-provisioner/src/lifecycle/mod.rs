@@ -7,12 +7,46 @@
 pub(crate) mod finish;
 pub(crate) mod model;
 
-use crate::error::Result;
+use crate::error::{ProvisionError, Result};
 use crate::options::EngineOptions;
+use crate::plan::{ModeDetails, Plan};
 use crate::prepared::PreparedEngine;
 use crate::say::Say;
 use narration_core::fail_step;
 use std::time::Instant;
+use verified_download::ProgressReporter;
+
+/// One ensure of `plan` in the lifecycle's span: `run` does the mode's
+/// steps, and a failure is narrated once, here, at the boundary.
+pub(crate) fn execute(
+    plan: &Plan,
+    options: &EngineOptions,
+    run: impl FnOnce(&Say<'_>) -> Result<PreparedEngine>,
+) -> Result<PreparedEngine> {
+    let _span = lifecycle_span(&plan.pool_id).entered();
+    let say = say_for(&plan.pool_id, options);
+    run(&say).inspect_err(|e| say.failed(e))
+}
+
+/// The mode's details of `plan`; a plan another mode's provider made is
+/// refused (`unsupported-mode`).
+pub(crate) fn details<T: ModeDetails>(plan: &Plan) -> Result<&T> {
+    plan.details::<T>()
+        .ok_or_else(|| ProvisionError::UnsupportedMode {
+            pool_id: plan.pool_id.clone(),
+            mode: plan.mode.as_str(),
+        })
+}
+
+/// Typed progress of one ensure, to the caller's observer, about the pool.
+pub(crate) fn progress_for(plan: &Plan, options: &EngineOptions) -> ProgressReporter {
+    ProgressReporter::new(
+        options.progress.clone(),
+        options.correlation_id.clone(),
+        Some(plan.pool_id.clone()),
+        plan.pool_id.clone(),
+    )
+}
 
 /// Run one step in its span (a child of the lifecycle span); a failure
 /// marks the span failed with its `error_kind`.
