@@ -8,7 +8,7 @@ use crate::actions as ev;
 use crate::config::{Mode, PoolConfig};
 use crate::error::{ProvisionError, Result};
 use crate::exec::ToolEnv;
-use crate::lifecycle::{self, in_step, lifecycle_span, say_for};
+use crate::lifecycle::{self, in_step};
 use crate::options::EngineOptions;
 use crate::plan::{ModeDetails, Plan, PlanStep};
 use crate::pool_inputs::{default_cache_dir, required_model};
@@ -275,10 +275,11 @@ impl EngineProvisioner for LlamaCppExternal {
     }
 
     fn ensure_with(&self, pool: &PoolConfig, options: &EngineOptions) -> Result<PreparedEngine> {
-        let _span = lifecycle_span(&pool.id).entered();
-        let say = say_for(&pool.id, options);
-        let plan = self.plan_for(pool).inspect_err(|e| say.failed(e))?;
-        self.run(&plan, options, &say)
-            .inspect_err(|e| say.failed(e))
+        lifecycle::ensure(
+            &pool.id,
+            options,
+            || self.plan_for(pool),
+            |plan, say| self.run(plan, options, say),
+        )
     }
 }

@@ -28,6 +28,21 @@ pub(crate) fn execute(
     run(&say).inspect_err(|e| say.failed(e))
 }
 
+/// One ensure of `pool`: the plan made and carried out in the lifecycle's
+/// span, a failure of either narrated once, here.
+pub(crate) fn ensure(
+    pool_id: &str,
+    options: &EngineOptions,
+    make_plan: impl FnOnce() -> Result<Plan>,
+    run: impl FnOnce(&Plan, &Say<'_>) -> Result<PreparedEngine>,
+) -> Result<PreparedEngine> {
+    let _span = lifecycle_span(pool_id).entered();
+    let say = say_for(pool_id, options);
+    make_plan()
+        .and_then(|plan| run(&plan, &say))
+        .inspect_err(|e| say.failed(e))
+}
+
 /// The mode's details of `plan`; a plan another mode's provider made is
 /// refused (`unsupported-mode`).
 pub(crate) fn details<T: ModeDetails>(plan: &Plan) -> Result<&T> {
