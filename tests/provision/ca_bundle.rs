@@ -353,9 +353,21 @@ fn the_library_trusts_the_bundle_its_settings_name() {
 
     let bad = dirs.root.path().join("empty.pem");
     std::fs::write(&bad, "").expect("bundle written");
+    let capture = narration_core::CaptureAdapter::install();
     let err = ModelProvisioner::with_settings(settings(&dirs, Some(bad.clone())))
         .build()
         .expect_err("an unusable bundle fails the build");
+    let failed: Vec<_> = capture
+        .captured()
+        .into_iter()
+        .filter(|n| n.action == "ensure-failed")
+        .map(|n| (n.fields.target, n.fields.error_kind))
+        .collect();
+    assert_eq!(
+        failed,
+        [(bad.display().to_string(), Some("ca-bundle".to_string()))],
+        "the refused bundle is narrated once"
+    );
     assert_eq!(err.kind(), ErrorKind::InvalidInput);
     assert_eq!(err.error_kind(), "ca-bundle");
     assert!(

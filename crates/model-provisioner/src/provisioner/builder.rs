@@ -221,7 +221,7 @@ impl ProvisionerBuilder {
         if let Some(net) = self.network {
             offline |= net.hub.offline;
             let ca_bundle = crate::download::CaBundle::read_optional(net.ca_bundle.as_deref())
-                .map_err(ProvisionError::CaBundle)?;
+                .map_err(|e| refused_bundle(net.ca_bundle.as_deref(), e))?;
             proxy = net.proxy.clone();
             trusted = ca_bundle.clone();
             let hf = HfConfig {
@@ -269,4 +269,23 @@ impl ProvisionerBuilder {
             racy_window_ns: i64::try_from(self.racy_window.as_nanos()).unwrap_or(i64::MAX),
         })
     }
+}
+
+/// A CA bundle that cannot be used stops the build: narrated once as
+/// `ensure-failed` (`error_kind` `ca-bundle`, the file as target), since no
+/// ensure can run without it.
+fn refused_bundle(
+    path: Option<&std::path::Path>,
+    source: crate::download::DownloadError,
+) -> ProvisionError {
+    let err = ProvisionError::CaBundle(source);
+    narration_core::narrate(narration_core::NarrationFields {
+        actor: crate::actions::ACTOR,
+        action: crate::actions::ENSURE_FAILED,
+        target: path.map(|p| p.display().to_string()).unwrap_or_default(),
+        human: err.to_string(),
+        error_kind: Some(err.error_kind().to_string()),
+        ..Default::default()
+    });
+    err
 }
